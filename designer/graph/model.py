@@ -1,0 +1,222 @@
+"""The parts of a design: layers of neurons, connections between them and how they connect.
+
+Plain data, as they appear in ``project.json`` (see the file spec); unknown keys read from a
+file are kept in ``extra`` so that a re-save loses nothing a newer version wrote.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+LAYER_KINDS = ("input", "neurons", "lstm", "gru")
+ACTIVATIONS = ("step", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
+CONNECTIVITY_KINDS = ("dense", "local")
+PADDINGS = ("valid", "same")
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+#: gates per unit of the gated recurrent layers (PyTorch's order: LSTM i,f,g,o; GRU r,z,n)
+GATES = {"lstm": 4, "gru": 3}
+
+
+class GraphError(ValueError):
+    """An operation the design cannot take (unknown id, duplicate id, malformed field).
+
+    The message names the layer or connection and what to change.
+    """
+
+
+def _shape(value: Any, where: str) -> tuple[int, ...]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value or len(value) > 3:
+        raise GraphError(f"{where}: shape must be a list of 1 to 3 positive integers, got {value!r}")
+    out = []
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise GraphError(f"{where}: shape must be a list of 1 to 3 positive integers, got {value!r}")
+        out.append(int(v))
+    return tuple(out)
+
+
+@dataclass
+class Layer:
+    """A group of neurons; ``shape`` is ``(units,)``, ``(height, width)`` or ``(channels, height, width)``."""
+
+    id: str
+    kind: str = "neurons"
+    shape: tuple[int, ...] = (1,)
+    activation: str = "linear"
+    bias: bool = True
+    label: str = ""
+    position: tuple[float, float] = (0.0, 0.0)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.shape = _shape(self.shape, f"layer {self.id!r}")
+        self.position = (float(self.position[0]), float(self.position[1]))
+
+    @property
+    def units(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def name(self) -> str:
+        """What the user calls it: the label, or the id."""
+        return self.label or self.id
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = dict(self.extra)
+        d["id"] = self.id
+        d["kind"] = self.kind
+        d["shape"] = list(self.shape)
+        if self.kind == "neurons":
+            d["activation"] = self.activation
+            d["bias"] = self.bias
+        elif self.kind in GATES:
+            d["bias"] = self.bias
+        if self.label:
+            d["label"] = self.label
+        d["position"] = [self.position[0], self.position[1]]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Layer":
+        if not isinstance(d, dict):
+            raise GraphError(f"a layer must be a JSON object, got {d!r}")
+        known = {"id", "kind", "shape", "activation", "bias", "label", "position"}
+        if "id" not in d:
+            raise GraphError(f"a layer has no 'id': {d!r}")
+        position = d.get("position", (0, 0))
+        if not (isinstance(position, (list, tuple)) and len(position) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in position)):
+            raise GraphError(f"layer {d['id']!r}: position must be [x, y], got {position!r}")
+        return cls(
+            id=str(d["id"]),
+            kind=str(d.get("kind", "neurons")),
+            shape=d.get("shape", [1]),
+            activation=str(d.get("activation", "linear")),
+            bias=bool(d.get("bias", True)),
+            label=str(d.get("label", "")),
+            position=tuple(position),
+            extra={k: copy.deepcopy(v) for k, v in d.items() if k not in known},
+        )
+
+
+def _window(value: Any) -> tuple[int, ...]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,)
+    if isinstance(value, (list, tuple)) and value and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return tuple(value)
+    raise GraphError(f"window must be an integer or a list of integers, got {value!r}")
+
+
+@dataclass
+class Connectivity:
+    """How a connection's source neurons reach its target neurons."""
+
+    kind: str = "dense"
+    window: tuple[int, ...] = (3,)
+    stride: int = 1
+    padding: str = "valid"
+    shared: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.window = _window(self.window)
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind == "local"
+
+    def window_for(self, spatial_dims: int) -> tuple[int, ...]:
+        """The window over ``spatial_dims`` grid dimensions: ``3`` means ``(3, 3)`` on a 2-D grid."""
+        if len(self.window) == spatial_dims:
+            return self.window
+        if len(self.window) == 1:
+            return self.window * spatial_dims
+        # One axis given per dimension is required; a mismatch is reported by validation.
+        return self.window
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = dict(self.extra)
+        d["kind"] = self.kind
+        if self.kind == "local":
+            d["window"] = self.window[0] if len(self.window) == 1 else list(self.window)
+            d["stride"] = self.stride
+            d["padding"] = self.padding
+            d["shared"] = self.shared
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Any) -> "Connectivity":
+        if not isinstance(d, dict):
+            raise GraphError(f"connectivity must be a JSON object, got {d!r}")
+        known = {"kind", "window", "stride", "padding", "shared"}
+        stride = d.get("stride", 1)
+        if isinstance(stride, bool) or not isinstance(stride, int):
+            raise GraphError(f"stride must be an integer, got {stride!r}")
+        return cls(
+            kind=str(d.get("kind", "dense")),
+            window=d.get("window", 3),
+            stride=stride,
+            padding=str(d.get("padding", "valid")),
+            shared=bool(d.get("shared", False)),
+            extra={k: copy.deepcopy(v) for k, v in d.items() if k not in known},
+        )
+
+
+@dataclass
+class Connection:
+    """The bundle of weights from ``source``'s neurons to the ``target`` neurons they reach.
+
+    ``disabled`` holds ``(target_index, source_index)`` pairs of single links switched off
+    (flat indices over the layers' shapes); their weights are held at zero.
+    """
+
+    id: str
+    source: str
+    target: str
+    connectivity: Connectivity = field(default_factory=Connectivity)
+    disabled: list[tuple[int, int]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = dict(self.extra)
+        d["id"] = self.id
+        d["source"] = self.source
+        d["target"] = self.target
+        d["connectivity"] = self.connectivity.to_dict()
+        if self.disabled:
+            d["disabled"] = [[t, s] for t, s in sorted(self.disabled)]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Connection":
+        if not isinstance(d, dict):
+            raise GraphError(f"a connection must be a JSON object, got {d!r}")
+        for key in ("id", "source", "target"):
+            if key not in d:
+                raise GraphError(f"a connection has no {key!r}: {d!r}")
+        disabled = d.get("disabled", [])
+        pairs: list[tuple[int, int]] = []
+        if not isinstance(disabled, list):
+            raise GraphError(f"connection {d['id']!r}: 'disabled' must be a list of [target, source] pairs")
+        for pair in disabled:
+            if (not isinstance(pair, (list, tuple)) or len(pair) != 2
+                    or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair)):
+                raise GraphError(
+                    f"connection {d['id']!r}: 'disabled' must be a list of [target, source] pairs, got {pair!r}")
+            pairs.append((int(pair[0]), int(pair[1])))
+        known = {"id", "source", "target", "connectivity", "disabled"}
+        return cls(
+            id=str(d["id"]),
+            source=str(d["source"]),
+            target=str(d["target"]),
+            connectivity=Connectivity.from_dict(d.get("connectivity", {"kind": "dense"})),
+            disabled=pairs,
+            extra={k: copy.deepcopy(v) for k, v in d.items() if k not in known},
+        )

@@ -1,0 +1,172 @@
+"""Validation: every problem of a design, each naming the layer or connection it concerns.
+
+Errors stop a design from compiling; warnings (an unreachable layer) do not.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import ACTIVATIONS, CONNECTIVITY_KINDS, GATES, ID_PATTERN, LAYER_KINDS, GraphError
+from .shapes import (connection_weight_count, layer_parameter_count, local_geometry, local_links,
+                     local_out_channels)
+
+#: beyond these a design is refused rather than left to exhaust the machine's memory
+MAX_LAYER_UNITS = 10_000_000
+MAX_CONNECTION_WEIGHTS = 200_000_000
+#: links listed for checking disabled links of local connections, at most
+_MAX_LINKS_TO_LIST = 2_000_000
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: str  # "error" or "warning"
+    message: str
+    layer_id: str | None = None
+    connection_id: str | None = None
+
+    @property
+    def item_id(self) -> str | None:
+        return self.layer_id or self.connection_id
+
+    def __str__(self) -> str:
+        where = f"layer {self.layer_id}" if self.layer_id else (
+            f"connection {self.connection_id}" if self.connection_id else "design")
+        return f"{self.severity}: {where}: {self.message}"
+
+
+def validate(graph, input_shape: tuple[int, ...] | None = None) -> list[Problem]:
+    """Every problem of ``graph``; ``input_shape`` is what the dataset delivers per sample, if known."""
+    problems: list[Problem] = []
+
+    def error(message, layer=None, conn=None):
+        problems.append(Problem("error", message, layer, conn))
+
+    layers = graph.layers
+    for layer in layers.values():
+        if not ID_PATTERN.match(layer.id):
+            error("the id must be 1 to 64 letters, digits, '_', '.' or '-'", layer=layer.id)
+        if layer.kind not in LAYER_KINDS:
+            error(f"unknown kind {layer.kind!r}; use one of {', '.join(LAYER_KINDS)}", layer=layer.id)
+            continue
+        if layer.kind == "neurons" and layer.activation not in ACTIVATIONS:
+            error(f"unknown activation {layer.activation!r}; use one of {', '.join(ACTIVATIONS)}", layer=layer.id)
+        if layer.kind in GATES and len(layer.shape) != 1:
+            error(f"an {layer.kind} layer is a column of units: its shape must be [units], "
+                  f"not {list(layer.shape)}", layer=layer.id)
+        if layer.units > MAX_LAYER_UNITS:
+            error(f"{layer.units:,} neurons is more than the {MAX_LAYER_UNITS:,} a layer may have", layer=layer.id)
+
+    inputs = [lid for lid, layer in layers.items() if layer.kind == "input"]
+    if not inputs:
+        problems.append(Problem("error", "the design has no input layer; add one from the palette"))
+    for extra in inputs[1:]:
+        error(f"a design takes one input layer (the dataset gives one input), and {inputs[0]!r} is the first",
+              layer=extra)
+    if input_shape is not None and inputs:
+        first = layers[inputs[0]]
+        if tuple(first.shape) != tuple(input_shape) and first.units != _prod(input_shape):
+            error(f"the input shape {list(first.shape)} does not match the data, which gives "
+                  f"{list(input_shape)} per sample", layer=first.id)
+
+    connections_ok = True
+    for conn in graph.connections.values():
+        if not ID_PATTERN.match(conn.id):
+            error("the id must be 1 to 64 letters, digits, '_', '.' or '-'", conn=conn.id)
+        missing = [end for end in (conn.source, conn.target) if end not in layers]
+        if missing:
+            error(f"connects to a layer that does not exist: {', '.join(map(repr, missing))}", conn=conn.id)
+            connections_ok = False
+            continue
+        source, target = layers[conn.source], layers[conn.target]
+        kind = conn.connectivity.kind
+        if kind not in CONNECTIVITY_KINDS:
+            error(f"unknown connectivity {kind!r}; use 'dense' or 'local'", conn=conn.id)
+            continue
+        if target.kind == "input":
+            error(f"input layer {target.id!r} cannot receive connections (the data feeds it)", conn=conn.id)
+            continue
+        if source.kind not in LAYER_KINDS or target.kind not in LAYER_KINDS:
+            continue
+        if kind == "local":
+            if target.kind in GATES or source.kind in GATES:
+                error(f"local connections join grids of neurons; {target.kind if target.kind in GATES else source.kind}"
+                      " layers take dense connections only", conn=conn.id)
+                continue
+            try:
+                geo = local_geometry(source.shape, conn.connectivity)
+                local_out_channels(target.shape, geo)
+            except GraphError as exc:
+                error(f"{exc} (source {source.id!r} {list(source.shape)}, target {target.id!r} "
+                      f"{list(target.shape)})", conn=conn.id)
+                continue
+        try:
+            weights = connection_weight_count(source, target, conn)
+        except GraphError:
+            weights = 0
+        if weights > MAX_CONNECTION_WEIGHTS:
+            error(f"would hold {weights:,} weights, more than the {MAX_CONNECTION_WEIGHTS:,} allowed; "
+                  f"use a local connection or smaller layers", conn=conn.id)
+            continue
+        if conn.disabled:
+            _check_disabled(conn, source, target, error)
+
+    if not connections_ok:
+        return problems
+    flow = graph.flow()
+    if inputs:
+        outputs = flow.outputs
+        if not outputs:
+            problems.append(Problem("error", "the design has no output: connect a layer after the input"))
+        elif len(outputs) > 1:
+            for lid in outputs:
+                error(f"the design has {len(outputs)} outputs ({', '.join(outputs)}); connect them so that "
+                      f"one layer is the output", layer=lid)
+        for lid, layer in layers.items():
+            if lid not in flow.reachable:
+                problems.append(Problem("warning", "not reached from the input: it takes no part in training",
+                                        layer=lid))
+    return problems
+
+
+def _check_disabled(conn, source, target, error) -> None:
+    for t, s in conn.disabled:
+        if not (0 <= t < target.units and 0 <= s < source.units):
+            error(f"disabled link [{t}, {s}] is outside the layers ({target.units} target and "
+                  f"{source.units} source neurons)", conn=conn.id)
+            return
+    if conn.connectivity.kind == "local":
+        geo = local_geometry(source.shape, conn.connectivity)
+        if target.units * geo.window_size * geo.in_channels > _MAX_LINKS_TO_LIST:
+            return
+        links = set(local_links(source.shape, target.shape, conn.connectivity))
+        for pair in conn.disabled:
+            if tuple(pair) not in links:
+                error(f"disabled link {list(pair)} is not inside the window", conn=conn.id)
+                return
+
+
+def _prod(shape) -> int:
+    n = 1
+    for v in shape:
+        n *= v
+    return n
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]
+
+
+def parameter_count(graph) -> int:
+    """Trainable parameters of the layers and connections that take part (valid parts only)."""
+    total = 0
+    for layer in graph.layers.values():
+        total += layer_parameter_count(layer)
+    for conn in graph.connections.values():
+        source, target = graph.layers.get(conn.source), graph.layers.get(conn.target)
+        if source is None or target is None:
+            continue
+        try:
+            total += connection_weight_count(source, target, conn)
+        except GraphError:
+            pass
+    return total
