@@ -1,0 +1,1 @@
+"""QApplication start-up (being built)."""

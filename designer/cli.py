@@ -1,0 +1,1 @@
+"""The nn-designer command (being built)."""

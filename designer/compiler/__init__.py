@@ -1,0 +1,1 @@
+"""designer.compiler (being built)."""

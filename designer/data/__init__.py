@@ -1,0 +1,1 @@
+"""designer.data (being built)."""

@@ -1,0 +1,1 @@
+"""designer.project (being built)."""

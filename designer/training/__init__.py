@@ -1,0 +1,1 @@
+"""designer.training (being built)."""

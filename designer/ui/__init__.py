@@ -1,0 +1,1 @@
+"""designer.ui (being built)."""
