@@ -1,0 +1,174 @@
+"""The ``.nnd`` container: a ZIP archive read defensively and written atomically.
+
+Reading never extracts anything to disk: entries are read into memory, after checking that
+no entry name is absolute or climbs out with ``..``, and that the archive does not unpack to
+more than :data:`MAX_UNCOMPRESSED_BYTES` (checked on the declared sizes first, then on the
+bytes actually inflated, since a crafted archive can declare small sizes and inflate to more).
+
+Writing builds the archive in a temporary file next to the target, flushes and fsyncs it,
+then ``os.replace``s it over the target, so a failed or interrupted save leaves the previous
+file as it was. Entries get a fixed timestamp, so saving the same project twice gives the
+same bytes.
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import stat
+import zipfile
+import zlib
+from pathlib import Path
+
+MIMETYPE = b"application/vnd.nn-designer+zip"
+#: the most an archive may unpack to (the spec's limit); larger files are refused, not read
+MAX_UNCOMPRESSED_BYTES = 2 * 1024 ** 3
+#: more entries than any NN Designer file has; refusing early keeps a hostile directory small
+MAX_ENTRIES = 1000
+_CHUNK = 1 << 20
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+class ArchiveProblem(Exception):
+    """What is wrong with an archive; the reader or writer adds the file's name."""
+
+
+def unsafe_name_problem(name: str) -> str | None:
+    """Why an entry name must not be used, or ``None`` when it is a plain relative name."""
+    plain = name.replace("\\", "/")
+    if plain.startswith("/") or _DRIVE.match(plain):
+        return f"it holds an entry with an absolute path ({name!r})"
+    if ".." in plain.split("/"):
+        return f"it holds an entry whose path leaves the archive ({name!r})"
+    return None
+
+
+def _size_text(n: int) -> str:
+    for unit, size in (("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("KiB", 1024)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def read_entries(path: Path, max_bytes: int) -> dict[str, bytes]:
+    """Every file entry of the archive at ``path``, in archive order, read into memory.
+
+    Raises :class:`ArchiveProblem` for an archive that is not a ZIP, is damaged, or breaks a
+    rule above, and ``OSError`` for a file that cannot be opened.
+    """
+    with open(path, "rb") as handle:
+        try:
+            archive = zipfile.ZipFile(handle)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+            raise ArchiveProblem("it is not an NN Designer project (not a ZIP archive, or a truncated one)") from exc
+        with archive:
+            infos = archive.infolist()
+            if len(infos) > MAX_ENTRIES:
+                raise ArchiveProblem(f"it holds {len(infos)} entries; an NN Designer project holds a few")
+            names: set[str] = set()
+            for info in infos:
+                problem = unsafe_name_problem(info.filename)
+                if problem:
+                    raise ArchiveProblem(f"{problem}, so it was not opened")
+                if info.filename in names:
+                    raise ArchiveProblem(f"it holds two entries named {info.filename!r}")
+                names.add(info.filename)
+            declared = sum(info.file_size for info in infos)
+            if declared > max_bytes:
+                raise ArchiveProblem(f"it would unpack to {_size_text(declared)}, more than the "
+                                     f"{_size_text(max_bytes)} an NN Designer project may hold")
+            entries: dict[str, bytes] = {}
+            budget = max_bytes
+            for info in infos:
+                if info.is_dir():
+                    continue
+                data = _read_entry(archive, info, budget, max_bytes)
+                budget -= len(data)
+                entries[info.filename] = data
+            return entries
+
+
+def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, max_bytes: int) -> bytes:
+    chunks = []
+    total = 0
+    try:
+        with archive.open(info) as stream:
+            while True:
+                # Never trust the declared size: stop as soon as the real bytes pass the budget.
+                chunk = stream.read(min(_CHUNK, budget - total + 1))
+                if not chunk:
+                    break
+                total += len(chunk)
+                if total > budget:
+                    raise ArchiveProblem(f"it unpacks to more than the {_size_text(max_bytes)} an NN Designer "
+                                         f"project may hold (entry {info.filename!r})")
+                chunks.append(chunk)
+    except ArchiveProblem:
+        raise
+    except RuntimeError as exc:  # zipfile's "File is encrypted, password required for extraction"
+        raise ArchiveProblem(f"entry {info.filename!r} is encrypted; NN Designer projects never are") from exc
+    except NotImplementedError as exc:
+        raise ArchiveProblem(f"entry {info.filename!r} uses a compression method this app cannot read") from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
+        raise ArchiveProblem(f"the archive is damaged or truncated (entry {info.filename!r}: {exc})") from exc
+    return b"".join(chunks)
+
+
+def write_atomically(path: Path, entries: list[tuple[str, bytes, int]]) -> None:
+    """Write ``(name, data, compression)`` entries as a ZIP archive replacing ``path`` atomically.
+
+    Raises ``OSError`` (the previous file untouched, no temporary file left behind).
+    """
+    # Save through a symbolic link to the file it points at, as editors do, instead of
+    # replacing the link with a plain file.
+    target = Path(os.path.realpath(path))
+    folder = target.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(2, f"the folder {str(folder)!r} does not exist")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        temporary = folder / f".{target.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            # 0o666 filtered by the umask gives the permissions a plain new file would get.
+            descriptor = os.open(temporary, flags, 0o666)
+            break
+        except FileExistsError:
+            continue
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            with zipfile.ZipFile(handle, "w") as archive:
+                for name, data, compression in entries:
+                    info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+                    info.compress_type = compression
+                    info.create_system = 3  # Unix, so that the bytes do not depend on the saving OS
+                    info.external_attr = 0o644 << 16
+                    archive.writestr(info, data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.chmod(temporary, stat.S_IMODE(os.stat(target).st_mode))
+        except OSError:
+            pass  # a new file keeps the umask's permissions
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+    _sync_folder(folder)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); not possible, nor needed, everywhere."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)

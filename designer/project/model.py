@@ -1,0 +1,65 @@
+"""The project: a design plus where its data comes from, how it trains, and what it learned.
+
+This is what an ``.nnd`` file holds once opened (see ``spec/nnd-format.md``); the reader and the
+writer in this package turn one into the other.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy
+
+from designer.graph import Graph
+
+#: The spec's example dataset: the XOR problem, small enough to train in a second.
+DEFAULT_DATASET: dict[str, Any] = {
+    "kind": "builtin", "name": "xor", "samples": 400, "noise": 0.05, "validation_split": 0.2, "seed": 1,
+}
+#: The spec's example training block: plain SGD, so a beginner sees the textbook rule at work.
+DEFAULT_TRAINING: dict[str, Any] = {
+    "loss": "auto", "optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.0, "batch_size": 16,
+    "epochs": 200, "l1": 0.0, "l2": 0.0, "seed": 0, "device": "auto",
+}
+
+
+class ProjectError(ValueError):
+    """An ``.nnd`` file that cannot be read or written; the message names the file and the problem.
+
+    ``path`` is the file concerned, when there is one.
+    """
+
+    def __init__(self, message: str, path: str | Path | None = None) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+
+
+@dataclass
+class Project:
+    """Everything an ``.nnd`` file holds.
+
+    ``dataset`` and ``training`` are the blocks of ``project.json`` as plain dicts (their own
+    packages validate them), so keys this version does not know survive a re-save; so do
+    unknown top-level keys (``extra``) and unknown archive entries (``other_entries``).
+    ``weights`` is ``None`` until the design has been trained; ``history`` lists the training
+    runs as in ``history.json``. ``path`` is where the project was last read from or written to.
+    """
+
+    name: str = "Untitled"
+    description: str = ""
+    graph: Graph = field(default_factory=Graph)
+    dataset: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULT_DATASET))
+    training: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULT_TRAINING))
+    weights: dict[str, numpy.ndarray] | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+    #: archive entries written by a newer version, kept as bytes and written back unchanged
+    other_entries: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def new(cls, name: str = "Untitled") -> "Project":
+        """An empty design with the default dataset and training settings, not yet saved."""
+        return cls(name=name)

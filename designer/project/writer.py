@@ -1,0 +1,95 @@
+"""Saving an ``.nnd`` file: ``project.json`` in a stable form, weights, history, atomically.
+
+The whole archive is encoded in memory before the disk is touched, so a project that cannot
+be written (a value JSON cannot hold, a weight that is not numbers) leaves the previous file
+as it was; the write itself is atomic (see :mod:`designer.project.archive`).
+"""
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import designer
+
+from . import archive, jsonfile, weights
+from .model import Project, ProjectError
+from .reader import FORMAT, FORMAT_VERSION, KNOWN_ENTRIES, KNOWN_KEYS
+
+#: Weights are stored, not deflated: trained float weights shrink by about 7% under deflate,
+#: which costs about 35 ms per MB to save; every reader of ZIP reads stored entries.
+WEIGHTS_COMPRESSION = zipfile.ZIP_STORED
+
+
+def project_to_dict(project: Project) -> dict[str, Any]:
+    """The content of ``project.json``, keys in the spec's order, unknown top-level keys last.
+
+    Raises :class:`ProjectError` naming a field that a JSON file cannot hold.
+    """
+    document: dict[str, Any] = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "app_version": designer.__version__,
+        "name": project.name,
+        "description": project.description,
+        "graph": project.graph.to_dict(),
+        "dataset": project.dataset,
+        "training": project.training,
+    }
+    for key, value in project.extra.items():
+        if key not in KNOWN_KEYS:
+            document[key] = value
+    for key in ("name", "description"):
+        if not isinstance(document[key], str):
+            raise ProjectError(f"the project's {key} must be text, got {document[key]!r}")
+    for key in ("dataset", "training"):
+        if not isinstance(document[key], dict):
+            raise ProjectError(f"the project's {key} block must be a dict, got {document[key]!r}")
+    try:
+        return jsonfile.plain(document, "project")
+    except jsonfile.JsonProblem as exc:
+        raise ProjectError(str(exc)) from exc
+
+
+def write_project(project: Project, path: str | os.PathLike, *, max_bytes: int | None = None) -> None:
+    """Save ``project`` to ``path`` atomically and set ``project.path``.
+
+    Raises :class:`ProjectError` naming the path; the previous file is then left intact.
+    ``max_bytes`` is the limit on the unpacked size (default: what :func:`read_project` accepts).
+    """
+    path = Path(path)
+    limit = archive.MAX_UNCOMPRESSED_BYTES if max_bytes is None else max_bytes
+    try:
+        entries = _entries(project)
+    except ProjectError as exc:
+        raise ProjectError(f"Cannot save {path}: {exc}", path) from exc
+    except (jsonfile.JsonProblem, weights.WeightsProblem) as exc:
+        raise ProjectError(f"Cannot save {path}: {exc}", path) from exc
+    total = sum(len(data) for _, data, _ in entries)
+    if total > limit:
+        raise ProjectError(f"Cannot save {path}: the project takes {total:,} bytes, more than the {limit:,} "
+                           f"a project file may hold (it could not be opened again)", path)
+    try:
+        archive.write_atomically(path, entries)
+    except OSError as exc:
+        raise ProjectError(f"Cannot save {path}: {exc.strerror or exc}", path) from exc
+    project.path = path
+
+
+def _entries(project: Project) -> list[tuple[str, bytes, int]]:
+    entries = [
+        ("mimetype", archive.MIMETYPE, zipfile.ZIP_STORED),  # first and stored, so `file` can tell
+        ("project.json", jsonfile.dump(project_to_dict(project)), zipfile.ZIP_DEFLATED),
+    ]
+    if project.weights is not None:
+        entries.append(("weights.safetensors", weights.encode_weights(project.weights), WEIGHTS_COMPRESSION))
+    if project.history:
+        runs = jsonfile.plain(project.history, "history", non_finite_as_null=True)
+        entries.append(("history.json", jsonfile.dump({"runs": runs}), zipfile.ZIP_DEFLATED))
+    for name, data in project.other_entries.items():
+        problem = archive.unsafe_name_problem(name)
+        if problem or name in KNOWN_ENTRIES or not name or name.endswith("/"):
+            raise ProjectError(f"the extra archive entry {name!r} cannot be written")
+        entries.append((name, bytes(data), zipfile.ZIP_DEFLATED))
+    return entries
