@@ -1,0 +1,250 @@
+"""Undo commands: every edit a person makes to the design, as a step of the undo stack.
+
+As in Orange's canvas, a command changes only the model (:class:`~designer.graph.Graph`
+operations); the canvas, the inspector and the problems panel follow the graph's events, so
+undo and redo need no view code. Each command checks its arguments when it is built, so a
+bad edit raises :class:`~designer.graph.GraphError` in the caller (exceptions raised inside
+``redo`` would be swallowed by Qt) and the stack never holds a command that cannot run.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Iterable, Mapping
+
+from PySide6.QtGui import QUndoCommand
+
+from designer.graph import Connection, Connectivity, Graph, GraphError, Layer
+from designer.graph.model import ID_PATTERN
+
+__all__ = [
+    "AddConnectionCommand", "AddLayerCommand", "MoveLayersCommand", "RemoveItemsCommand",
+    "ToggleLinkCommand", "UpdateConnectionCommand", "UpdateLayerCommand",
+]
+
+#: ``QUndoCommand.id()`` of moves: successive moves of one drag merge into one undo step
+MOVE_COMMAND_ID = 0x4E4E44
+
+_LAYER_FIELDS = ("kind", "shape", "activation", "bias", "label", "position")
+
+Position = tuple[float, float]
+
+
+def _layer_copy(layer: Layer) -> Layer:
+    return Layer.from_dict(copy.deepcopy(layer.to_dict()))
+
+
+def _connection_copy(connection: Connection) -> Connection:
+    return Connection.from_dict(copy.deepcopy(connection.to_dict()))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+class AddLayerCommand(QUndoCommand):
+    """Add a layer (from the palette, a paste, a script)."""
+
+    def __init__(self, graph: Graph, layer: Layer, parent: QUndoCommand | None = None) -> None:
+        super().__init__(parent)
+        if not ID_PATTERN.match(layer.id):
+            raise GraphError(f"layer id {layer.id!r} must be 1 to 64 letters, digits, '_', '.' or '-'")
+        if layer.id in graph.layers or layer.id in graph.connections:
+            raise GraphError(f"the id {layer.id!r} is already used; choose another (graph.new_id gives a free one)")
+        self.graph = graph
+        self.layer_id = layer.id
+        self._layer = _layer_copy(layer)
+        self.setText(f"Add layer {layer.name}")
+
+    def redo(self) -> None:
+        self.graph.add_layer(_layer_copy(self._layer))
+
+    def undo(self) -> None:
+        self.graph.remove_layer(self.layer_id)
+
+
+class RemoveItemsCommand(QUndoCommand):
+    """Delete layers (with every connection attached to them) and connections; undo restores them all."""
+
+    def __init__(self, graph: Graph, layer_ids: Iterable[str], connection_ids: Iterable[str] = (),
+                 parent: QUndoCommand | None = None) -> None:
+        super().__init__(parent)
+        self.graph = graph
+        self.layer_ids = list(dict.fromkeys(layer_ids))
+        self.connection_ids = list(dict.fromkeys(connection_ids))
+        for layer_id in self.layer_ids:
+            graph.layer(layer_id)  # raises GraphError naming an unknown id
+        for connection_id in self.connection_ids:
+            graph.connection(connection_id)
+        self._layers: list[Layer] = []
+        self._connections: list[Connection] = []
+        count = len(self.layer_ids) + len(self.connection_ids)
+        if count == 1 and self.layer_ids:
+            self.setText(f"Delete layer {graph.layer(self.layer_ids[0]).name}")
+        elif count == 1:
+            self.setText(f"Delete connection {self.connection_ids[0]}")
+        else:
+            self.setText(f"Delete {_plural(count, 'item')}")
+
+    def redo(self) -> None:
+        graph = self.graph
+        doomed_layers = set(self.layer_ids)
+        doomed = set(self.connection_ids) | {c.id for c in graph.connections.values()
+                                             if c.source in doomed_layers or c.target in doomed_layers}
+        # Remember them in drawing order, so that undo puts them back as they were.
+        self._connections = [_connection_copy(c) for c in graph.connections.values() if c.id in doomed]
+        self._layers = [_layer_copy(layer) for layer in graph.layers.values() if layer.id in doomed_layers]
+        for connection_id in self.connection_ids:
+            if connection_id in graph.connections:
+                graph.remove_connection(connection_id)
+        for layer_id in self.layer_ids:
+            graph.remove_layer(layer_id)
+
+    def undo(self) -> None:
+        for layer in self._layers:
+            self.graph.add_layer(_layer_copy(layer))
+        for connection in self._connections:
+            self.graph.add_connection(_connection_copy(connection))
+
+
+class MoveLayersCommand(QUndoCommand):
+    """Move layers; the moves of one mouse drag (same ``drag_id``) merge into a single undo step."""
+
+    def __init__(self, graph: Graph, moves: Mapping[str, tuple[Position, Position]], drag_id: Any = None,
+                 parent: QUndoCommand | None = None) -> None:
+        super().__init__(parent)
+        self.graph = graph
+        self.drag_id = drag_id
+        self.moves: dict[str, tuple[Position, Position]] = {}
+        for layer_id, (old, new) in moves.items():
+            graph.layer(layer_id)
+            self.moves[layer_id] = ((float(old[0]), float(old[1])), (float(new[0]), float(new[1])))
+        self._update_text()
+
+    def _update_text(self) -> None:
+        if len(self.moves) == 1:
+            self.setText(f"Move layer {self.graph.layer(next(iter(self.moves))).name}"
+                         if next(iter(self.moves)) in self.graph.layers else "Move layer")
+        else:
+            self.setText(f"Move {_plural(len(self.moves), 'layer')}")
+
+    def id(self) -> int:  # noqa: A003 - Qt's name
+        return MOVE_COMMAND_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
+        if (not isinstance(other, MoveLayersCommand) or self.drag_id is None or other.drag_id != self.drag_id
+                or set(other.moves) != set(self.moves)):
+            return False
+        self.moves = {layer_id: (self.moves[layer_id][0], other.moves[layer_id][1]) for layer_id in self.moves}
+        if all(old == new for old, new in self.moves.values()):
+            self.setObsolete(True)  # dragged back to where it started: nothing to undo
+        return True
+
+    def redo(self) -> None:
+        for layer_id, (_old, new) in self.moves.items():
+            self.graph.move_layer(layer_id, new)
+
+    def undo(self) -> None:
+        for layer_id, (old, _new) in self.moves.items():
+            self.graph.move_layer(layer_id, old)
+
+
+class AddConnectionCommand(QUndoCommand):
+    """Connect two layers (or a layer to itself: a recurrent loop)."""
+
+    def __init__(self, graph: Graph, connection: Connection, parent: QUndoCommand | None = None) -> None:
+        super().__init__(parent)
+        if not ID_PATTERN.match(connection.id):
+            raise GraphError(f"connection id {connection.id!r} must be 1 to 64 letters, digits, '_', '.' or '-'")
+        if connection.id in graph.connections or connection.id in graph.layers:
+            raise GraphError(f"the id {connection.id!r} is already used; choose another "
+                             f"(graph.new_id gives a free one)")
+        source, target = graph.layer(connection.source), graph.layer(connection.target)
+        self.graph = graph
+        self.connection_id = connection.id
+        self._connection = _connection_copy(connection)
+        self.setText(f"Connect {source.name} to {target.name}")
+
+    def redo(self) -> None:
+        self.graph.add_connection(_connection_copy(self._connection))
+
+    def undo(self) -> None:
+        self.graph.remove_connection(self.connection_id)
+
+
+class UpdateLayerCommand(QUndoCommand):
+    """Change fields of a layer (kind, shape, activation, bias, label, position)."""
+
+    def __init__(self, graph: Graph, layer_id: str, parent: QUndoCommand | None = None, **changes: Any) -> None:
+        super().__init__(parent)
+        layer = graph.layer(layer_id)
+        unknown = set(changes) - set(_LAYER_FIELDS)
+        if unknown:
+            raise GraphError(f"a layer has no field {sorted(unknown)[0]!r}; "
+                             f"the fields are {', '.join(_LAYER_FIELDS)}")
+        # Build the changed layer now, so that a bad value (a shape of 0) fails here, in the caller.
+        probe = Layer.from_dict({**layer.to_dict(), **{k: (list(v) if isinstance(v, tuple) else v)
+                                                        for k, v in changes.items()}})
+        self.graph = graph
+        self.layer_id = layer_id
+        self.new = {name: getattr(probe, name) for name in changes}
+        self.old = {name: copy.deepcopy(getattr(layer, name)) for name in changes}
+        self.setText(f"Change {layer.name}: {', '.join(changes)}")
+
+    def redo(self) -> None:
+        self.graph.update_layer(self.layer_id, **self.new)
+
+    def undo(self) -> None:
+        self.graph.update_layer(self.layer_id, **self.old)
+
+
+class UpdateConnectionCommand(QUndoCommand):
+    """Change a connection's connectivity (dense or local, window, stride ...) and/or its disabled links."""
+
+    def __init__(self, graph: Graph, connection_id: str, connectivity: Connectivity | None = None,
+                 disabled: Iterable[tuple[int, int]] | None = None, parent: QUndoCommand | None = None) -> None:
+        super().__init__(parent)
+        connection = graph.connection(connection_id)
+        self.graph = graph
+        self.connection_id = connection_id
+        self.new_connectivity = copy.deepcopy(connectivity) if connectivity is not None else None
+        self.new_disabled = sorted({(int(t), int(s)) for t, s in disabled}) if disabled is not None else None
+        self.old_connectivity = copy.deepcopy(connection.connectivity)
+        self.old_disabled = list(connection.disabled)
+        names = [name for name, value in (("connectivity", connectivity), ("disabled links", disabled))
+                 if value is not None]
+        self.setText(f"Change {connection_id}: {', '.join(names) or 'nothing'}")
+
+    def redo(self) -> None:
+        self.graph.update_connection(self.connection_id, connectivity=self.new_connectivity,
+                                     disabled=self.new_disabled)
+
+    def undo(self) -> None:
+        self.graph.update_connection(self.connection_id, connectivity=self.old_connectivity,
+                                     disabled=self.old_disabled)
+
+
+class ToggleLinkCommand(QUndoCommand):
+    """Switch one neuron-to-neuron link of a connection off (or back on)."""
+
+    def __init__(self, graph: Graph, connection_id: str, target_index: int, source_index: int,
+                 parent: QUndoCommand | None = None) -> None:
+        super().__init__(parent)
+        connection = graph.connection(connection_id)
+        source, target = graph.layer(connection.source), graph.layer(connection.target)
+        if not (0 <= target_index < target.units and 0 <= source_index < source.units):
+            raise GraphError(f"connection {connection_id!r} has no link from {source.name}[{source_index}] to "
+                             f"{target.name}[{target_index}]: {source.name} has {source.units} and "
+                             f"{target.name} {target.units} neurons")
+        self.graph = graph
+        self.connection_id = connection_id
+        self.target_index = int(target_index)
+        self.source_index = int(source_index)
+        self.was_enabled = (self.target_index, self.source_index) not in set(map(tuple, connection.disabled))
+        verb = "Disable" if self.was_enabled else "Enable"
+        self.setText(f"{verb} link {source.name}[{source_index}] → {target.name}[{target_index}]")
+
+    def redo(self) -> None:
+        self.graph.set_link_enabled(self.connection_id, self.target_index, self.source_index, not self.was_enabled)
+
+    def undo(self) -> None:
+        self.graph.set_link_enabled(self.connection_id, self.target_index, self.source_index, self.was_enabled)
