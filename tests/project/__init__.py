@@ -1,0 +1,1 @@
+"""Tests of .nnd reading and writing."""
