@@ -34,9 +34,19 @@ def encode_weights(weights: dict[str, numpy.ndarray]) -> bytes:
         # safetensors writes raw buffers: it needs C order and the machine's own byte order
         arrays[name] = numpy.ascontiguousarray(array.astype(array.dtype.newbyteorder("="), copy=False))
     try:
-        return _save_safetensors(arrays, metadata=dict(WEIGHTS_METADATA))
+        data = _save_safetensors(arrays, metadata=dict(WEIGHTS_METADATA))
     except Exception as exc:  # safetensors raises its own error types from Rust
         raise WeightsProblem(f"the weights could not be encoded: {exc}") from exc
+    return _canonical_header(data)
+
+
+def _canonical_header(data: bytes) -> bytes:
+    """``data`` with its header's keys sorted: safetensors writes them in hash order, which
+    changes from one process to the next, and the same weights should give the same file."""
+    size = int.from_bytes(data[:8], "little")
+    header = json.dumps(json.loads(data[8:8 + size]), sort_keys=True, separators=(",", ":")).encode("utf-8")
+    header += b" " * (-len(header) % 8)  # keep the tensor data 8-byte aligned, as safetensors does
+    return len(header).to_bytes(8, "little") + header + data[8 + size:]
 
 
 def decode_weights(data: bytes) -> dict[str, numpy.ndarray]:

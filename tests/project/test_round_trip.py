@@ -174,3 +174,13 @@ def test_file_command_recognises_it(tmp_path, project):
     write_project(project, tmp_path / "xor.nnd")
     result = subprocess.run(["file", "-b", str(tmp_path / "xor.nnd")], capture_output=True, text=True, check=True)
     assert "application/vnd.nn-designer+zip" in result.stdout
+
+
+def test_same_weights_give_the_same_bytes_every_time(tmp_path, project):
+    # safetensors orders its header by hash; the file must not change when the weights do not
+    project.weights = {f"layer{i}.bias": np.full(3, i, np.float32) for i in range(8)}
+    saved = set()
+    for attempt in range(5):
+        write_project(project, tmp_path / "same.nnd")
+        saved.add(entry(tmp_path / "same.nnd", "weights.safetensors"))
+    assert len(saved) == 1
