@@ -1,0 +1,100 @@
+"""Reading and checking the fields every dataset kind shares: seed, validation_split, samples, noise, path.
+
+Each reader names the field, the value it got and the range it accepts, so a typo in a project file
+becomes a sentence the user can act on instead of a NumPy traceback.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from .errors import DataError
+
+MAX_SAMPLES = 1_000_000
+MIN_SAMPLES = 4  # the smallest set that still holds every row of a truth table and both classes
+MAX_VALIDATION_SPLIT = 0.9  # keep at least a tenth of the data to train on
+MAX_NOISE = 10.0
+DEFAULT_VALIDATION_SPLIT = 0.2
+DEFAULT_SEED = 0
+
+
+def is_whole(value: Any) -> bool:
+    """True for an int, or a float with no fractional part (JSON may write 64 as 64.0); never for a bool."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, float) and math.isfinite(value) and value.is_integer()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def seed_of(spec: dict) -> int:
+    """The dataset's ``seed`` (default 0): the same seed gives the same data and split."""
+    value = spec.get("seed", DEFAULT_SEED)
+    if value is None:
+        return DEFAULT_SEED
+    if not is_whole(value) or not 0 <= value < 2**63:
+        raise DataError(f"dataset field 'seed' must be a whole number from 0 up, not {value!r}")
+    return int(value)
+
+
+def validation_split_of(spec: dict) -> float:
+    """The fraction of samples held out for validation (default 0.2, at most 0.9)."""
+    value = spec.get("validation_split", DEFAULT_VALIDATION_SPLIT)
+    if value is None:
+        return DEFAULT_VALIDATION_SPLIT
+    if not _is_number(value) or not 0.0 <= value <= MAX_VALIDATION_SPLIT:
+        raise DataError(f"dataset field 'validation_split' must be a number from 0 to {MAX_VALIDATION_SPLIT} "
+                        f"(the fraction held out for validation), not {value!r}")
+    return float(value)
+
+
+def samples_of(spec: dict, default: int) -> int:
+    """How many samples a built-in dataset generates."""
+    value = spec.get("samples", default)
+    if value is None:
+        return default
+    if not is_whole(value) or not MIN_SAMPLES <= value <= MAX_SAMPLES:
+        raise DataError(f"dataset field 'samples' must be a whole number from {MIN_SAMPLES} to "
+                        f"{MAX_SAMPLES:,}, not {value!r}")
+    return int(value)
+
+
+def noise_of(spec: dict, default: float) -> float:
+    """The standard deviation of the Gaussian noise a built-in dataset adds."""
+    value = spec.get("noise", default)
+    if value is None:
+        return default
+    if not _is_number(value) or not 0.0 <= value <= MAX_NOISE:
+        raise DataError(f"dataset field 'noise' must be a number from 0 to {MAX_NOISE:g} "
+                        f"(the standard deviation of the added noise), not {value!r}")
+    return float(value)
+
+
+def flag_of(spec: dict, field: str, default: bool) -> bool:
+    """A true/false field such as ``standardize`` or ``grayscale``."""
+    value = spec.get(field, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise DataError(f"dataset field '{field}' must be true or false, not {value!r}")
+    return value
+
+
+def path_of(spec: dict, base_dir: Path | str | None, what: str) -> tuple[Path, str]:
+    """The dataset's ``path`` resolved against the project's folder, and the text the user wrote.
+
+    Relative paths are relative to ``base_dir`` (the .nnd file's folder), or to the current folder when the
+    project has not been saved yet.
+    """
+    raw = spec.get("path")
+    if not isinstance(raw, str) or not raw.strip():
+        raise DataError(f"a {what} dataset needs a 'path' (relative to the project file's folder, or absolute)")
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = Path(base_dir if base_dir is not None else Path.cwd()) / path
+    return path, raw
