@@ -87,6 +87,10 @@ class Layer:
         if not isinstance(d, dict):
             raise GraphError(f"a layer must be a JSON object, got {d!r}")
         known = {"id", "kind", "shape", "activation", "bias", "label", "position"}
+        if d.get("kind", "neurons") not in LAYER_KINDS:
+            # A kind from a newer version: to_dict writes activation and bias only for the kinds
+            # it knows, so keep them as read to lose nothing on a re-save.
+            known = known - {"activation", "bias"}
         if "id" not in d:
             raise GraphError(f"a layer has no 'id': {d!r}")
         position = d.get("position", (0, 0))
@@ -156,6 +160,9 @@ class Connectivity:
         if not isinstance(d, dict):
             raise GraphError(f"connectivity must be a JSON object, got {d!r}")
         known = {"kind", "window", "stride", "padding", "shared"}
+        if d.get("kind", "dense") not in CONNECTIVITY_KINDS:
+            # A kind from a newer version: keep its fields as read, to_dict writes them for 'local' only.
+            known = {"kind"}
         stride = d.get("stride", 1)
         if isinstance(stride, bool) or not isinstance(stride, int):
             raise GraphError(f"stride must be an integer, got {stride!r}")

@@ -1,0 +1,118 @@
+"""A design as project.json's ``graph`` object: to_dict and from_dict give each other back."""
+import json
+
+import pytest
+
+from designer.graph import Connectivity, Graph, GraphError, Layer
+
+
+def spec_example() -> dict:
+    """The graph of the spec's XOR example, as a file holds it."""
+    return {
+        "layers": [
+            {"id": "x", "kind": "input", "shape": [2], "label": "inputs", "position": [0, 0]},
+            {"id": "h", "kind": "neurons", "shape": [4], "activation": "tanh", "bias": True, "position": [220, 0]},
+            {"id": "out", "kind": "neurons", "shape": [1], "activation": "sigmoid", "bias": True,
+             "position": [440, 0]},
+        ],
+        "connections": [
+            {"id": "x-h", "source": "x", "target": "h", "connectivity": {"kind": "dense"}},
+            {"id": "h-out", "source": "h", "target": "out", "connectivity": {"kind": "dense"}},
+        ],
+    }
+
+
+def test_spec_example_reads_as_drawn():
+    graph = Graph.from_dict(spec_example())
+    assert list(graph.layers) == ["x", "h", "out"]
+    assert graph.layer("x").name == "inputs" and graph.layer("h").name == "h"
+    assert graph.layer("h").activation == "tanh" and graph.layer("out").position == (440.0, 0.0)
+    assert graph.connection("h-out").source == "h"
+
+
+def test_round_trip_is_exact_after_the_first_write():
+    graph = Graph.from_dict(spec_example())
+    graph.add_layer(Layer("img", "input", (1, 8, 8)))
+    graph.add_layer(Layer("conv", "neurons", (2, 6, 6), "relu", bias=False))
+    graph.add_layer(Layer("mem", "lstm", (5,)))
+    graph.connect("img", "conv", Connectivity("local", (3, 3), stride=1, padding="valid", shared=True))
+    graph.connect("h", "mem")
+    graph.set_link_enabled("x-h", 3, 1, False)
+    first = graph.to_dict()
+    again = Graph.from_dict(json.loads(json.dumps(first)))
+    assert again.to_dict() == first
+    assert again.connection("img-conv").connectivity.window == (3, 3)
+    assert again.connection("x-h").disabled == [(3, 1)]
+    assert again.layer("conv").bias is False and again.layer("mem").kind == "lstm"
+
+
+def test_a_window_of_one_number_stays_one_number():
+    graph = Graph()
+    graph.add_layer(Layer("a", "input", (9,)))
+    graph.add_layer(Layer("b", "neurons", (7,)))
+    graph.connect("a", "b", Connectivity("local", 3))
+    assert graph.to_dict()["connections"][0]["connectivity"] == {
+        "kind": "local", "window": 3, "stride": 1, "padding": "valid", "shared": False}
+
+
+def test_unknown_keys_are_kept():
+    d = spec_example()
+    d["layers"][1]["dropout"] = 0.25
+    d["connections"][0]["colour"] = "red"
+    d["connections"][0]["connectivity"]["dilation"] = 2
+    out = Graph.from_dict(d).to_dict()
+    assert out["layers"][1]["dropout"] == 0.25
+    assert out["connections"][0]["colour"] == "red"
+    assert out["connections"][0]["connectivity"]["dilation"] == 2
+
+
+def test_kinds_from_a_newer_version_keep_all_their_fields():
+    d = {"layers": [{"id": "c", "kind": "conv", "shape": [4], "activation": "relu", "bias": False, "filters": 3}],
+         "connections": [{"id": "k", "source": "c", "target": "c",
+                          "connectivity": {"kind": "sparse", "window": 5, "stride": 2, "density": 0.1}}]}
+    out = Graph.from_dict(d).to_dict()
+    layer, conn = out["layers"][0], out["connections"][0]
+    assert (layer["kind"], layer["activation"], layer["bias"], layer["filters"]) == ("conv", "relu", False, 3)
+    assert conn["connectivity"] == {"kind": "sparse", "window": 5, "stride": 2, "density": 0.1}
+
+
+def test_copy_is_independent():
+    graph = Graph.from_dict(spec_example())
+    twin = graph.copy()
+    twin.update_layer("h", activation="relu")
+    twin.remove_layer("out")
+    assert graph.layer("h").activation == "tanh" and "out" in graph.layers
+
+
+def test_design_faults_are_loaded_for_validation_to_report():
+    d = spec_example()
+    d["layers"][1]["kind"] = "mystery"
+    d["connections"].append({"id": "dangling", "source": "h", "target": "ghost"})
+    graph = Graph.from_dict(d)
+    assert graph.layer("h").kind == "mystery" and graph.connection("dangling").target == "ghost"
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d.update(layers="x"), "'graph.layers' and 'graph.connections' must be lists"),
+    (lambda d: d["layers"].append({"id": "h"}), "two layers have the id 'h'"),
+    (lambda d: d["connections"].append({"id": "h", "source": "x", "target": "h"}), "the id 'h' is used twice"),
+    (lambda d: d["layers"].append(5), "a layer must be a JSON object"),
+    (lambda d: d["layers"][0].update(shape=[2, 0]), "layer 'x': shape must be a list of 1 to 3 positive"),
+    (lambda d: d["layers"][0].update(shape=[1, 2, 3, 4]), "layer 'x': shape must be a list of 1 to 3"),
+    (lambda d: d["layers"][0].update(position=[0]), "layer 'x': position must be [x, y]"),
+    (lambda d: d["connections"][0].pop("source"), "a connection has no 'source'"),
+    (lambda d: d["connections"][0].update(disabled=[[1]]), "connection 'x-h': 'disabled' must be a list"),
+    (lambda d: d["connections"][0].update(connectivity={"kind": "local", "window": "big"}), "window must be"),
+    (lambda d: d["connections"][0].update(connectivity={"kind": "local", "stride": 1.5}), "stride must be"),
+])
+def test_structural_faults_raise_graph_errors(change, message):
+    d = spec_example()
+    change(d)
+    with pytest.raises(GraphError) as info:
+        Graph.from_dict(d)
+    assert message in str(info.value)
+
+
+def test_not_an_object():
+    with pytest.raises(GraphError, match="'graph' must be a JSON object"):
+        Graph.from_dict([])
