@@ -124,7 +124,7 @@ def validate(graph, input_shape: tuple[int, ...] | None = None) -> list[Problem]
         for lid, layer in layers.items():
             if lid not in flow.reachable:
                 problems.append(Problem("warning", "not reached from the input: it takes no part in training",
-                                        layer=lid))
+                                        layer_id=lid))
     return problems
 
 
