@@ -1,0 +1,326 @@
+"""The live loss plot: training and validation loss (and accuracy) by epoch, earlier runs faint.
+
+Each curve is one persistent ``PlotDataItem`` fed from a growing numpy buffer with ``setData``
+on a ~20 Hz timer, so a run of any length costs one redraw per tick, not one per batch; clip to
+view and automatic peak downsampling keep a redraw cheap at 100,000 points. The timer runs only
+while a run is live: a ticking timer on an idle window wastes power (and fails the tests).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QColor
+from PySide6.QtWidgets import QLabel, QToolBar, QVBoxLayout, QWidget
+
+#: seconds between redraws while a run is live
+REDRAW_INTERVAL_MS = 50
+
+TRAIN_COLOUR = QColor(31, 119, 180)
+VALIDATION_COLOUR = QColor(255, 127, 14)
+BATCH_COLOUR = QColor(31, 119, 180, 70)
+MARKER_COLOUR = QColor(120, 120, 120)
+
+
+class Series:
+    """A growing ``(x, y)`` buffer with amortised O(1) appends and zero-copy views."""
+
+    __slots__ = ("_x", "_y", "size")
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._x = np.empty(capacity, dtype=np.float64)
+        self._y = np.empty(capacity, dtype=np.float64)
+        self.size = 0
+
+    def append(self, x: float, y: float) -> None:
+        if self.size == self._x.size:
+            # a new array each time it grows: views handed to the plot earlier stay valid
+            self._x = np.concatenate([self._x, np.empty_like(self._x)])
+            self._y = np.concatenate([self._y, np.empty_like(self._y)])
+        self._x[self.size] = x
+        self._y[self.size] = y
+        self.size += 1
+
+    def extend(self, xs: np.ndarray, ys: np.ndarray) -> None:
+        for x, y in zip(np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)):
+            self.append(float(x), float(y))
+
+    def clear(self) -> None:
+        self.size = 0
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[: self.size]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[: self.size]
+
+
+def _finite(values: Any) -> np.ndarray:
+    """A history list (numbers or ``None``) as floats, ``None`` as NaN so the curve breaks there."""
+    return np.array([np.nan if v is None else float(v) for v in (values or [])], dtype=np.float64)
+
+
+def _curve(plot: pg.PlotItem, colour: QColor, width: float = 2.0, name: str | None = None,
+           style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> pg.PlotDataItem:
+    item = plot.plot(pen=pg.mkPen(colour, width=width, style=style), name=name)
+    item.setClipToView(True)
+    item.setDownsampling(auto=True, method="peak")
+    # NaN breaks a curve where an epoch has no validation value; 'finite' keeps that cheap
+    item.setData(connect="finite")
+    return item
+
+
+class LossPlot(QWidget):
+    """Loss by epoch (top) and, for classification, accuracy by epoch (below, same x axis)."""
+
+    #: the user switched the loss axis between linear and logarithmic
+    log_scale_toggled = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("loss_plot_widget")
+        self.toolbar = QToolBar("Loss plot", self)
+        self.toolbar.setObjectName("loss_plot_toolbar")
+        self.action_log_scale = QAction("Log scale", self)
+        self.action_log_scale.setCheckable(True)
+        self.action_log_scale.setToolTip("Show the loss on a logarithmic axis")
+        self.action_log_scale.toggled.connect(self.set_log_scale)
+        self.toolbar.addAction(self.action_log_scale)
+
+        self.graphics = pg.GraphicsLayoutWidget(self)
+        self.graphics.setBackground("w")
+        self.loss = self.graphics.addPlot(row=0, col=0)
+        self.loss.setLabel("left", "loss")
+        self.loss.addLegend(offset=(-10, 10))
+        self.accuracy = self.graphics.addPlot(row=1, col=0)
+        self.accuracy.setLabel("left", "accuracy")
+        self.accuracy.setLabel("bottom", "epoch")
+        self.accuracy.setXLink(self.loss)
+        # the accuracy plot follows the loss plot's x range: if it auto-ranged on its own data,
+        # the link would switch the loss plot's auto-range off
+        self.accuracy.setYRange(0.0, 1.0, padding=0.02)
+        self.accuracy.disableAutoRange()
+        self.graphics.ci.layout.setRowStretchFactor(0, 3)
+        self.graphics.ci.layout.setRowStretchFactor(1, 1)
+        for plot in (self.loss, self.accuracy):
+            plot.getAxis("left").setWidth(52)  # equal widths keep the two x axes aligned
+            # No grid and no SI prefixes: with the range changing every tick, grid lines and prefix
+            # relabelling (HTML layout) were most of the cost of a redraw.
+            for axis in ("left", "bottom"):
+                plot.getAxis(axis).enableAutoSIPrefix(False)
+            plot.setMouseEnabled(x=True, y=False)
+            plot.getViewBox().setLimits(xMin=0)
+
+        # earlier runs go behind the live curves
+        self._history_items: list[tuple[pg.PlotItem, pg.PlotDataItem]] = []
+        self._marker_items: list[pg.InfiniteLine] = []
+        self.batch_curve = _curve(self.loss, BATCH_COLOUR, width=1.0)
+        self.train_curve = _curve(self.loss, TRAIN_COLOUR, name="training")
+        self.val_curve = _curve(self.loss, VALIDATION_COLOUR, name="validation")
+        self.train_accuracy_curve = _curve(self.accuracy, TRAIN_COLOUR)
+        self.val_accuracy_curve = _curve(self.accuracy, VALIDATION_COLOUR)
+
+        self.batch = Series()
+        self.train = Series()
+        self.val = Series()
+        self.train_accuracy = Series()
+        self.val_accuracy = Series()
+        self._series = [(self.batch, self.batch_curve), (self.train, self.train_curve),
+                        (self.val, self.val_curve), (self.train_accuracy, self.train_accuracy_curve),
+                        (self.val_accuracy, self.val_accuracy_curve)]
+        self._dirty = False
+        self._live = False
+
+        # hover: a vertical crosshair and the values at the nearest epoch
+        self._crosshair = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(MARKER_COLOUR, width=1))
+        self._crosshair.setZValue(20)
+        self._crosshair.hide()
+        self.loss.addItem(self._crosshair, ignoreBounds=True)
+        self.hover_label = QLabel(self)
+        self.hover_label.setObjectName("loss_plot_values")
+        self.hover_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.hover_label.setText(" ")
+        self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+        self.timer = QTimer(self)
+        self.timer.setObjectName("loss_plot_redraw")
+        self.timer.setInterval(REDRAW_INTERVAL_MS)
+        self.timer.timeout.connect(self.redraw)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.toolbar)
+        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.hover_label)
+        self.set_classification(True)
+
+    # ---------------------------------------------------------------- feeding
+    def set_classification(self, classification: bool) -> None:
+        """Accuracy only means something for classes: hide its plot for regression."""
+        self.accuracy.setVisible(classification)
+        self.loss.setLabel("bottom", None if classification else "epoch")
+
+    def begin_run(self, classification: bool | None = None) -> None:
+        """Clear the live curves and start redrawing; the previous run should be in the history."""
+        for series, _curve_item in self._series:
+            series.clear()
+        for item in self._marker_items:
+            self.loss.removeItem(item)
+        self._marker_items.clear()
+        if classification is not None:
+            self.set_classification(classification)
+        self._live = True
+        self._dirty = True
+        self.redraw()
+        self.timer.start()
+
+    def end_run(self) -> None:
+        """Draw what is left and stop the timer."""
+        self._live = False
+        self.timer.stop()
+        self.redraw()
+
+    @property
+    def is_live(self) -> bool:
+        return self._live
+
+    def add_batches(self, position: float, loss: float) -> None:
+        """The mean loss of the batches since the last report, at a fractional epoch ``position``."""
+        if math.isfinite(loss):
+            self.batch.append(position, loss)
+            self._dirty = True
+
+    def add_epoch(self, stats: dict[str, Any]) -> None:
+        """One finished epoch: ``epoch``, ``train_loss``, ``val_loss``, ``train_accuracy``, ``val_accuracy``."""
+        epoch = float(stats["epoch"])
+        for key, series in (("train_loss", self.train), ("val_loss", self.val),
+                            ("train_accuracy", self.train_accuracy), ("val_accuracy", self.val_accuracy)):
+            value = stats.get(key)
+            if value is not None and math.isfinite(value):
+                series.append(epoch, float(value))
+        self._dirty = True
+
+    def add_marker(self, epoch: float, text: str) -> None:
+        """A vertical line where a hyperparameter changed during the run."""
+        line = pg.InfiniteLine(pos=epoch, angle=90, movable=False,
+                               pen=pg.mkPen(MARKER_COLOUR, width=1, style=Qt.PenStyle.DashLine),
+                               label=text, labelOpts={"position": 0.95, "color": MARKER_COLOUR})
+        line.setToolTip(text)
+        self._marker_items.append(line)
+        self.loss.addItem(line, ignoreBounds=True)
+
+    def show_run(self, run: dict[str, Any]) -> None:
+        """Show a stored run (history.json) as the current curves, without going live."""
+        self.begin_run(classification=bool(run.get("train_accuracy")) or None)
+        self.timer.stop()
+        self._live = False
+        epochs = _finite(run.get("epochs"))
+        for key, series in (("train_loss", self.train), ("val_loss", self.val),
+                            ("train_accuracy", self.train_accuracy), ("val_accuracy", self.val_accuracy)):
+            values = _finite(run.get(key))
+            n = min(len(values), len(epochs))
+            if n:
+                keep = np.isfinite(values[:n])
+                series.extend(epochs[:n][keep], values[:n][keep])
+        for change in run.get("changes") or []:
+            self.add_marker(float(change.get("epoch", 0)), change_text(change))
+        self._dirty = True
+        self.redraw()
+
+    def set_history(self, runs: list[dict[str, Any]]) -> None:
+        """Draw earlier runs of the project faintly behind the live curves (newest most visible)."""
+        for plot, item in self._history_items:
+            plot.removeItem(item)
+        self._history_items.clear()
+        shown = runs[-5:]
+        for age, run in enumerate(reversed(shown)):
+            alpha = max(25, 90 - 20 * age)
+            epochs = _finite(run.get("epochs"))
+            for key, plot, colour in (("train_loss", self.loss, TRAIN_COLOUR),
+                                      ("val_loss", self.loss, VALIDATION_COLOUR),
+                                      ("train_accuracy", self.accuracy, TRAIN_COLOUR),
+                                      ("val_accuracy", self.accuracy, VALIDATION_COLOUR)):
+                values = _finite(run.get(key))
+                n = min(len(values), len(epochs))
+                if not n or not np.isfinite(values[:n]).any():
+                    continue
+                faint = QColor(colour)
+                faint.setAlpha(alpha)
+                item = pg.PlotDataItem(epochs[:n], values[:n], pen=pg.mkPen(faint, width=1),
+                                       connect="finite")
+                item.setZValue(-10)
+                item.setToolTip(f"earlier run {run.get('id', '')} ({run.get('status', '')})")
+                plot.addItem(item)
+                # clipping needs the view box, so only once the item is in the plot
+                item.setClipToView(True)
+                item.setDownsampling(auto=True, method="peak")
+                self._history_items.append((plot, item))
+
+    @property
+    def history_items(self) -> list[pg.PlotDataItem]:
+        return [item for _plot, item in self._history_items]
+
+    @Slot()
+    def redraw(self) -> None:
+        """Hand the buffers to the curves if anything arrived since the last tick."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        for series, item in self._series:
+            item.setData(series.x, series.y, connect="finite")
+
+    # ---------------------------------------------------------------- view
+    @Slot(bool)
+    def set_log_scale(self, on: bool) -> None:
+        if self.action_log_scale.isChecked() != on:
+            self.action_log_scale.setChecked(on)
+            return
+        self.loss.setLogMode(y=on)
+        self.log_scale_toggled.emit(on)
+
+    def values_at(self, epoch: float) -> str:
+        """The live values at the epoch nearest to ``epoch``, as the hover label shows them."""
+        parts = []
+        for name, series, percent in (("train", self.train, False), ("val", self.val, False),
+                                      ("train acc", self.train_accuracy, True),
+                                      ("val acc", self.val_accuracy, True)):
+            if not series.size:
+                continue
+            i = int(np.argmin(np.abs(series.x - epoch)))
+            if abs(series.x[i] - epoch) > 0.5:
+                continue
+            value = series.y[i]
+            parts.append(f"{name} {value:.1%}" if percent else f"{name} {value:.4g}")
+            nearest = series.x[i]
+        if not parts:
+            return " "
+        return f"epoch {nearest:g}: " + ", ".join(parts)
+
+    @Slot(object)
+    def _on_mouse_moved(self, position: QPointF) -> None:
+        for plot in (self.loss, self.accuracy):
+            if plot.isVisible() and plot.getViewBox().sceneBoundingRect().contains(position):
+                epoch = plot.getViewBox().mapSceneToView(position).x()
+                self._crosshair.setPos(round(epoch))
+                self._crosshair.show()
+                self.hover_label.setText(self.values_at(epoch))
+                return
+        self._crosshair.hide()
+        self.hover_label.setText(" ")
+
+
+_SHORT_NAMES = {"learning_rate": "lr", "momentum": "momentum", "batch_size": "batch"}
+
+
+def change_text(change: dict[str, Any]) -> str:
+    """``lr 0.01`` style text for a hyperparameter change record (``{"epoch", "learning_rate", ...}``)."""
+    items = [f"{_SHORT_NAMES.get(k, k)} {v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool)
+             else f"{_SHORT_NAMES.get(k, k)} {v}"
+             for k, v in change.items() if k not in ("epoch", "batch", "step")]
+    return ", ".join(items) or "changed"

@@ -1,0 +1,155 @@
+"""The live loss plot: curves fed on a timer, log scale, hover values, earlier runs, markers."""
+import math
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, QTimer
+from PySide6.QtTest import QTest
+
+from designer.ui.training.loss_plot import LossPlot
+
+
+@pytest.fixture
+def plot(qtbot):
+    widget = LossPlot()
+    qtbot.addWidget(widget)
+    widget.resize(640, 420)
+    widget.show()
+    qtbot.waitExposed(widget)
+    yield widget
+    widget.end_run()
+
+
+def _epoch(n):
+    return {"epoch": n, "train_loss": math.exp(-n / 10), "val_loss": math.exp(-n / 12) + 0.01,
+            "train_accuracy": 1 - 0.5 * math.exp(-n / 5), "val_accuracy": 1 - 0.5 * math.exp(-n / 6)}
+
+
+def test_epochs_reach_the_curves_on_the_next_tick_and_the_timer_stops_when_the_run_ends(plot, qtbot):
+    plot.begin_run(classification=True)
+    assert plot.timer.isActive()
+    for n in range(1, 6):
+        plot.add_epoch(_epoch(n))
+    qtbot.waitUntil(lambda: plot.train_curve.xData is not None and len(plot.train_curve.xData) == 5)
+    assert list(plot.train_curve.xData) == [1, 2, 3, 4, 5]
+    assert plot.train_curve.yData[0] == pytest.approx(math.exp(-0.1))
+    assert plot.val_curve.yData[-1] == pytest.approx(math.exp(-5 / 12) + 0.01)
+    assert plot.val_accuracy_curve.yData[-1] == pytest.approx(1 - 0.5 * math.exp(-5 / 6))
+    plot.end_run()
+    assert not plot.timer.isActive()
+
+
+def test_regression_hides_the_accuracy_plot(plot):
+    plot.begin_run(classification=False)
+    plot.add_epoch({"epoch": 1, "train_loss": 2.0, "val_loss": 2.5, "train_accuracy": None, "val_accuracy": None})
+    plot.end_run()
+    assert not plot.accuracy.isVisible()
+    assert list(plot.val_curve.yData) == [2.5]
+    assert plot.val_accuracy_curve.yData is None or len(plot.val_accuracy_curve.yData) == 0
+
+
+def test_the_live_plot_survives_seconds_of_timer_driven_updates_with_growing_data(plot, qtbot):
+    """Five seconds of 20 Hz repaints with growing curves: catches binding crashes in axis drawing
+    (PySide6 6.12 with pyqtgraph crashed in AxisItem.drawPicture, "none_dealloc")."""
+    plot.begin_run(classification=True)
+    fed = {"epoch": 0, "batches": 0}
+
+    def feed():
+        for _ in range(7):
+            fed["batches"] += 1
+            position = fed["batches"] / 10
+            plot.add_batches(position, 1.0 / (1.0 + position) + 0.05 * math.sin(position * 7))
+            if fed["batches"] % 10 == 0:
+                fed["epoch"] += 1
+                plot.add_epoch(_epoch(fed["epoch"]))
+
+    feeder = QTimer()
+    feeder.setInterval(30)
+    feeder.timeout.connect(feed)
+    feeder.start()
+    grabs = 0
+    try:
+        deadline = 5.2
+        waited = 0.0
+        while waited < deadline:
+            qtbot.wait(400)
+            waited += 0.4
+            # a real paint of the whole widget, axes included, as the screen would get
+            assert not plot.grab().isNull()
+            grabs += 1
+    finally:
+        feeder.stop()
+    plot.end_run()
+    assert grabs >= 12
+    epochs = fed["epoch"]
+    assert epochs > 50
+    assert len(plot.train_curve.xData) == epochs
+    assert len(plot.batch_curve.xData) == fed["batches"]
+    # the view followed the data: the last epoch is on screen
+    (x_min, x_max), _ = plot.loss.getViewBox().viewRange()
+    assert x_min <= 1 and x_max >= epochs
+
+
+def test_log_scale_toggle_switches_the_loss_axis(plot, qtbot):
+    plot.begin_run(classification=True)
+    for n in range(1, 30):
+        plot.add_epoch(_epoch(n))
+    plot.end_run()
+    plot.action_log_scale.trigger()
+    assert plot.loss.getAxis("left").logMode
+    assert plot.train_curve.opts["logMode"][1]
+    qtbot.wait(20)
+    _, (y_min, y_max) = plot.loss.getViewBox().viewRange()
+    # in log mode the view is in decades: the data spans log10(exp(-29/10)) .. log10(exp(-0.1))
+    assert y_min < math.log10(math.exp(-2.9)) + 0.2 and y_max > math.log10(math.exp(-0.1)) - 0.2
+    plot.action_log_scale.trigger()
+    assert not plot.loss.getAxis("left").logMode
+
+
+def test_hovering_shows_the_values_at_the_nearest_epoch(plot, qtbot):
+    plot.begin_run(classification=True)
+    for n in range(1, 21):
+        plot.add_epoch(_epoch(n))
+    plot.end_run()
+    qtbot.wait(20)
+    view = plot.graphics
+    vb = plot.loss.getViewBox()
+    (_x0, _x1), (y0, y1) = vb.viewRange()
+    # a real mouse-move event on the viewport, over epoch 7
+    point = view.mapFromScene(vb.mapViewToScene(QPointF(7.1, (y0 + y1) / 2)))
+    QTest.mouseMove(view.viewport(), point)
+    qtbot.waitUntil(lambda: plot.hover_label.text().startswith("epoch"))
+    assert plot.hover_label.text().startswith("epoch 7:")
+    assert f"train {math.exp(-0.7):.4g}" in plot.hover_label.text()
+    assert "val acc" in plot.hover_label.text()
+    # leaving the plot clears it
+    QTest.mouseMove(view.viewport(), QPoint(1, 1))
+    qtbot.waitUntil(lambda: plot.hover_label.text().strip() == "")
+
+
+def test_earlier_runs_are_drawn_faintly_and_markers_show_hyperparameter_changes(plot):
+    runs = [{"id": f"run-{i}", "status": "completed", "epochs": [1, 2, 3],
+             "train_loss": [1.0, 0.5 + i, 0.2], "val_loss": [1.1, None, 0.3],
+             "train_accuracy": [0.5, 0.7, 0.9], "val_accuracy": [0.5, 0.6, 0.8]} for i in range(2)]
+    plot.set_history(runs)
+    items = plot.history_items
+    assert len(items) == 8  # two runs, four curves each
+    for item in items:
+        assert item.opts["pen"].color().alpha() < 128
+    assert np.isnan(items[1].yData[1]) or len(items[1].yData) == 3
+    plot.set_history([])
+    assert plot.history_items == []
+    plot.begin_run(classification=True)
+    plot.add_marker(2.5, "lr 0.01")
+    plot.end_run()
+    assert any(getattr(item, "value", lambda: None)() == 2.5 for item in plot.loss.items)
+
+
+def test_a_stored_run_is_shown_with_its_change_markers(plot):
+    plot.show_run({"id": "run-1", "status": "stopped", "epochs": [1, 2], "train_loss": [0.9, 0.4],
+                   "val_loss": [1.0, 0.5], "changes": [{"epoch": 1.5, "learning_rate": 0.01}]})
+    assert not plot.timer.isActive()
+    assert list(plot.train_curve.yData) == [0.9, 0.4]
+    labels = [item.label.textItem.toPlainText() for item in plot.loss.items
+              if hasattr(item, "label") and getattr(item, "label", None) is not None]
+    assert "lr 0.01" in labels
