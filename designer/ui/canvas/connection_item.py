@@ -1,0 +1,408 @@
+"""A connection on the canvas, drawn as what it is.
+
+- Between small layers, neuron to neuron: every pair for a dense connection, only the pairs
+  inside each window for a local one (:func:`designer.graph.local_links`). A single link can be
+  hovered (its weight shows as a tooltip) and clicked (switched off or on); switched-off links
+  are dashed and faint.
+- Between big layers, and at any layer at low zoom, as a band: a filled quadrilateral with
+  curved sides from the source's card to the target's, so that thousands of weights cost one path.
+- A recurrent connection (``graph.flow().recurrent``) as a loop: an arc over a layer feeding
+  itself, or a back edge curving from the source back over both layers to the target.
+
+The item lives in scene coordinates (its position stays at the origin); its paths are
+recomputed when either layer moves or changes, never on repaint.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen, QPolygonF
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from designer.graph import Connection, GraphError, local_geometry, local_links
+from designer.ui import style
+
+from .layer_item import LOW_DETAIL, LayerItem
+
+MAX_LINKS = 400  # beyond this many links a connection is drawn as a band
+PICK_TOLERANCE = 4.0
+CONNECTION_TYPE = QGraphicsItem.UserType + 2
+
+
+class Link:
+    """One neuron-to-neuron link as drawn."""
+
+    __slots__ = ("target", "source", "enabled", "weight")
+
+    def __init__(self, target: int, source: int, enabled: bool) -> None:
+        self.target = target
+        self.source = source
+        self.enabled = enabled
+        self.weight: float | None = None
+
+
+def _weight_colour(w: float, alpha: int = 220) -> QColor:
+    colour = QColor(style.WEIGHT_POSITIVE if w >= 0 else style.WEIGHT_NEGATIVE)
+    colour.setAlpha(alpha)
+    return colour
+
+
+def _arrow(tip: QPointF, direction: QPointF, size: float) -> QPolygonF:
+    length = math.hypot(direction.x(), direction.y()) or 1.0
+    ux, uy = direction.x() / length, direction.y() / length
+    base = QPointF(tip.x() - ux * size, tip.y() - uy * size)
+    return QPolygonF([tip, QPointF(base.x() - uy * size * 0.55, base.y() + ux * size * 0.55),
+                      QPointF(base.x() + uy * size * 0.55, base.y() - ux * size * 0.55)])
+
+
+class ConnectionItem(QGraphicsItem):
+    """The drawing of one connection, found by its stable id (``item_id``)."""
+
+    def __init__(self, connection: Connection, source: LayerItem, target: LayerItem, recurrent: bool) -> None:
+        super().__init__()
+        self.item_id = connection.id
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        self.setAcceptHoverEvents(True)
+        self.hovered = False
+        self.hovered_link: Link | None = None
+        self.problem = False
+        self.painted_detail = ""
+        self.mode = "band"  # "links", "band" or "loop"
+        self.links: list[Link] = []
+        self.weights: np.ndarray | None = None
+        self.mean_weight: float | None = None
+        self._max_abs = 1.0
+        self._lines: list[QLineF] = []
+        self._ends = np.zeros((0, 4))
+        self._band = QPainterPath()
+        self._loop = QPainterPath()
+        self._hit = QPainterPath()
+        self._arrows: list[QPolygonF] = []
+        self._label = ""
+        self._label_at = QPointF()
+        self._bounds = QRectF()
+        self.rebuild(connection, source, target, recurrent)
+
+    # ------------------------------------------------------------------ model
+    def rebuild(self, connection: Connection, source: LayerItem, target: LayerItem, recurrent: bool) -> None:
+        """Decide how to draw the connection (links, band, loop) and recompute everything."""
+        self.connection = connection
+        self.source_item = source
+        self.target_item = target
+        self.recurrent = recurrent
+        self.links = []
+        self._label = ""
+        conn = connection.connectivity
+        src, dst = source.layer, target.layer
+        if conn.kind == "local":
+            try:
+                geo = local_geometry(src.shape, conn)
+                self._label = "×".join(map(str, geo.window)) + (" shared" if conn.shared else " local")
+            except GraphError:
+                self._label = "local ?"
+        if recurrent:
+            self.mode = "loop"
+        elif source.layout.complete and target.layout.complete and self._link_pairs_fit(connection, src, dst):
+            self.mode = "links"
+            disabled = {tuple(p) for p in connection.disabled}
+            self.links = [Link(t, s, (t, s) not in disabled) for t, s in self._pairs(connection, src, dst)]
+        else:
+            self.mode = "band"
+        self.setZValue(2.0 if self.mode == "links" else 0.5)
+        self._apply_weights()
+        self.update_geometry()
+
+    @staticmethod
+    def _link_pairs_fit(connection: Connection, src, dst) -> bool:
+        conn = connection.connectivity
+        if conn.kind == "dense":
+            return src.units * dst.units <= MAX_LINKS
+        if conn.kind != "local":
+            return False
+        try:
+            geo = local_geometry(src.shape, conn)
+        except GraphError:
+            return False
+        return dst.units * geo.window_size * geo.in_channels <= MAX_LINKS
+
+    @staticmethod
+    def _pairs(connection: Connection, src, dst) -> list[tuple[int, int]]:
+        if connection.connectivity.kind == "dense":
+            return [(t, s) for t in range(dst.units) for s in range(src.units)]
+        try:
+            return local_links(src.shape, dst.shape, connection.connectivity)
+        except GraphError:
+            return []  # a window that does not fit: validation names it; draw the band only
+
+    def set_weights(self, weights: np.ndarray | None) -> None:
+        """Colour by the trained weights (``[target_units, source_units]``), or back to neutral with None."""
+        self.weights = None if weights is None else np.asarray(weights, dtype=np.float64)
+        self._apply_weights()
+        self.update()
+
+    def _apply_weights(self) -> None:
+        w = self.weights
+        self.mean_weight = None
+        for link in self.links:
+            link.weight = None
+        if w is None or w.size == 0:
+            return
+        self.mean_weight = float(w.mean())
+        t_units, s_units = self.target_item.layer.units, self.source_item.layer.units
+        if w.shape == (t_units, s_units):
+            for link in self.links:
+                link.weight = float(w[link.target, link.source])
+        self._max_abs = float(np.abs(w).max()) or 1.0
+
+    def set_state(self, **states) -> None:
+        changed = False
+        for name, value in states.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+                changed = True
+        if changed:
+            self.update()
+
+    # ------------------------------------------------------------------ geometry
+    def update_geometry(self) -> None:
+        """Recompute the paths from where the two layers are now (after a move or a change)."""
+        self.prepareGeometryChange()
+        source, target = self.source_item, self.target_item
+        s_frame = source.mapRectToScene(source.frame)
+        t_frame = target.mapRectToScene(target.frame)
+        s_area = source.mapRectToScene(source.neuron_area())
+        t_area = target.mapRectToScene(target.neuron_area())
+        self._arrows = []
+        self._lines = []
+        self._ends = np.zeros((0, 4))
+        self._loop = QPainterPath()
+        # the band always exists: it is also what low zoom draws
+        x0, x1 = s_frame.right(), t_frame.left()
+        dx = max(40.0, abs(x1 - x0) * 0.5)
+        band = QPainterPath(QPointF(x0, s_area.top()))
+        band.cubicTo(QPointF(x0 + dx, s_area.top()), QPointF(x1 - dx, t_area.top()), QPointF(x1, t_area.top()))
+        band.lineTo(QPointF(x1, t_area.bottom()))
+        band.cubicTo(QPointF(x1 - dx, t_area.bottom()), QPointF(x0 + dx, s_area.bottom()),
+                     QPointF(x0, s_area.bottom()))
+        band.closeSubpath()
+        self._band = band
+        self._label_at = band.pointAtPercent(0.25) * 0.5 + band.pointAtPercent(0.75) * 0.5
+        bounds = band.boundingRect()
+        if self.mode == "loop":
+            p0 = source.mapToScene(source.port_center())
+            p3 = target.mapToScene(target.input_center())
+            # out of the port, up over the cards and down into the target's input side; drawn
+            # below the cards, so the part behind a card is hidden
+            top = min(s_frame.top(), t_frame.top()) - 34.0
+            reach = 80.0
+            c1, c2 = QPointF(p0.x() + reach, top - 30.0), QPointF(p3.x() - reach, top - 30.0)
+            loop = QPainterPath(p0)
+            loop.cubicTo(c1, c2, p3)
+            self._loop = loop
+            self._arrows = [_arrow(p3, p3 - c2, 9.0)]
+            self._label_at = loop.pointAtPercent(0.5)
+            self._label = "t−1"
+            stroker = QPainterPathStroker()
+            stroker.setWidth(10.0)
+            self._hit = stroker.createStroke(loop)
+            bounds = loop.boundingRect().united(self._arrows[0].boundingRect())
+        elif self.mode == "links":
+            s_pos, t_pos = source.scenePos(), target.scenePos()
+            s_cent = {i: source.neuron_center(i) for i in {link.source for link in self.links}}
+            t_cent = {i: target.neuron_center(i) for i in {link.target for link in self.links}}
+            ends = np.array([(s_cent[link.source].x() + s_pos.x(), s_cent[link.source].y() + s_pos.y(),
+                              t_cent[link.target].x() + t_pos.x(), t_cent[link.target].y() + t_pos.y())
+                             for link in self.links], dtype=np.float64).reshape(-1, 4)
+            d = ends[:, 2:] - ends[:, :2]
+            length = np.hypot(d[:, 0], d[:, 1])
+            length[length == 0] = 1.0
+            u = d / length[:, None]
+            r_s, r_t = source.layout.radius, target.layout.radius + 1.0
+            ends = np.hstack([ends[:, :2] + u * r_s, ends[:, 2:] - u * r_t])
+            self._ends = ends
+            self._lines = [QLineF(a, b, c, e) for a, b, c, e in ends.tolist()]
+            for index, c in t_cent.items():
+                tip = QPointF(c.x() + t_pos.x() - target.layout.radius, c.y() + t_pos.y())
+                self._arrows.append(_arrow(tip, QPointF(1, 0), 4.5))
+            if len(ends):
+                bounds = bounds.united(QRectF(QPointF(ends[:, [0, 2]].min(), ends[:, [1, 3]].min()),
+                                              QPointF(ends[:, [0, 2]].max(), ends[:, [1, 3]].max())))
+        else:
+            tip = QPointF(x1, t_area.center().y())
+            self._arrows = [_arrow(tip, QPointF(1, 0), 8.0)]
+        self._bounds = bounds.adjusted(-12, -14, 12, 12)
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        return QRectF(self._bounds)
+
+    def shape(self) -> QPainterPath:
+        if self.mode == "loop":
+            return QPainterPath(self._hit)
+        if self.mode == "band":
+            return QPainterPath(self._band)
+        path = QPainterPath()
+        if len(self._ends):
+            path.addRect(self._bounds)
+        return path
+
+    def contains(self, point: QPointF) -> bool:
+        """Only the drawn parts are hit: a link, the band or the loop, not the space between links."""
+        if self.mode == "links":
+            return self.link_at(point) is not None
+        return self.shape().contains(point)
+
+    def collidesWithPath(self, path: QPainterPath, mode=Qt.ItemSelectionMode.IntersectsItemShape) -> bool:  # noqa: N802
+        # a rubber band takes a connection only with both of its layers
+        return (path.contains(self.source_item.sceneBoundingRect().center())
+                and path.contains(self.target_item.sceneBoundingRect().center()))
+
+    def link_at(self, point: QPointF, tolerance: float = PICK_TOLERANCE) -> Link | None:
+        """The drawn link nearest to ``point`` within ``tolerance`` (scene units), if any."""
+        if self.mode != "links" or not len(self._ends):
+            return None
+        e = self._ends
+        p = np.array([point.x(), point.y()])
+        a, b = e[:, :2], e[:, 2:]
+        ab = b - a
+        denom = (ab * ab).sum(axis=1)
+        denom[denom == 0] = 1.0
+        t = np.clip(((p - a) * ab).sum(axis=1) / denom, 0.0, 1.0)
+        nearest = a + ab * t[:, None]
+        dist = np.hypot(*(nearest - p).T)
+        i = int(dist.argmin())
+        return self.links[i] if dist[i] <= tolerance else None
+
+    def link_text(self, link: Link) -> str:
+        text = f"{self.source_item.layer.name}[{link.source}] → {self.target_item.layer.name}[{link.target}]"
+        if link.weight is not None:
+            text += f": w = {link.weight:.3f}"
+        if not link.enabled:
+            text += " (switched off)"
+        return text
+
+    def summary_text(self) -> str:
+        src, dst = self.source_item.layer, self.target_item.layer
+        kind = "recurrent" if self.recurrent else self.connection.connectivity.kind
+        text = f"{self.item_id}: {kind}, {src.name} → {dst.name}"
+        if self.mean_weight is not None:
+            text += f", mean w = {self.mean_weight:.3f}"
+        return text
+
+    # ------------------------------------------------------------------ painting
+    def link_pen(self, link: Link, selected: bool = False) -> QPen:
+        """How a link is drawn: dashed and faint when switched off, by its weight once trained."""
+        if not link.enabled:
+            pen = QPen(style.LINK_DISABLED, 1.0, Qt.PenStyle.DashLine)
+        elif link.weight is not None:
+            pen = QPen(_weight_colour(link.weight), 0.6 + 2.6 * abs(link.weight) / self._max_abs)
+        elif self.problem:
+            pen = QPen(style.PROBLEM, 1.2)
+        elif selected:
+            pen = QPen(style.ACCENT, 1.3)
+        else:
+            pen = QPen(style.LINK, 1.0)
+        if link is self.hovered_link:
+            pen.setColor(style.ACCENT)
+            pen.setWidthF(pen.widthF() + 1.2)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        return pen
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod >= LOW_DETAIL)
+        selected = self.isSelected()
+        if self.mode == "loop":
+            self.painted_detail = "loop"
+            self._paint_loop(painter, selected)
+        elif self.mode == "links" and lod >= LOW_DETAIL:
+            self.painted_detail = "links"
+            self._paint_links(painter, selected)
+        else:
+            self.painted_detail = "band"
+            self._paint_band(painter, selected, lod)
+
+    def _paint_links(self, painter: QPainter, selected: bool) -> None:
+        neutral = [line for line, link in zip(self._lines, self.links)
+                   if link.enabled and link.weight is None and link is not self.hovered_link]
+        if neutral:
+            painter.setPen(self.link_pen(Link(0, 0, True), selected))
+            painter.drawLines(neutral)
+        for line, link in zip(self._lines, self.links):
+            if not link.enabled or link.weight is not None or link is self.hovered_link:
+                painter.setPen(self.link_pen(link, selected))
+                painter.drawLine(line)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(style.PROBLEM if self.problem else (style.ACCENT if selected else style.LINK))
+        for arrow in self._arrows:
+            painter.drawPolygon(arrow)
+
+    def _paint_band(self, painter: QPainter, selected: bool, lod: float) -> None:
+        local = self.connection.connectivity.kind == "local"
+        fill = QColor(style.BAND_LOCAL if local else style.BAND)
+        edge = QColor(style.BAND_LOCAL_EDGE if local else style.BAND_EDGE)
+        if self.mean_weight is not None:
+            fill = _weight_colour(self.mean_weight, 40 + int(120 * min(1.0, abs(self.mean_weight) / self._max_abs)))
+            edge = _weight_colour(self.mean_weight, 200)
+        if self.hovered:
+            fill.setAlpha(min(255, fill.alpha() + 30))
+        pen_w = 1.0 / max(lod, 0.05) if lod < LOW_DETAIL else 1.0
+        if self.problem:
+            painter.setPen(QPen(style.PROBLEM, 2.5 * pen_w))
+        elif selected:
+            painter.setPen(QPen(style.ACCENT, 2.0 * pen_w))
+        else:
+            painter.setPen(QPen(edge, pen_w))
+        painter.setBrush(fill)
+        painter.drawPath(self._band)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(style.PROBLEM if self.problem else (style.ACCENT if selected else edge))
+        for arrow in self._arrows:
+            painter.drawPolygon(arrow)
+        if self._label and lod >= LOW_DETAIL:
+            self._paint_label(painter, edge)
+
+    def _paint_loop(self, painter: QPainter, selected: bool) -> None:
+        colour = style.PROBLEM if self.problem else (style.ACCENT if selected else style.RECURRENT)
+        if self.mean_weight is not None and not (self.problem or selected):
+            colour = _weight_colour(self.mean_weight)
+        width = 2.6 if (self.hovered or selected) else 1.8
+        if self.problem:
+            painter.setPen(QPen(style.PROBLEM_SOFT, 8.0))
+            painter.drawPath(self._loop)
+        painter.setPen(QPen(colour, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self._loop)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        for arrow in self._arrows:
+            painter.drawPolygon(arrow)
+        self._paint_label(painter, colour)
+
+    def _paint_label(self, painter: QPainter, colour: QColor) -> None:
+        painter.setFont(style.ui_font(7.5, bold=True))
+        metrics = painter.fontMetrics()
+        w = metrics.horizontalAdvance(self._label) + 12
+        rect = QRectF(self._label_at.x() - w / 2, self._label_at.y() - 8, w, 16)
+        painter.setPen(QPen(colour, 1.0))
+        painter.setBrush(style.CARD)
+        painter.drawRoundedRect(rect, 8, 8)
+        painter.setPen(colour.darker(130) if colour.alpha() == 255 else style.TEXT_MUTED)
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self._label)
+
+    def type(self) -> int:  # noqa: A003 - Qt's name
+        return CONNECTION_TYPE
+
+    # ------------------------------------------------------------------ hover
+    def hoverEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.hoverMoveEvent(event)
+
+    def hoverMoveEvent(self, event) -> None:  # noqa: N802
+        link = self.link_at(event.scenePos())
+        self.set_state(hovered=True, hovered_link=link)
+        self.setToolTip(self.link_text(link) if link is not None else self.summary_text())
+
+    def hoverLeaveEvent(self, event) -> None:  # noqa: N802
+        self.set_state(hovered=False, hovered_link=None)

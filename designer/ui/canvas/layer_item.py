@@ -1,0 +1,307 @@
+"""A layer on the canvas: a card with its name, kind and shape, and its neurons drawn as circles.
+
+The card's centre is the layer's ``position``. Neurons sit in a column (``[units]``) or on
+grids; gated recurrent layers (lstm, gru) draw their units as rounded cells. The output port
+on the right is where a person starts dragging a connection. At low zoom the card is drawn as
+a plain box (Qt's chip example: ``levelOfDetailFromTransform``), and the painting is cached in
+device coordinates so that moving a layer only blits it.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from designer.graph import Layer
+from designer.ui import style
+
+from .layout import HEADER, MIN_WIDTH, PAD, LayerLayout, layout_layer
+
+LOW_DETAIL = 0.45  # below this zoom, cards are plain boxes
+PORT_RADIUS = 6.0
+LAYER_TYPE = QGraphicsItem.UserType + 1
+
+_TITLE_FONT = None
+_SUB_FONT = None
+_GAP_FONT = None
+
+
+def _fonts():
+    global _TITLE_FONT, _SUB_FONT, _GAP_FONT
+    if _TITLE_FONT is None:
+        _TITLE_FONT = style.ui_font(9.5, bold=True)
+        _SUB_FONT = style.ui_font(8.0)
+        _GAP_FONT = style.ui_font(7.5)
+    return _TITLE_FONT, _SUB_FONT, _GAP_FONT
+
+
+def _activation_glyph(name: str) -> QPainterPath:
+    """A tiny plot of the activation function over [-1, 1] x [-1, 1] (y grows downwards)."""
+    path = QPainterPath()
+    if name == "step":
+        path.moveTo(-1, 0.6); path.lineTo(0, 0.6); path.lineTo(0, -0.6); path.lineTo(1, -0.6)  # noqa: E702
+    elif name in ("sigmoid", "tanh"):
+        k = 0.25 if name == "tanh" else 0.5
+        path.moveTo(-1, 0.65); path.cubicTo(k, 0.65, -k, -0.65, 1, -0.65)  # noqa: E702
+    elif name == "relu":
+        path.moveTo(-1, 0.5); path.lineTo(0, 0.5); path.lineTo(0.9, -0.7)  # noqa: E702
+    elif name == "leaky_relu":
+        path.moveTo(-1, 0.7); path.lineTo(0, 0.5); path.lineTo(0.9, -0.7)  # noqa: E702
+    elif name == "softmax":
+        for x, h in ((-0.6, 0.5), (0.0, 1.2), (0.6, 0.8)):
+            path.moveTo(x, 0.7); path.lineTo(x, 0.7 - h)  # noqa: E702
+    else:  # linear
+        path.moveTo(-0.9, 0.7); path.lineTo(0.9, -0.7)  # noqa: E702
+    return path
+
+
+def describe(layer: Layer) -> str:
+    """The card's subtitle: ``tanh · 4``, ``input · 28×28``, ``lstm · 8``."""
+    shape = "×".join(str(v) for v in layer.shape)
+    what = layer.activation if layer.kind == "neurons" else layer.kind
+    return f"{what} · {shape}"
+
+
+class LayerItem(QGraphicsItem):
+    """The card of one layer, found by its stable id (``item_id``)."""
+
+    def __init__(self, layer: Layer, is_output: bool = False) -> None:
+        super().__init__()
+        self.item_id = layer.id
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        self.setAcceptHoverEvents(True)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setZValue(1.0)
+        self.hovered = False
+        self.port_hovered = False
+        self.drop_target = False
+        self.problem = False
+        self.selected_neuron: int | None = None
+        self.painted_detail = ""  # "high" or "low": what the last paint drew
+        self.layout: LayerLayout = layout_layer((1,))
+        self._frame = QRectF()
+        self._offset_y = 0.0
+        self.update_layer(layer, is_output)
+
+    # ------------------------------------------------------------------ model
+    def update_layer(self, layer: Layer, is_output: bool | None = None) -> None:
+        """Take over a layer's fields (after a change of shape, kind, label ...)."""
+        self.prepareGeometryChange()
+        self.layer = layer
+        if is_output is not None:
+            self.is_output = is_output
+        self.layout = layout_layer(layer.shape)
+        self.title = layer.name
+        self.subtitle = describe(layer)
+        title_font, sub_font, _ = _fonts()
+        text_w = max(QFontMetricsF(title_font).horizontalAdvance(self.title) + 16,
+                     QFontMetricsF(sub_font).horizontalAdvance(self.subtitle))
+        ax, ay, aw, ah = self.layout.area
+        width = max(aw + 2 * PAD, text_w + 2 * PAD, MIN_WIDTH)
+        height = HEADER + ah + PAD
+        self._frame = QRectF(-width / 2, -height / 2, width, height)
+        # shift the neurons from the layout's centre to below the header
+        self._offset_y = self._frame.top() + HEADER + ah / 2 - (ay + ah / 2)
+        self._neuron_cache = {i: QPointF(x, y + self._offset_y) for i, (x, y) in self.layout.neurons.items()}
+        self.setPos(*layer.position)
+        self.setToolTip(f"{layer.name} ({layer.id}): {layer.kind}, shape {list(layer.shape)}, "
+                        f"{layer.units:,} neuron{'s' if layer.units != 1 else ''}"
+                        + (f", {layer.activation}" if layer.kind == "neurons" else ""))
+        self.update()
+
+    def set_output(self, is_output: bool) -> None:
+        if is_output != self.is_output:
+            self.is_output = is_output
+            self.update()
+
+    def set_state(self, **states: bool | int | None) -> None:
+        """Change a drawing state (``hovered``, ``problem``, ``drop_target`` ...) and repaint if it changed."""
+        changed = False
+        for name, value in states.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+                changed = True
+        if changed:
+            self.update()
+
+    # ------------------------------------------------------------------ geometry
+    @property
+    def frame(self) -> QRectF:
+        return QRectF(self._frame)
+
+    def neuron_center(self, index: int) -> QPointF | None:
+        """Local centre of neuron ``index``, or None where the layer shows only a subset."""
+        return self._neuron_cache.get(index)
+
+    def neuron_area(self) -> QRectF:
+        """Local rectangle of the drawn neurons (where bands start and end)."""
+        ax, ay, aw, ah = self.layout.area
+        return QRectF(ax, ay + self._offset_y, aw, ah)
+
+    def port_center(self) -> QPointF:
+        return QPointF(self._frame.right(), self.neuron_area().center().y())
+
+    def input_center(self) -> QPointF:
+        return QPointF(self._frame.left(), self.neuron_area().center().y())
+
+    def port_contains(self, local: QPointF) -> bool:
+        d = local - self.port_center()
+        return d.x() * d.x() + d.y() * d.y() <= (PORT_RADIUS + 4) ** 2
+
+    def neuron_at(self, local: QPointF) -> int | None:
+        r2 = (self.layout.radius + 2) ** 2
+        for index, c in self._neuron_cache.items():
+            dx, dy = local.x() - c.x(), local.y() - c.y()
+            if dx * dx + dy * dy <= r2:
+                return index
+        return None
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        return self._frame.adjusted(-6, -6, PORT_RADIUS + 6, 8)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(self._frame, 10, 10)
+        path.addEllipse(self.port_center(), PORT_RADIUS + 3, PORT_RADIUS + 3)
+        return path
+
+    # ------------------------------------------------------------------ painting
+    def _colours(self) -> tuple[QColor, QColor]:
+        if self.is_output and self.layer.kind == "neurons":
+            return style.kind_colours("output")
+        return style.kind_colours(self.layer.kind)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        fill, edge = self._colours()
+        selected = self.isSelected()
+        frame = self._frame
+        if lod < LOW_DETAIL:
+            self.painted_detail = "low"
+            painter.setPen(QPen(style.PROBLEM if self.problem else (style.ACCENT if selected else edge),
+                                (3.0 if self.problem or selected else 1.5) / max(lod, 0.05)))
+            painter.setBrush(fill)
+            painter.drawRect(frame)
+            return
+        self.painted_detail = "high"
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        # soft shadow: two translucent rounded rects below the card
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(style.SHADOW)
+        painter.drawRoundedRect(frame.adjusted(-1, 1, 1, 4), 11, 11)
+        painter.drawRoundedRect(frame.adjusted(0, 0.5, 0, 1.5), 10, 10)
+        # the card
+        if self.problem:
+            border = QPen(style.PROBLEM, 2.0)
+        elif selected or self.drop_target:
+            border = QPen(style.ACCENT, 2.0)
+        else:
+            border = QPen(style.CARD_BORDER_HOVER if self.hovered else style.CARD_BORDER, 1.0)
+        painter.setPen(border)
+        painter.setBrush(style.CARD)
+        painter.drawRoundedRect(frame, 10, 10)
+        if selected or self.drop_target or self.problem:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(style.PROBLEM_SOFT if self.problem else style.ACCENT_SOFT)
+            painter.drawRoundedRect(frame.adjusted(1, 1, -1, -1), 9, 9)
+        # header: a dot of the kind's colour, the name, then what it computes and its shape
+        title_font, sub_font, gap_font = _fonts()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(edge)
+        painter.drawEllipse(QPointF(frame.left() + PAD + 3, frame.top() + 14), 3.5, 3.5)
+        painter.setFont(title_font)
+        painter.setPen(style.TEXT)
+        painter.drawText(QRectF(frame.left() + PAD + 11, frame.top() + 5, frame.width() - PAD * 2 - 11, 18),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.title)
+        painter.setFont(sub_font)
+        painter.setPen(style.TEXT_MUTED)
+        painter.drawText(QRectF(frame.left() + PAD, frame.top() + 21, frame.width() - PAD * 2, 14),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.subtitle)
+        self._paint_neurons(painter, lod, fill, edge, gap_font)
+        # output port: where connections start
+        port = self.port_center()
+        painter.setPen(QPen(style.ACCENT if self.port_hovered else edge, 1.5))
+        painter.setBrush(style.ACCENT if self.port_hovered else style.CARD)
+        painter.drawEllipse(port, PORT_RADIUS, PORT_RADIUS)
+        painter.setPen(QPen(style.CARD if self.port_hovered else edge, 1.4))
+        painter.drawLine(QPointF(port.x() - 2.5, port.y()), QPointF(port.x() + 2.5, port.y()))
+        painter.drawLine(QPointF(port.x() + 0.5, port.y() - 2.5), QPointF(port.x() + 2.5, port.y()))
+        painter.drawLine(QPointF(port.x() + 0.5, port.y() + 2.5), QPointF(port.x() + 2.5, port.y()))
+        # input side: a small notch
+        inp = self.input_center()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(edge)
+        painter.drawPolygon([QPointF(inp.x(), inp.y() - 5), QPointF(inp.x() + 5, inp.y()),
+                             QPointF(inp.x(), inp.y() + 5)])
+
+    def _paint_neurons(self, painter: QPainter, lod: float, fill: QColor, edge: QColor, gap_font) -> None:
+        r = self.layout.radius
+        area = self.neuron_area()
+        if self.layout.stacked:
+            # more channels than shown: planes stacked behind the first
+            painter.setBrush(style.CARD)
+            for k in range(self.layout.stacked, 0, -1):
+                painter.setPen(QPen(style.CARD_BORDER, 1.0))
+                plane = QRectF(area.left() + 5 * k - 2, area.top() + 5 * (self.layout.stacked - k) - 2,
+                               area.width() - 5 * self.layout.stacked + 4, area.height() - 5 * self.layout.stacked + 4)
+                painter.drawRoundedRect(plane, 3, 3)
+            painter.setFont(gap_font)
+            painter.setPen(style.TEXT_MUTED)
+            painter.drawText(QRectF(area.left(), area.bottom() + 1, area.width(), 12),
+                             Qt.AlignmentFlag.AlignCenter, f"{self.layer.shape[0]} channels")
+        cells = self.layer.kind in ("lstm", "gru")
+        painter.setPen(QPen(edge, 1.3))
+        painter.setBrush(fill)
+        for center in self._neuron_cache.values():
+            if cells:
+                painter.drawRoundedRect(QRectF(center.x() - r, center.y() - r, 2 * r, 2 * r), 3, 3)
+            else:
+                painter.drawEllipse(center, r, r)
+        if cells and r * lod >= 5:
+            # a small loop on every cell: the unit feeds itself through time
+            painter.setPen(QPen(edge, 1.0))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            for center in self._neuron_cache.values():
+                painter.drawArc(QRectF(center.x() - r * 0.45, center.y() - r * 0.45, r * 0.9, r * 0.9), 90 * 16, 270 * 16)
+        elif self.layer.kind == "neurons" and r * lod >= 9:
+            glyph = _activation_glyph(self.layer.activation)
+            painter.setPen(QPen(edge, 1.2 / (r * 0.55)))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            for center in self._neuron_cache.values():
+                painter.save()
+                painter.translate(center)
+                painter.scale(r * 0.55, r * 0.55)
+                painter.drawPath(glyph)
+                painter.restore()
+        if self.selected_neuron is not None and self.selected_neuron in self._neuron_cache:
+            painter.setPen(QPen(style.ACCENT, 2.0))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawEllipse(self._neuron_cache[self.selected_neuron], r + 3, r + 3)
+        if self.layout.gaps:
+            painter.setFont(gap_font)
+            painter.setPen(style.TEXT_MUTED)
+            column = len(self.layer.shape) == 1
+            for gap in self.layout.gaps:
+                c = QPointF(gap.x, gap.y + self._offset_y)
+                if column:
+                    painter.setBrush(QBrush(style.TEXT_MUTED))
+                    painter.setPen(Qt.PenStyle.NoPen)
+                    for dy in (-15, -11, 11, 15):
+                        painter.drawEllipse(QPointF(c.x(), c.y() + dy), 1.1, 1.1)
+                    painter.setPen(style.TEXT_MUTED)
+                    painter.drawText(QRectF(c.x() - 40, c.y() - 7, 80, 14), Qt.AlignmentFlag.AlignCenter, gap.text)
+                else:
+                    painter.drawText(QRectF(c.x() - 8, c.y() - 8, 16, 16), Qt.AlignmentFlag.AlignCenter, gap.text)
+
+    def type(self) -> int:  # noqa: A003 - Qt's name
+        return LAYER_TYPE
+
+    # ------------------------------------------------------------------ hover
+    def hoverEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.set_state(hovered=True, port_hovered=self.port_contains(event.pos()))
+
+    def hoverMoveEvent(self, event) -> None:  # noqa: N802
+        self.set_state(port_hovered=self.port_contains(event.pos()))
+
+    def hoverLeaveEvent(self, event) -> None:  # noqa: N802
+        self.set_state(hovered=False, port_hovered=False)

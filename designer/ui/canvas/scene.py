@@ -1,0 +1,160 @@
+"""The canvas scene: one item per layer and per connection, kept in step with the graph's events.
+
+The scene never changes the graph: it observes ``graph.events`` and creates, updates and removes
+items by their stable string ids (as Orange's canvas scene follows its scheme). Edits go through
+undo commands that the view pushes; their graph operations come back here as events.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QGraphicsScene
+
+from designer.graph import Connection, Graph, Layer
+
+from .connection_item import ConnectionItem
+from .layer_item import LayerItem
+
+SCENE_EXTENT = 100_000.0  # a large fixed scene: panning is never stopped by an edge
+
+
+class CanvasScene(QGraphicsScene):
+    """Items for ``graph``'s layers (``layer_items``) and connections (``connection_items``), by id."""
+
+    def __init__(self, graph: Graph, parent=None) -> None:
+        super().__init__(parent)
+        self.graph = graph
+        self.layer_items: dict[str, LayerItem] = {}
+        self.connection_items: dict[str, ConnectionItem] = {}
+        self._attached: dict[str, set[str]] = {}  # layer id -> ids of its connections
+        self._problem_ids: set[str] = set()
+        self._weights: dict[str, np.ndarray] | None = None
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)  # few items that move often
+        self.setSceneRect(QRectF(-SCENE_EXTENT, -SCENE_EXTENT, 2 * SCENE_EXTENT, 2 * SCENE_EXTENT))
+        events = graph.events
+        self._subscriptions: list[tuple[object, Callable]] = [
+            (events.layer_added, self._layer_added), (events.layer_removed, self._layer_removed),
+            (events.layer_changed, self._layer_changed), (events.connection_added, self._connection_added),
+            (events.connection_removed, self._connection_removed),
+            (events.connection_changed, self._connection_changed), (events.reset, self.rebuild),
+            (events.changed, self._flow_changed),
+        ]
+        for event, callback in self._subscriptions:
+            event.connect(callback)
+        self.rebuild()
+
+    def detach(self) -> None:
+        """Stop following the graph (the view is going away)."""
+        for event, callback in self._subscriptions:
+            event.disconnect(callback)
+        self._subscriptions = []
+
+    # ------------------------------------------------------------------ whole graph
+    def rebuild(self) -> None:
+        """Drop every item and draw the graph afresh (a file was opened)."""
+        for item in list(self.connection_items.values()) + list(self.layer_items.values()):
+            self.removeItem(item)
+        self.layer_items.clear()
+        self.connection_items.clear()
+        self._attached.clear()
+        flow = self.graph.flow()
+        outputs = set(flow.outputs)
+        for layer in self.graph.layers.values():
+            self._add_layer_item(layer, layer.id in outputs)
+        for connection in self.graph.connections.values():
+            self._add_connection_item(connection, connection.id in flow.recurrent)
+
+    def _flow_changed(self) -> None:
+        """After any structural change: which connections loop back and which layer is the output."""
+        flow = self.graph.flow()
+        outputs = set(flow.outputs)
+        for layer_id, item in self.layer_items.items():
+            item.set_output(layer_id in outputs)
+        for connection_id, item in self.connection_items.items():
+            recurrent = connection_id in flow.recurrent
+            if recurrent != item.recurrent:
+                self._rebuild_connection(connection_id)
+
+    # ------------------------------------------------------------------ layers
+    def _add_layer_item(self, layer: Layer, is_output: bool = False) -> LayerItem:
+        item = LayerItem(layer, is_output)
+        item.set_state(problem=layer.id in self._problem_ids)
+        self.addItem(item)
+        self.layer_items[layer.id] = item
+        self._attached.setdefault(layer.id, set())
+        return item
+
+    def _layer_added(self, layer: Layer) -> None:
+        self._add_layer_item(layer)
+
+    def _layer_removed(self, layer: Layer) -> None:
+        item = self.layer_items.pop(layer.id, None)
+        self._attached.pop(layer.id, None)
+        if item is not None:
+            self.removeItem(item)
+
+    def _layer_changed(self, layer: Layer, names: set[str]) -> None:
+        item = self.layer_items.get(layer.id)
+        if item is None:
+            return
+        if names == {"position"}:
+            item.setPos(*layer.position)
+            for connection_id in self._attached.get(layer.id, ()):
+                self.connection_items[connection_id].update_geometry()
+            return
+        item.update_layer(layer)
+        for connection_id in list(self._attached.get(layer.id, ())):
+            self._rebuild_connection(connection_id)
+
+    # ------------------------------------------------------------------ connections
+    def _add_connection_item(self, connection: Connection, recurrent: bool) -> ConnectionItem | None:
+        source = self.layer_items.get(connection.source)
+        target = self.layer_items.get(connection.target)
+        if source is None or target is None:
+            return None  # a dangling connection from a file: validation names it
+        item = ConnectionItem(connection, source, target, recurrent)
+        item.set_state(problem=connection.id in self._problem_ids)
+        if self._weights is not None:
+            item.set_weights(self._weights.get(f"{connection.id}.weight"))
+        self.addItem(item)
+        self.connection_items[connection.id] = item
+        self._attached.setdefault(connection.source, set()).add(connection.id)
+        self._attached.setdefault(connection.target, set()).add(connection.id)
+        return item
+
+    def _connection_added(self, connection: Connection) -> None:
+        self._add_connection_item(connection, connection.id in self.graph.flow().recurrent)
+
+    def _connection_removed(self, connection: Connection) -> None:
+        item = self.connection_items.pop(connection.id, None)
+        for layer_id in (connection.source, connection.target):
+            self._attached.get(layer_id, set()).discard(connection.id)
+        if item is not None:
+            self.removeItem(item)
+
+    def _connection_changed(self, connection: Connection, names: set[str]) -> None:
+        self._rebuild_connection(connection.id)
+
+    def _rebuild_connection(self, connection_id: str) -> None:
+        item = self.connection_items.get(connection_id)
+        connection = self.graph.connections.get(connection_id)
+        if item is None or connection is None:
+            return
+        item.rebuild(connection, self.layer_items[connection.source], self.layer_items[connection.target],
+                     connection_id in self.graph.flow().recurrent)
+
+    # ------------------------------------------------------------------ decorations
+    def set_problem_ids(self, ids: set[str]) -> None:
+        self._problem_ids = set(ids)
+        for item_id, item in {**self.layer_items, **self.connection_items}.items():
+            item.set_state(problem=item_id in self._problem_ids)
+
+    def set_weights(self, weights: dict[str, np.ndarray] | None) -> None:
+        self._weights = None if weights is None else dict(weights)
+        for connection_id, item in self.connection_items.items():
+            item.set_weights(None if weights is None else weights.get(f"{connection_id}.weight"))
+
+    def item_for(self, item_id: str) -> LayerItem | ConnectionItem | None:
+        return self.layer_items.get(item_id) or self.connection_items.get(item_id)
