@@ -23,7 +23,7 @@ ICON_DIR = Path(__file__).resolve().parent.parent / "resources" / "icons" / "app
 SVG = ICON_DIR / "nn-designer.svg"
 PNG_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
-ICNS_SIZES = (16, 32, 64, 128, 256, 512)
+ICNS_SIZES = (16, 32, 64, 128, 256, 512, 1024)  # 1024 is the 512@2x Retina slot
 
 
 def render(renderer: QSvgRenderer, size: int) -> QImage:

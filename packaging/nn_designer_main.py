@@ -1,0 +1,11 @@
+"""Entry script of the bundled executable: the same `designer.cli:main` as the installed `nn-designer` command."""
+import multiprocessing
+import sys
+
+if __name__ == "__main__":
+    # A frozen program that starts worker processes (torch DataLoader workers, spawn on Windows/macOS)
+    # must let them run their task instead of starting the app again.
+    multiprocessing.freeze_support()
+    from designer.cli import main
+
+    sys.exit(main())
