@@ -96,7 +96,9 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, ma
         with archive.open(info) as stream:
             while True:
                 # Never trust the declared size: stop as soon as the real bytes pass the budget.
-                chunk = stream.read(min(_CHUNK, budget - total + 1))
+                # A truthful entry comes in one read (zipfile itself stops at the declared size).
+                want = info.file_size + 1 if total == 0 else _CHUNK
+                chunk = stream.read(min(want, budget - total + 1))
                 if not chunk:
                     break
                 total += len(chunk)
