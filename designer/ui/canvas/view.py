@@ -305,6 +305,7 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         super().mouseReleaseEvent(event)
+        event.accept()  # a release after a rubber band or a plain click is handled here, never elsewhere
 
     def _choose(self, item, additive: bool) -> None:
         if additive:
@@ -396,9 +397,19 @@ class CanvasView(QGraphicsView):
         factor = math.pow(1.0015, delta)
         current = self.zoom()
         factor = min(max(current * factor, MIN_ZOOM), MAX_ZOOM) / current
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-        self.scale(factor, factor)
+        self.zoom_around(event.position(), factor)
         event.accept()
+
+    def zoom_around(self, view_pos: QPointF, factor: float) -> None:
+        """Scale by ``factor`` keeping the scene point under ``view_pos`` where it is on screen."""
+        anchor = self.transformationAnchor()
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        scene_point = self.mapToScene(view_pos.toPoint())
+        self.scale(factor, factor)
+        moved = self.mapFromScene(scene_point) - view_pos.toPoint()
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + moved.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + moved.y())
+        self.setTransformationAnchor(anchor)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
