@@ -19,6 +19,7 @@ import stat
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Sequence, Union
 
 MIMETYPE = b"application/vnd.nn-designer+zip"
 #: the most an archive may unpack to (the spec's limit); larger files are refused, not read
@@ -117,8 +118,16 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, ma
     return b"".join(chunks)
 
 
-def write_atomically(path: Path, entries: list[tuple[str, bytes, int]]) -> None:
-    """Write ``(name, data, compression)`` entries as a ZIP archive replacing ``path`` atomically.
+#: an entry's content: bytes, or consecutive parts written one after the other
+Content = Union[bytes, Sequence[Union[bytes, memoryview]]]
+
+
+def content_size(data: Content) -> int:
+    return len(data) if isinstance(data, bytes) else sum(len(part) for part in data)
+
+
+def write_atomically(path: Path, entries: list[tuple[str, Content, int]]) -> None:
+    """Write ``(name, content, compression)`` entries as a ZIP archive replacing ``path`` atomically.
 
     Raises ``OSError`` (the previous file untouched, no temporary file left behind).
     """
@@ -145,7 +154,10 @@ def write_atomically(path: Path, entries: list[tuple[str, bytes, int]]) -> None:
                     info.compress_type = compression
                     info.create_system = 3  # Unix, so that the bytes do not depend on the saving OS
                     info.external_attr = 0o644 << 16
-                    archive.writestr(info, data)
+                    info.file_size = content_size(data)  # lets zipfile choose the header it needs
+                    with archive.open(info, "w") as entry:
+                        for part in ([data] if isinstance(data, bytes) else data):
+                            entry.write(part)
             handle.flush()
             os.fsync(handle.fileno())
         try:

@@ -1,7 +1,7 @@
 """JSON entries of the archive: written in a stable form, read with messages that say where.
 
-Written as UTF-8 with two-space indents, keys in the order given (the writer fixes it), and a
-final newline, so that saving an opened project again gives the same bytes.
+Written as UTF-8 (two-space indents unless told otherwise), keys in the order given (the writer
+fixes it), and a final newline, so that saving an opened project again gives the same bytes.
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ class JsonProblem(Exception):
     """What is wrong with a JSON entry or value; the caller adds the file's name."""
 
 
-def dump(value: Any) -> bytes:
-    return (json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+def dump(value: Any, indent: int | None = 2) -> bytes:
+    return (json.dumps(value, indent=indent, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
 
 
 def load(data: bytes, entry: str) -> Any:

@@ -20,8 +20,11 @@ class WeightsProblem(Exception):
     """What is wrong with the weights; the caller adds the file's name."""
 
 
-def encode_weights(weights: dict[str, numpy.ndarray]) -> bytes:
-    """The bytes of a ``weights.safetensors`` holding ``weights``."""
+def encode_weights(weights: dict[str, numpy.ndarray]) -> list[bytes | memoryview]:
+    """The bytes of a ``weights.safetensors`` holding ``weights``, as consecutive parts.
+
+    In parts so that the tensor data is written from safetensors' own buffer, never copied.
+    """
     if not isinstance(weights, dict):
         raise WeightsProblem(f"weights must be a dict of name -> numpy array, got {type(weights).__name__}")
     arrays: dict[str, numpy.ndarray] = {}
@@ -37,16 +40,12 @@ def encode_weights(weights: dict[str, numpy.ndarray]) -> bytes:
         data = _save_safetensors(arrays, metadata=dict(WEIGHTS_METADATA))
     except Exception as exc:  # safetensors raises its own error types from Rust
         raise WeightsProblem(f"the weights could not be encoded: {exc}") from exc
-    return _canonical_header(data)
-
-
-def _canonical_header(data: bytes) -> bytes:
-    """``data`` with its header's keys sorted: safetensors writes them in hash order, which
-    changes from one process to the next, and the same weights should give the same file."""
+    # safetensors writes the header's keys in hash order, which changes from one process to
+    # the next; sorted, the same weights give the same file.
     size = int.from_bytes(data[:8], "little")
     header = json.dumps(json.loads(data[8:8 + size]), sort_keys=True, separators=(",", ":")).encode("utf-8")
     header += b" " * (-len(header) % 8)  # keep the tensor data 8-byte aligned, as safetensors does
-    return len(header).to_bytes(8, "little") + header + data[8 + size:]
+    return [len(header).to_bytes(8, "little") + header, memoryview(data)[8 + size:]]
 
 
 def decode_weights(data: bytes) -> dict[str, numpy.ndarray]:

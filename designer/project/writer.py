@@ -66,7 +66,7 @@ def write_project(project: Project, path: str | os.PathLike, *, max_bytes: int |
         raise ProjectError(f"Cannot save {path}: {exc}", path) from exc
     except (jsonfile.JsonProblem, weights.WeightsProblem) as exc:
         raise ProjectError(f"Cannot save {path}: {exc}", path) from exc
-    total = sum(len(data) for _, data, _ in entries)
+    total = sum(archive.content_size(data) for _, data, _ in entries)
     if total > limit:
         raise ProjectError(f"Cannot save {path}: the project takes {total:,} bytes, more than the {limit:,} "
                            f"a project file may hold (it could not be opened again)", path)
@@ -77,7 +77,7 @@ def write_project(project: Project, path: str | os.PathLike, *, max_bytes: int |
     project.path = path
 
 
-def _entries(project: Project) -> list[tuple[str, bytes, int]]:
+def _entries(project: Project) -> list[tuple[str, archive.Content, int]]:
     entries = [
         ("mimetype", archive.MIMETYPE, zipfile.ZIP_STORED),  # first and stored, so `file` can tell
         ("project.json", jsonfile.dump(project_to_dict(project)), zipfile.ZIP_DEFLATED),
@@ -86,7 +86,8 @@ def _entries(project: Project) -> list[tuple[str, bytes, int]]:
         entries.append(("weights.safetensors", weights.encode_weights(project.weights), WEIGHTS_COMPRESSION))
     if project.history:
         runs = jsonfile.plain(project.history, "history", non_finite_as_null=True)
-        entries.append(("history.json", jsonfile.dump({"runs": runs}), zipfile.ZIP_DEFLATED))
+        # compact: curves are long lists of numbers, and indenting puts each number on a line
+        entries.append(("history.json", jsonfile.dump({"runs": runs}, indent=None), zipfile.ZIP_DEFLATED))
     for name, data in project.other_entries.items():
         problem = archive.unsafe_name_problem(name)
         if problem or name in KNOWN_ENTRIES or not name or name.endswith("/"):
