@@ -50,7 +50,7 @@ def plain(value: Any, where: str, non_finite_as_null: bool = False) -> Any:
         return int(value)
     if isinstance(value, float):
         if math.isfinite(value):
-            return value
+            return float(value)  # numpy.float64 is a float too; keep the plain type
         if non_finite_as_null:
             return None
         raise JsonProblem(f"{where} is {value}, which a project file cannot hold")

@@ -36,7 +36,7 @@ class ProjectError(ValueError):
         self.path = Path(path) if path is not None else None
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: weights are arrays, and a graph has no value equality
 class Project:
     """Everything an ``.nnd`` file holds.
 

@@ -1,7 +1,8 @@
 """Opening an ``.nnd`` file: every check of the spec, each refusal naming the file and the problem.
 
 Nothing is extracted to disk and the file is only ever opened for reading, so a refused file
-is left exactly as it was.
+is left exactly as it was. The ``mimetype`` entry must hold exactly the spec's bytes; it is
+accepted anywhere in the archive (the writer always puts it first, stored, for ``file``).
 """
 from __future__ import annotations
 

@@ -91,6 +91,17 @@ def test_entry_leaving_the_archive(tmp_path, project):
     assert not (tmp_path.parent / "evil").exists()
 
 
+def test_entry_leaving_the_archive_windows_style(tmp_path, project):
+    path = make_archive(tmp_path / "evil.nnd", {"project.json": project_json(project), "a\\..\\..\\evil": b"x"})
+    assert "an entry whose path leaves the archive" in refused(path)
+
+
+def test_mimetype_need_not_come_first_when_reading(tmp_path, project):
+    path = make_archive(tmp_path / "late.nnd", {"project.json": project_json(project), "mimetype": MIMETYPE},
+                        mimetype=None)
+    assert read_project(path).name == "XOR"
+
+
 def test_entry_with_an_absolute_path(tmp_path, project):
     path = make_archive(tmp_path / "abs.nnd", {"project.json": project_json(project), "/tmp/evil": b"boo"})
     assert "an entry with an absolute path ('/tmp/evil')" in refused(path)
