@@ -1,1 +1,16 @@
-"""designer.training (being built)."""
+"""Training a compiled design on its data: settings, the loop, steering it, and runs.
+
+No Qt here: the window runs :func:`train` (or :func:`train_project`) on a worker thread and
+steers it with a :class:`Control`; the command runs the same functions in its own thread.
+"""
+from .config import HYPERPARAMETERS, LOSSES, OPTIMIZERS, TrainingConfig, TrainingError
+from .control import Control
+from .devices import available_devices, resolve_device
+from .loop import BatchStats, EpochStats, Run, check_fits, evaluate, train
+from .objectives import Objective, choose_objective
+
+__all__ = [
+    "HYPERPARAMETERS", "LOSSES", "OPTIMIZERS", "BatchStats", "Control", "EpochStats", "Objective", "Run",
+    "TrainingConfig", "TrainingError", "available_devices", "check_fits", "choose_objective", "evaluate",
+    "resolve_device", "train",
+]

@@ -1,0 +1,125 @@
+"""The training settings of a project (its ``training`` block), validated, with the spec's defaults.
+
+Every field has a default, so an empty block trains; a field with a wrong type or an
+out-of-range value raises :class:`TrainingError` naming the field, the value and the fix.
+Unknown keys are kept in ``extra`` and written back, so a newer version's settings survive.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+LOSSES = ("auto", "mse", "cross_entropy", "bce")
+OPTIMIZERS = ("sgd", "adam")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+#: beyond these a value is a typo, not a plan (a run of a million epochs on the GUI thread's data)
+MAX_EPOCHS = 1_000_000
+MAX_BATCH_SIZE = 10_000_000
+MAX_LEARNING_RATE = 1e6
+MAX_PENALTY = 1e6
+MAX_SEED = 2**63 - 1
+
+
+class TrainingError(ValueError):
+    """Training cannot run as asked: a bad setting, a loss that does not fit, a missing device.
+
+    The message names the field or layer and says what to change.
+    """
+
+
+@dataclass
+class TrainingConfig:
+    """How a design trains; the names and defaults are the ``.nnd`` spec's ``training`` block."""
+
+    loss: str = "auto"
+    optimizer: str = "sgd"
+    learning_rate: float = 0.1
+    momentum: float = 0.0
+    batch_size: int = 16
+    epochs: int = 200
+    l1: float = 0.0
+    l2: float = 0.0
+    seed: int = 0
+    device: str = "auto"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.loss = _choice("loss", self.loss, LOSSES)
+        self.optimizer = _choice("optimizer", self.optimizer, OPTIMIZERS)
+        self.learning_rate = check_hyperparameter("learning_rate", self.learning_rate)
+        self.momentum = check_hyperparameter("momentum", self.momentum)
+        self.batch_size = _integer("batch_size", self.batch_size, 1, MAX_BATCH_SIZE)
+        self.epochs = _integer("epochs", self.epochs, 1, MAX_EPOCHS)
+        self.l1 = check_hyperparameter("l1", self.l1)
+        self.l2 = check_hyperparameter("l2", self.l2)
+        self.seed = _integer("seed", self.seed, 0, MAX_SEED)
+        self.device = _choice("device", self.device, DEVICES)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> "TrainingConfig":
+        """Read a ``training`` block; missing fields take the spec's defaults."""
+        if d is None:
+            d = {}
+        if not isinstance(d, dict):
+            raise TrainingError(f"training: the training settings must be a JSON object, got {d!r}")
+        names = {f.name for f in fields(cls)} - {"extra"}
+        known = {k: v for k, v in d.items() if k in names}
+        extra = {k: v for k, v in d.items() if k not in names}
+        return cls(**known, extra=extra)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``training`` block as written to ``project.json`` (unknown keys included)."""
+        d = dict(self.extra)
+        for f in fields(self):
+            if f.name != "extra":
+                d[f.name] = getattr(self, f.name)
+        return d
+
+    def replace(self, **changes: Any) -> "TrainingConfig":
+        """A validated copy with some fields changed (``None`` values are ignored)."""
+        d = self.to_dict()
+        d.update({k: v for k, v in changes.items() if v is not None})
+        return TrainingConfig.from_dict(d)
+
+
+#: the settings a running training accepts through ``Control.update``, with their valid ranges
+_RANGES: dict[str, tuple[float, float, bool, str]] = {
+    # name: (low, high, low is allowed, how to say it)
+    "learning_rate": (0.0, MAX_LEARNING_RATE, False, f"a number above 0 and at most {MAX_LEARNING_RATE:g}"),
+    "momentum": (0.0, 1.0, True, "a number from 0 up to (not including) 1, e.g. 0.9"),
+    "l1": (0.0, MAX_PENALTY, True, f"a number from 0 to {MAX_PENALTY:g} (0 turns the penalty off)"),
+    "l2": (0.0, MAX_PENALTY, True, f"a number from 0 to {MAX_PENALTY:g} (0 turns the penalty off)"),
+}
+HYPERPARAMETERS = tuple(_RANGES)
+
+
+def check_hyperparameter(name: str, value: Any) -> float:
+    """``value`` as a float if it is valid for ``name`` (one of :data:`HYPERPARAMETERS`)."""
+    if name not in _RANGES:
+        raise TrainingError(f"{name!r} cannot be changed while training; "
+                            f"the settings that can are {', '.join(HYPERPARAMETERS)}")
+    low, high, low_ok, wanted = _RANGES[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TrainingError(f"training: {name} must be {wanted}, got {value!r}")
+    value = float(value)
+    upper_ok = name != "momentum"
+    if (not math.isfinite(value) or value < low or (value == low and not low_ok)
+            or value > high or (value == high and not upper_ok)):
+        raise TrainingError(f"training: {name} must be {wanted}, got {value!r}")
+    return value
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise TrainingError(f"training: {name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _integer(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON written by hand or by other tools may say 16.0
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise TrainingError(f"training: {name} must be a whole number from {low:,} to {high:,}, got {value!r}")
+    return value

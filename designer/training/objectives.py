@@ -1,0 +1,147 @@
+"""What training minimises and how it scores: the loss for a design and its data, and accuracy.
+
+``loss: auto`` picks, from the output layer and the data:
+
+- regression: mean squared error on the output layer's values;
+- classes, several output units (one per class): cross-entropy on ``module.logits`` (the values
+  before a ``softmax``; PyTorch's ``cross_entropy`` applies the softmax itself, stably);
+- two classes, one output unit with ``sigmoid`` or ``linear`` activation: binary cross-entropy on
+  ``module.logits`` (``binary_cross_entropy_with_logits``: the sigmoid is applied inside, stably);
+- two classes, one output unit with another activation (``step``, ``tanh``, ``relu`` ...): mean
+  squared error between the output and the class (0 or 1), the classic perceptron / delta rule.
+
+Accuracy: the unit with the largest value for several units; for one unit, class 1 where the
+logit is above 0 (binary cross-entropy) or the output above 0.5 (squared error).
+
+A loss that cannot fit the design or the data raises :class:`TrainingError` saying why.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import TrainingError
+
+_LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "mse": F.mse_loss,
+    "cross_entropy": F.cross_entropy,
+    "bce": F.binary_cross_entropy_with_logits,
+}
+#: one-unit outputs whose pre-activation value is a logit that binary cross-entropy can use
+_LOGIT_ACTIVATIONS = ("sigmoid", "linear")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """The loss a run minimises, what it is computed on, and how a prediction is scored."""
+
+    loss: str  # "mse", "cross_entropy" or "bce"
+    on_logits: bool  # computed on module.logits(x) rather than module(x)
+    classification: bool
+    one_hot: bool  # classes as one-hot rows (several units under mse/bce)
+    threshold: float  # one output unit: class 1 above this value
+
+    def outputs(self, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return module.logits(x) if self.on_logits else module(x)
+
+    def targets(self, y: torch.Tensor, num_classes: int) -> torch.Tensor:
+        """The data's ``y`` as the loss wants it (done once per run, not per batch)."""
+        if not self.classification:
+            return y.float().reshape(len(y), -1)  # [n] or [n, outputs] -> [n, outputs]
+        if self.loss == "cross_entropy":
+            return y.long()
+        if self.one_hot:
+            return F.one_hot(y.long(), num_classes).float()
+        return y.float().reshape(-1, 1)
+
+    def __call__(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return _LOSSES[self.loss](outputs, targets)
+
+    def correct(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """How many predictions match (a 0-d tensor, so that no batch waits for a sync)."""
+        if self.loss == "cross_entropy":
+            return (outputs.argmax(1) == targets).sum()
+        if self.one_hot:
+            return (outputs.argmax(1) == targets.argmax(1)).sum()
+        return ((outputs > self.threshold) == (targets > 0.5)).sum()
+
+
+def choose_objective(loss: str, module: nn.Module, dataset) -> Objective:
+    """The objective for ``loss`` (``auto``, ``mse``, ``cross_entropy``, ``bce``)."""
+    units = int(module.output_units)
+    activation = getattr(module, "output_activation", "linear")
+    output = _output_name(module)
+    if dataset.task != "classification":
+        if loss not in ("auto", "mse"):
+            raise TrainingError(f"training: loss {loss!r} needs classes, but the dataset {dataset.name!r} is a "
+                                f"regression task (numbers to predict); use 'mse' or 'auto'")
+        targets = _target_width(dataset)
+        if units != targets:
+            raise TrainingError(f"{output} has {units} unit{_s(units)} but the dataset {dataset.name!r} has "
+                                f"{targets} value{_s(targets)} to predict per sample; give it {targets} "
+                                f"unit{_s(targets)}")
+        return Objective("mse", on_logits=False, classification=False, one_hot=False, threshold=math.nan)
+
+    classes = int(dataset.num_classes)
+    if units == 1 and activation == "softmax":
+        raise TrainingError(f"{output} is one unit with softmax, which always gives 1; use sigmoid for one "
+                            f"output unit, or one softmax unit per class")
+    if units == 1 and classes != 2:
+        raise TrainingError(f"{output} has 1 unit, which can tell 2 classes apart, but the dataset "
+                            f"{dataset.name!r} has {classes} classes; give it {classes} units with softmax")
+    if units > 1 and units != classes:
+        raise TrainingError(f"{output} has {units} units but the dataset {dataset.name!r} has {classes} "
+                            f"classes; give it {classes} units, one per class")
+    if loss == "auto":
+        if units > 1:
+            loss = "cross_entropy"
+        else:
+            loss = "bce" if activation in _LOGIT_ACTIVATIONS else "mse"
+    if loss == "cross_entropy":
+        if units == 1:
+            raise TrainingError(f"training: loss 'cross_entropy' needs one output unit per class, and {output} "
+                                f"has 1 unit; use 'bce' (or 'auto') for one unit, or give it {classes} units")
+        return Objective("cross_entropy", on_logits=True, classification=True, one_hot=False, threshold=math.nan)
+    if loss == "bce":
+        if units == 1 and activation not in _LOGIT_ACTIVATIONS:
+            raise TrainingError(f"training: loss 'bce' reads a logit, but {output} applies {activation!r}; "
+                                f"use sigmoid or linear on that unit, or loss 'mse'")
+        return Objective("bce", on_logits=True, classification=True, one_hot=units > 1, threshold=0.0)
+    return Objective("mse", on_logits=False, classification=True, one_hot=units > 1, threshold=0.5)
+
+
+def penalized_parameters(module: nn.Module) -> list[nn.Parameter]:
+    """The weights that ``l1``/``l2`` pull towards zero: every parameter except biases."""
+    return [p for name, p in module.named_parameters() if p.requires_grad and not name.endswith("bias")]
+
+
+def penalty(parameters: list[torch.Tensor], l1: float, l2: float) -> torch.Tensor | None:
+    """``l1 * sum|w| + l2 * sum w^2`` over the weights (added to the loss, not weight decay)."""
+    terms = []
+    if l1 > 0:
+        terms.append(l1 * sum(p.abs().sum() for p in parameters))
+    if l2 > 0:
+        terms.append(l2 * sum(p.square().sum() for p in parameters))
+    if not terms:
+        return None
+    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+
+def _target_width(dataset) -> int:
+    y = dataset.y_train
+    return int(y.shape[1]) if y.dim() > 1 else 1
+
+
+def _output_name(module: nn.Module) -> str:
+    layer = getattr(module, "output_layer", None)
+    layer_id = getattr(layer, "id", layer)
+    return f"the output layer {layer_id!r}" if isinstance(layer_id, str) else "the output layer"
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
