@@ -24,7 +24,7 @@ from typing import Sequence, Union
 MIMETYPE = b"application/vnd.nn-designer+zip"
 #: the most an archive may unpack to (the spec's limit); larger files are refused, not read
 MAX_UNCOMPRESSED_BYTES = 2 * 1024 ** 3
-#: more entries than any NN Designer file has; refusing early keeps a hostile directory small
+#: far more entries than any NN Designer file has; more are refused before any is read
 MAX_ENTRIES = 1000
 _CHUNK = 1 << 20
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -53,10 +53,11 @@ def _size_text(n: int) -> str:
 
 
 def read_entries(path: Path, max_bytes: int) -> dict[str, bytes]:
-    """Every file entry of the archive at ``path``, in archive order, read into memory.
+    """Every file entry of the NN Designer archive at ``path``, in archive order, read into memory.
 
-    Raises :class:`ArchiveProblem` for an archive that is not a ZIP, is damaged, or breaks a
-    rule above, and ``OSError`` for a file that cannot be opened.
+    Raises :class:`ArchiveProblem` for an archive that is not a ZIP, is damaged, is not an NN
+    Designer project (no or another ``mimetype``) or breaks a rule above, and ``OSError`` for a
+    file that cannot be opened.
     """
     with open(path, "rb") as handle:
         try:
@@ -79,10 +80,24 @@ def read_entries(path: Path, max_bytes: int) -> dict[str, bytes]:
             if declared > max_bytes:
                 raise ArchiveProblem(f"it would unpack to {_size_text(declared)}, more than the "
                                      f"{_size_text(max_bytes)} an NN Designer project may hold")
+            # The mimetype first: a ZIP of something else is refused before its content is read.
+            by_name = {info.filename: info for info in infos}
+            if "mimetype" not in by_name:
+                raise ArchiveProblem("it is not an NN Designer project (the archive has no 'mimetype' entry)")
+            mimetype = b"(too long to be one)"
+            if by_name["mimetype"].file_size <= len(MIMETYPE):
+                mimetype = _read_entry(archive, by_name["mimetype"], len(MIMETYPE), max_bytes)
+            if mimetype != MIMETYPE:
+                shown = mimetype[:80].decode("utf-8", "replace")
+                raise ArchiveProblem(f"it is not an NN Designer project (its mimetype is {shown!r}, "
+                                     f"not {MIMETYPE.decode()!r})")
             entries: dict[str, bytes] = {}
-            budget = max_bytes
+            budget = max_bytes - len(mimetype)
             for info in infos:
                 if info.is_dir():
+                    continue
+                if info.filename == "mimetype":
+                    entries["mimetype"] = mimetype
                     continue
                 data = _read_entry(archive, info, budget, max_bytes)
                 budget -= len(data)

@@ -55,12 +55,6 @@ def read_project(path: str | os.PathLike, *, max_bytes: int | None = None) -> Pr
 
 
 def _project_from_entries(entries: dict[str, bytes]) -> Project:
-    if "mimetype" not in entries:
-        raise _Refused("it is not an NN Designer project (the archive has no 'mimetype' entry)")
-    if entries["mimetype"] != archive.MIMETYPE:
-        shown = entries["mimetype"][:80].decode("utf-8", "replace")
-        raise _Refused(f"it is not an NN Designer project (its mimetype is {shown!r}, "
-                       f"not {archive.MIMETYPE.decode()!r})")
     if "project.json" not in entries:
         raise _Refused("the archive has no 'project.json' entry")
     document = jsonfile.load(entries["project.json"], "project.json")

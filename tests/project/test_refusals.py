@@ -84,6 +84,11 @@ def test_wrong_mimetype(tmp_path, project):
     assert "its mimetype is 'application/epub+zip', not 'application/vnd.nn-designer+zip'" in refused(path)
 
 
+def test_overlong_mimetype(tmp_path, project):
+    path = make_archive(tmp_path / "long.nnd", {"project.json": project_json(project)}, mimetype=MIMETYPE * 100)
+    assert "its mimetype is '(too long to be one)'" in refused(path)
+
+
 def test_entry_leaving_the_archive(tmp_path, project):
     path = make_archive(tmp_path / "evil.nnd", {"project.json": project_json(project), "../evil": b"boo"})
     message = refused(path)
@@ -137,6 +142,12 @@ def test_archive_lying_about_its_sizes(tmp_path, project):
     struct.pack_into("<I", data, central + 24, 100)
     path.write_bytes(bytes(data))
     assert "damaged" in refused(path, max_bytes=1 << 20)
+
+
+def test_too_many_entries(tmp_path, project):
+    path = make_archive(tmp_path / "many.nnd", {"project.json": project_json(project),
+                                                 **{f"junk/{i}": b"" for i in range(1000)}})
+    assert "it holds 1002 entries" in refused(path)
 
 
 def test_newer_version(tmp_path, project):
