@@ -12,6 +12,10 @@ from typing import Any
 import numpy
 
 
+#: deeper nesting than any project needs; refused on reading
+MAX_DEPTH = 64
+
+
 class JsonProblem(Exception):
     """What is wrong with a JSON entry or value; the caller adds the file's name."""
 
@@ -26,11 +30,29 @@ def load(data: bytes, entry: str) -> Any:
     except UnicodeDecodeError as exc:
         raise JsonProblem(f"{entry} is not UTF-8 text (byte {exc.start})") from exc
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise JsonProblem(f"{entry} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from exc
     except RecursionError as exc:
         raise JsonProblem(f"{entry} is nested too deeply to read") from exc
+    if _depth(value) > MAX_DEPTH:
+        # so that whatever is read can be copied and written back without hitting Python's recursion limit
+        raise JsonProblem(f"{entry} is nested more than {MAX_DEPTH} levels deep")
+    return value
+
+
+def _depth(value: Any) -> int:
+    deepest = 0
+    todo = [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:
+                todo.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 def plain(value: Any, where: str, non_finite_as_null: bool = False) -> Any:

@@ -50,6 +50,8 @@ def project_to_dict(project: Project) -> dict[str, Any]:
         return jsonfile.plain(document, "project")
     except jsonfile.JsonProblem as exc:
         raise ProjectError(str(exc)) from exc
+    except RecursionError:
+        raise ProjectError("the project holds values nested too deeply to write") from None
 
 
 def write_project(project: Project, path: str | os.PathLike, *, max_bytes: int | None = None) -> None:
@@ -66,6 +68,8 @@ def write_project(project: Project, path: str | os.PathLike, *, max_bytes: int |
         raise ProjectError(f"Cannot save {path}: {exc}", path) from exc
     except (jsonfile.JsonProblem, weights.WeightsProblem) as exc:
         raise ProjectError(f"Cannot save {path}: {exc}", path) from exc
+    except RecursionError:
+        raise ProjectError(f"Cannot save {path}: it holds values nested too deeply to write", path) from None
     total = sum(archive.content_size(data) for _, data, _ in entries)
     if total > limit:
         raise ProjectError(f"Cannot save {path}: the project takes {total:,} bytes, more than the {limit:,} "

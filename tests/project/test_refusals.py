@@ -235,3 +235,10 @@ def test_damaged_weights(tmp_path, project):
 def test_malformed_history(tmp_path, project, history, expected):
     path = make_archive(tmp_path / "h.nnd", {"project.json": project_json(project), "history.json": history})
     assert expected in refused(path)
+
+
+@pytest.mark.parametrize("depth", [100, 100_000])
+def test_json_nested_absurdly_deep(tmp_path, project, depth):
+    text = project_json(project)[:-2] + ',\n  "deep": ' + "[" * depth + "]" * depth + "\n}"
+    path = make_archive(tmp_path / "deep.nnd", {"project.json": text})
+    assert "project.json is nested" in refused(path)
