@@ -10,6 +10,11 @@ connectivity (kept by :mod:`designer.graph`), inside ``dataset`` and ``training`
 dicts), and unknown archive entries (``Project.other_entries``, written back unchanged). Not
 kept: ``app_version`` (rewritten from this app's version) and keys of ``history.json`` other
 than ``runs``. Non-finite losses in history (a diverged run) are written as ``null``.
+
+``project.json`` is deflated and indented; ``history.json`` is deflated and compact;
+``weights.safetensors`` is stored (float weights barely deflate, and storing keeps saves fast).
+Saving the same project twice gives byte-identical files. ``read_project(path, max_bytes=...)``
+and ``write_project(..., max_bytes=...)`` lower the 2 GiB limit (tests, tools).
 """
 from .archive import MAX_UNCOMPRESSED_BYTES, MIMETYPE
 from .model import DEFAULT_DATASET, DEFAULT_TRAINING, Project, ProjectError

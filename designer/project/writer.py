@@ -64,9 +64,7 @@ def write_project(project: Project, path: str | os.PathLike, *, max_bytes: int |
     limit = archive.MAX_UNCOMPRESSED_BYTES if max_bytes is None else max_bytes
     try:
         entries = _entries(project)
-    except ProjectError as exc:
-        raise ProjectError(f"Cannot save {path}: {exc}", path) from exc
-    except (jsonfile.JsonProblem, weights.WeightsProblem) as exc:
+    except (ProjectError, jsonfile.JsonProblem, weights.WeightsProblem) as exc:
         raise ProjectError(f"Cannot save {path}: {exc}", path) from exc
     except RecursionError:
         raise ProjectError(f"Cannot save {path}: it holds values nested too deeply to write", path) from None
