@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+from operator import itemgetter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +45,7 @@ class Table:
         return DataError(f"{', '.join(where)}: {problem}")
 
     def column(self, name: str) -> list[str]:
-        index = self.header.index(name)
-        return [row[index] for row in self.rows]
+        return list(map(itemgetter(self.header.index(name)), self.rows))
 
 
 def _open_text(path: Path, shown: str):
@@ -162,12 +162,19 @@ def _first_bad_number(table: Table, column: str, texts: list[str], hint: str = "
     return table.error(None, column, "holds values that are not numbers")
 
 
+def _parse(texts: list[str]) -> np.ndarray | None:
+    """The column as numbers, or None if any value is not one (float() takes surrounding spaces)."""
+    try:
+        return np.fromiter(map(float, texts), dtype=np.float64, count=len(texts))
+    except ValueError:
+        return None
+
+
 def _numbers(table: Table, column: str, hint: str = "") -> np.ndarray:
     texts = table.column(column)
-    try:
-        values = np.array(texts, dtype=np.float64)
-    except ValueError:
-        raise _first_bad_number(table, column, texts, hint) from None
+    values = _parse(texts)
+    if values is None:
+        raise _first_bad_number(table, column, texts, hint)
     if not np.isfinite(values).all():  # "nan" and "inf" parse, but they are holes, not data
         raise _first_bad_number(table, column, texts, hint)
     return values
@@ -205,40 +212,47 @@ def _task_of(spec: dict) -> str | None:
     return task
 
 
+def _codes(texts: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Each value's index among the sorted distinct values, and those values."""
+    distinct = sorted(set(texts))
+    position = {text: k for k, text in enumerate(distinct)}
+    return np.fromiter(map(position.__getitem__, texts), dtype=np.int64, count=len(texts)), distinct
+
+
 def _target(table: Table, target: str, task: str | None) -> tuple[np.ndarray, str, list[str]]:
     """The target as class indices or numbers, the task, and the class names."""
-    texts = [text.strip() for text in table.column(target)]
-    try:
-        values = np.array(texts, dtype=np.float64)
-    except ValueError:
-        values = None
+    texts = table.column(target)
+    values = _parse(texts)
     if values is not None and not np.isfinite(values).all():
         raise _first_bad_number(table, target, texts)
-    if task is None:
-        if values is not None:
+    if values is not None:
+        if task is None:
             whole = bool(np.all(values == np.round(values)))
-            few = whole and len(np.unique(values)) <= INFERRED_CLASS_LIMIT
-            task = CLASSIFICATION if few else REGRESSION
-        else:
-            numeric = sum(map(_looks_numeric, texts))
+            task = CLASSIFICATION if whole and len(np.unique(values)) <= INFERRED_CLASS_LIMIT else REGRESSION
+        if task == REGRESSION:
+            return values[:, None], task, []
+        distinct, labels = np.unique(values, return_inverse=True)
+        names = [str(int(v)) if v == int(v) else f"{v:g}" for v in distinct]
+    else:
+        codes, distinct_texts = _codes(texts)
+        if task is None:
+            counts = np.bincount(codes, minlength=len(distinct_texts))
+            numeric = sum(int(counts[k]) for k, text in enumerate(distinct_texts) if _looks_numeric(text))
             if numeric >= 0.9 * len(texts):  # a few stray words in a numeric column are typos, not labels
                 raise _first_bad_number(table, target, texts, " (set 'task' to 'classification' to use the "
                                                               "values as class labels)")
             task = CLASSIFICATION
-    if task == REGRESSION:
-        if values is None:
+        if task == REGRESSION:
             raise _first_bad_number(table, target, texts, "; a regression target must be numeric")
-        return values[:, None], task, []
-    if values is not None:
-        distinct, labels = np.unique(values, return_inverse=True)
-        names = [str(int(v)) if v == int(v) else f"{v:g}" for v in distinct]
-    else:
-        missing = next((row for row, text in enumerate(texts) if text.lower() in MISSING), None)
-        if missing is not None:
-            shown = f" ({texts[missing]!r})" if texts[missing] else ""
-            raise table.error(missing, target, f"missing class label{shown}; fill it in or remove the line")
-        distinct, labels = np.unique(np.array(texts), return_inverse=True)
-        names = [str(v) for v in distinct]
+        stripped = [text.strip() for text in distinct_texts]
+        missing = [k for k, text in enumerate(stripped) if text.lower() in MISSING]
+        if missing:
+            row = int(np.flatnonzero(np.isin(codes, missing))[0])
+            shown = f" ({texts[row].strip()!r})" if texts[row].strip() else ""
+            raise table.error(row, target, f"missing class label{shown}; fill it in or remove the line")
+        names = sorted(set(stripped))  # " cat" and "cat" are one class
+        position = {name: k for k, name in enumerate(names)}
+        labels = np.array([position[text] for text in stripped], dtype=np.int64)[codes]
     if len(names) < 2:
         raise DataError(f"{table.shown}: column {target!r} holds a single class ({names[0]!r}); "
                         f"classification needs at least two")

@@ -1,0 +1,66 @@
+"""How long datasets take to build: each built-in at its default size, and a 100,000-row CSV file.
+
+The CSV figure is a ratio against ``numpy.loadtxt`` reading the same file in the same process (loadtxt only
+parses numbers; load_dataset also checks every value, infers the task, splits and standardises).
+Medians of repeats, because the machine is shared and noisy. Run: ``.venv/bin/python benchmarks/bench_data.py``.
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from designer.data import BUILTIN_DATASETS, load_dataset
+from designer.data.builtin import CATALOGUE
+
+ROWS = 100_000
+
+
+def median_seconds(action, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def write_csv(path: Path, labels: str) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(ROWS, 4))
+    classes = np.array(["alpha", "beta", "gamma"]) if labels == "text" else np.arange(3).astype(str)
+    y = classes[rng.integers(0, 3, ROWS)]
+    with open(path, "w") as handle:
+        handle.write("x1,x2,x3,x4,label\n")
+        handle.writelines(f"{a:.6f},{b:.6f},{c:.6f},{d:.6f},{t}\n" for (a, b, c, d), t in zip(x, y))
+
+
+def main() -> int:
+    load_dataset({"kind": "builtin", "name": "xor"})  # import torch once, outside the timings
+    print(f"{'built-in':<12}{'samples':>9}{'median ms':>12}")
+    for name in BUILTIN_DATASETS:
+        seconds = median_seconds(lambda: load_dataset({"kind": "builtin", "name": name}), repeats=7)
+        print(f"{name:<12}{CATALOGUE[name].samples:>9}{seconds * 1000:>12.2f}")
+    seconds = median_seconds(lambda: load_dataset({"kind": "builtin", "name": "shapes", "samples": 2000}), 7)
+    print(f"{'shapes':<12}{2000:>9}{seconds * 1000:>12.2f}")
+
+    with tempfile.TemporaryDirectory() as folder:
+        print(f"\n{ROWS:,}-row CSV, 4 numeric features + label, ratio = load_dataset / numpy.loadtxt")
+        for labels in ("numeric", "text"):
+            path = Path(folder) / f"{labels}.csv"
+            write_csv(path, labels)
+            baseline_cols = (0, 1, 2, 3, 4) if labels == "numeric" else (0, 1, 2, 3)
+            baseline = median_seconds(
+                lambda: np.loadtxt(path, delimiter=",", skiprows=1, usecols=baseline_cols), repeats=5)
+            ours = median_seconds(lambda: load_dataset({"kind": "csv", "path": str(path)}), repeats=5)
+            print(f"  labels {labels:<8} loadtxt {baseline * 1000:7.1f} ms   load_dataset {ours * 1000:7.1f} ms"
+                  f"   ratio {ours / baseline:5.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
