@@ -1,0 +1,511 @@
+"""From a design to a program: the tensors a module holds and the Python source of its forward pass.
+
+Everything that can be decided from the design is decided here, once, at compile time: which layers
+take part, in what order they run, which connection is a matrix product, a convolution or a locally
+connected window, where a sequence's time loop begins and ends, and which work can be hoisted out of
+it. The result is plain source code (``forward`` and ``logits``) that a :class:`DesignModule` runs
+and :func:`export_source` writes out, so there is no interpretation of the graph per call.
+"""
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from dataclasses import dataclass, field
+
+import torch
+
+from designer.graph import (GATES, Connection, Graph, GraphError, Layer, LocalGeometry, errors,
+                            local_geometry, local_out_channels, validate)
+
+from .errors import CompileError
+
+#: what each activation is in generated code; ``{}`` is the pre-activation value
+ACTIVATION_CODE = {
+    "linear": "{}",
+    "sigmoid": "torch.sigmoid({})",
+    "tanh": "torch.tanh({})",
+    "relu": "torch.relu({})",
+    "leaky_relu": "F.leaky_relu({}, 0.01)",
+    "softmax": "torch.softmax({}, 1)",
+    "step": "step({})",
+}
+
+#: names the generated code uses itself, and attributes a module already has
+_RESERVED = {"x", "B", "T", "t", "self", "torch", "F", "nn", "step", "local_unshared", "shared_as_local",
+             "StepFunction", "local_weight_from_file", "local_weight_to_file", "disabled_mask", "load",
+             "load_file", "Model", "WEIGHTS", "input_shape", "output_units", "output_activation",
+             "is_sequence", "named_weights", "load_named_weights", "logits", "source", "weight_specs",
+             } | set(dir(torch.nn.Module))
+
+
+@dataclass
+class Mask:
+    """Zeros at the flat ``zeros`` indices of a tensor of ``shape``: the disabled links of one connection."""
+
+    attr: str
+    shape: tuple[int, ...]
+    zeros: list[int]
+
+
+@dataclass
+class WeightSpec:
+    """One trainable tensor: its name in files, its attribute, shapes and how it starts."""
+
+    name: str  # as in weights.safetensors: "<layer>.bias", "<connection>.weight", ...
+    attr: str  # attribute of the module
+    shape: tuple[int, ...]  # as held and computed with
+    file_shape: tuple[int, ...]  # as in named_weights() and files
+    bound: float  # initial values uniform in [-bound, bound]
+    owner: str  # the layer or connection id
+    owner_kind: str  # "layer" or "connection"
+    window_size: int = 0  # > 0: an unshared local weight, held per window offset (see runtime)
+    mask: Mask | None = None  # disabled links
+    mask_on_param: bool = False  # the mask has the parameter's shape: zero those entries themselves
+
+    def what(self) -> str:
+        return f"{self.owner_kind} {self.owner!r}"
+
+
+@dataclass
+class Program:
+    """A compiled design: its tensors and the source of ``forward`` and ``logits``."""
+
+    weights: list[WeightSpec]
+    masks: list[Mask]
+    source: str  # the two methods, as Python source (indented for a class body)
+    helpers: list[str]  # names from runtime the source calls
+    input_shape: tuple[int, ...]
+    output_units: int
+    output_activation: str
+    is_sequence: bool
+    layers: list[str] = field(default_factory=list)  # the layers that take part, in the order they run
+
+
+class _Names:
+    """Unique Python identifiers made from ids; ids may hold '-' and '.', and two ids may sanitise alike."""
+
+    def __init__(self) -> None:
+        self.used = set(_RESERVED)
+
+    def new(self, base: str) -> str:
+        base = re.sub(r"\W", "_", base, flags=re.ASCII)
+        if not base or base[0].isdigit():
+            base = "n" + base
+        name, n = base, 2
+        while name in self.used or keyword.iskeyword(name):
+            name = f"{base}_{n}"
+            n += 1
+        self.used.add(name)
+        return name
+
+
+def _participating(graph: Graph, flow) -> set[str]:
+    """Layers reached from the input that also lead to the output."""
+    if not flow.outputs:
+        return set()
+    into: dict[str, list[str]] = {lid: [] for lid in graph.layers}
+    for conn in graph.connections.values():
+        into[conn.target].append(conn.source)
+    leads = {flow.outputs[0]}
+    todo = [flow.outputs[0]]
+    while todo:
+        node = todo.pop()
+        for src in into[node]:
+            if src not in leads:
+                leads.add(src)
+                todo.append(src)
+    return leads & flow.reachable
+
+
+def _grid_view(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """``[channels, *grid]`` of a layer shape, as a local connection sees it."""
+    return tuple(shape) if len(shape) == 3 else (1, *shape)
+
+
+class _Builder:
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.names = _Names()
+        self.weights: list[WeightSpec] = []
+        self.masks: list[Mask] = []
+        self.helpers: set[str] = set()
+        self.conn_weight: dict[str, WeightSpec] = {}
+        self.layer_bias: dict[str, WeightSpec] = {}
+        self.layer_extra: dict[str, dict[str, WeightSpec]] = {}
+        self.geometry: dict[str, LocalGeometry] = {}
+        self.alias: dict[str, str] = {}  # weight attr -> the local name the forward code uses
+
+    # ------------------------------------------------------------------ tensors
+    def _fan_in(self, layer: Layer) -> int:
+        total = 0
+        for conn in self.graph.incoming(layer.id):
+            source = self.graph.layers[conn.source]
+            if conn.connectivity.kind == "local":
+                geo = local_geometry(source.shape, conn.connectivity)
+                total += geo.in_channels * geo.window_size
+            else:
+                total += source.units
+        return total
+
+    def _bound(self, layer: Layer) -> float:
+        # nn.Linear's default (Kaiming-uniform with a = sqrt(5)) is U(-1/sqrt(fan_in), 1/sqrt(fan_in));
+        # gated layers follow nn.LSTM/nn.GRU: U(-1/sqrt(units), 1/sqrt(units)) for all their tensors.
+        if layer.kind in GATES:
+            return 1.0 / math.sqrt(layer.units)
+        return 1.0 / math.sqrt(max(self._fan_in(layer), 1))
+
+    def plan_tensors(self) -> None:
+        graph = self.graph
+        for layer in graph.layers.values():
+            bound = self._bound(layer)
+            if layer.kind == "neurons" and layer.bias:
+                self._add(WeightSpec(f"{layer.id}.bias", self.names.new(f"{layer.id}_bias"), (layer.units,),
+                                     (layer.units,), bound, layer.id, "layer"), layer_bias=layer.id)
+            elif layer.kind in GATES:
+                g = GATES[layer.kind] * layer.units
+                extra = self.layer_extra.setdefault(layer.id, {})
+                extra["weight_hh"] = self._add(WeightSpec(
+                    f"{layer.id}.weight_hh", self.names.new(f"{layer.id}_weight_hh"), (g, layer.units),
+                    (g, layer.units), bound, layer.id, "layer"))
+                if layer.bias:
+                    self._add(WeightSpec(f"{layer.id}.bias", self.names.new(f"{layer.id}_bias"), (g,), (g,),
+                                         bound, layer.id, "layer"), layer_bias=layer.id)
+                    if layer.kind == "gru":
+                        extra["bias_hh"] = self._add(WeightSpec(
+                            f"{layer.id}.bias_hh", self.names.new(f"{layer.id}_bias_hh"), (g,), (g,), bound,
+                            layer.id, "layer"))
+        for conn in graph.connections.values():
+            self._plan_connection(conn)
+
+    def _add(self, spec: WeightSpec, layer_bias: str | None = None) -> WeightSpec:
+        self.weights.append(spec)
+        if layer_bias is not None:
+            self.layer_bias[layer_bias] = spec
+        return spec
+
+    def _plan_connection(self, conn: Connection) -> None:
+        source, target = self.graph.layers[conn.source], self.graph.layers[conn.target]
+        bound = self._bound(target)
+        attr = self.names.new(f"{conn.id}_weight")
+        name = f"{conn.id}.weight"
+        if conn.connectivity.kind != "local":
+            rows = GATES.get(target.kind, 1) * target.units
+            spec = WeightSpec(name, attr, (rows, source.units), (rows, source.units), bound, conn.id, "connection")
+            if conn.disabled:
+                zeros = sorted({(g * target.units + t) * source.units + s
+                                for t, s in conn.disabled for g in range(GATES.get(target.kind, 1))})
+                spec.mask = self._mask(conn, spec.shape, zeros)
+                spec.mask_on_param = True
+            self.conn_weight[conn.id] = self._add(spec)
+            return
+        geo = local_geometry(source.shape, conn.connectivity)
+        self.geometry[conn.id] = geo
+        out_c = local_out_channels(target.shape, geo)
+        in_c = geo.in_channels
+        per_offset = (geo.window_size, out_c, *geo.out_spatial, in_c)
+        zeros = sorted({self._local_entry(conn, geo, out_c, t, s) for t, s in conn.disabled})
+        if conn.connectivity.shared:
+            shape = (out_c, in_c, *geo.window)
+            spec = WeightSpec(name, attr, shape, shape, bound, conn.id, "connection")
+            if zeros:
+                spec.mask = self._mask(conn, per_offset, zeros)
+        else:
+            spec = WeightSpec(name, attr, per_offset, (*target.shape, in_c, *geo.window), bound, conn.id,
+                              "connection", window_size=geo.window_size)
+            if zeros:
+                spec.mask = self._mask(conn, per_offset, zeros)
+                spec.mask_on_param = True
+        self.conn_weight[conn.id] = self._add(spec)
+
+    def _mask(self, conn: Connection, shape: tuple[int, ...], zeros: list[int]) -> Mask:
+        mask = Mask(self.names.new(f"{conn.id}_mask"), tuple(shape), list(zeros))
+        self.masks.append(mask)
+        return mask
+
+    @staticmethod
+    def _local_entry(conn: Connection, geo: LocalGeometry, out_c: int, t: int, s: int) -> int:
+        """The flat index, in the per-offset layout, of the weight of link (target t, source s)."""
+        positions = geo.positions
+        in_size = math.prod(geo.in_spatial)
+        co, p = divmod(t, positions)
+        ci, flat = divmod(s, in_size)
+        pos = _unravel(p, geo.out_spatial)
+        src = _unravel(flat, geo.in_spatial)
+        offset = [c - (q * geo.stride - b) for c, q, b in zip(src, pos, geo.pad_before)]
+        if co >= out_c or ci >= geo.in_channels or any(o < 0 or o >= k for o, k in zip(offset, geo.window)):
+            raise CompileError.from_problems([_problem(
+                f"disabled link [{t}, {s}] is not inside the window; remove it from the disabled links",
+                connection=conn.id)])
+        k = _ravel(offset, geo.window)
+        index = (k, co, *pos, ci)
+        return _ravel(index, (geo.window_size, out_c, *geo.out_spatial, geo.in_channels))
+
+
+def _unravel(flat: int, shape: tuple[int, ...]) -> list[int]:
+    out = []
+    for n in reversed(shape):
+        flat, r = divmod(flat, n)
+        out.append(r)
+    return out[::-1]
+
+
+def _ravel(index, shape) -> int:
+    flat = 0
+    for i, n in zip(index, shape):
+        flat = flat * n + i
+    return flat
+
+
+def _problem(message: str, layer: str | None = None, connection: str | None = None):
+    from designer.graph import Problem
+    return Problem("error", message, layer, connection)
+
+
+def build_program(graph: Graph) -> Program:
+    """Validate ``graph`` and turn it into a :class:`Program`; raises :class:`CompileError`."""
+    problems = errors(validate(graph))
+    if problems:
+        raise CompileError.from_problems(problems)
+    try:
+        return _Codegen(graph).build()
+    except GraphError as exc:  # validation passed, so this is a fault of ours; still say what it concerns
+        raise CompileError(f"the design cannot be compiled: {exc}") from exc
+
+
+class _Codegen(_Builder):
+    def build(self) -> Program:
+        graph = self.graph
+        flow = graph.flow()
+        self.plan_tensors()
+        take_part = _participating(graph, flow)
+        self.order = [lid for lid in flow.order if lid in take_part]
+        self.input_id = flow.inputs[0]
+        self.output_id = flow.outputs[0]
+        self.recurrent = {cid for cid in flow.recurrent
+                          if graph.connections[cid].source in take_part and graph.connections[cid].target in take_part}
+        self.incoming = {lid: [c for c in graph.incoming(lid) if c.source in take_part] for lid in self.order}
+        is_sequence = bool(self.recurrent) or any(graph.layers[lid].kind in GATES for lid in self.order)
+        self.value = {lid: self.names.new(f"v_{lid}") for lid in self.order}
+        self.lines: list[str] = []
+        self._aliases()
+        if is_sequence:
+            self._sequence()
+        else:
+            self._feed_forward()
+        output = graph.layers[self.output_id]
+        body = "\n".join("        " + line if line else "" for line in self.lines)
+        out_value = self.value[self.output_id]
+        out_logits = self.logit_name if output.kind == "neurons" else out_value
+        source = (
+            "    def forward(self, x):\n"
+            f"{body}\n"
+            f"        return {out_value}\n"
+            "\n"
+            "    def logits(self, x):\n"
+            f"{body}\n"
+            f"        return {out_logits}\n")
+        activation = output.activation if output.kind == "neurons" else "tanh"
+        return Program(self.weights, self.masks, source, sorted(self.helpers), tuple(graph.layers[self.input_id].shape),
+                       output.units, activation, is_sequence, list(self.order))
+
+    # ------------------------------------------------------------------ pieces of code
+    def _aliases(self) -> None:
+        """Bind the weights the forward pass uses to local names (masked where links are disabled)."""
+        used = {c.id for lid in self.order for c in self.incoming[lid]}
+        for spec in self.weights:
+            if spec.owner_kind == "connection" and spec.owner not in used:
+                continue
+            if spec.owner_kind == "layer" and spec.owner not in self.value:
+                continue
+            local = spec.attr
+            if spec.mask is not None and spec.mask_on_param:
+                self.lines.append(f"{local} = self.{spec.attr} * self.{spec.mask.attr}")
+            elif spec.mask is not None:
+                geo = self.geometry[spec.owner]
+                self.helpers.add("shared_as_local")
+                self.lines.append(f"{local} = shared_as_local(self.{spec.attr}, {tuple(geo.out_spatial)}) "
+                                  f"* self.{spec.mask.attr}")
+            else:
+                self.lines.append(f"{local} = self.{spec.attr}")
+            self.alias[spec.attr] = local
+
+    def _term(self, conn: Connection, source_value: str, bias: str | None = None) -> str:
+        """Code for what ``conn`` adds to its target's sum, from ``source_value`` (``[batch, units]``)."""
+        spec = self.conn_weight[conn.id]
+        weight = self.alias[spec.attr]
+        if conn.connectivity.kind != "local":
+            return f"F.linear({source_value}, {weight}, {bias})" if bias else f"F.linear({source_value}, {weight})"
+        geo = self.geometry[conn.id]
+        source = self.graph.layers[conn.source]
+        grid = ", ".join(str(n) for n in _grid_view(source.shape))
+        x = f"{source_value}.view(-1, {grid})"
+        dims = len(geo.in_spatial)
+        symmetric = geo.pad_before == geo.pad_after
+        padded = any(geo.pad_before) or any(geo.pad_after)
+        convolution = conn.connectivity.shared and spec.mask is None
+        if padded and not (convolution and symmetric):
+            pads: list[int] = []  # F.pad lists the last dimension first
+            for before, after in zip(reversed(geo.pad_before), reversed(geo.pad_after)):
+                pads += [before, after]
+            x = f"F.pad({x}, {tuple(pads)})"
+        if convolution:
+            padding = f", {tuple(geo.pad_before)}" if padded and symmetric else ""
+            code = f"F.conv{dims}d({x}, {weight}, None, {geo.stride}{padding}).flatten(1)"
+        else:
+            self.helpers.add("local_unshared")
+            code = f"local_unshared({x}, {weight}, {tuple(geo.window)}, {geo.stride}).flatten(1)"
+        return f"{code} + {bias}" if bias else code
+
+    def _sum(self, layer: Layer, terms: list[tuple[Connection, str]], pre: str | None,
+             bias_included: bool) -> str:
+        """The weighted sum of a layer: every incoming term, plus the bias unless already included."""
+        bias = None
+        if not bias_included and layer.id in self.layer_bias:
+            bias = self.alias[self.layer_bias[layer.id].attr]
+        parts = [pre] if pre else []
+        for conn, value in terms:
+            if bias and conn.connectivity.kind != "local":
+                parts.append(self._term(conn, value, bias))
+                bias = None
+            else:
+                parts.append(self._term(conn, value))
+        if bias:
+            parts.append(bias)
+        return " + ".join(parts)
+
+    def _neurons(self, lid: str, expr: str, indent: str = "") -> None:
+        layer = self.graph.layers[lid]
+        act = ACTIVATION_CODE[layer.activation]
+        if layer.activation == "step":
+            self.helpers.add("step")
+        if lid == self.output_id:
+            self.logit_name = self.names.new(f"z_{lid}")
+            self.lines.append(f"{indent}{self.logit_name} = {expr}")
+            self.lines.append(f"{indent}{self.value[lid]} = {act.format(self.logit_name)}")
+        else:
+            self.lines.append(f"{indent}{self.value[lid]} = {act.format(expr)}")
+
+    # ------------------------------------------------------------------ feed-forward designs
+    def _feed_forward(self) -> None:
+        units = self.graph.layers[self.input_id].units
+        self.lines.append(f"{self.value[self.input_id]} = x.reshape(x.shape[0], {units})")
+        for lid in self.order:
+            if lid == self.input_id:
+                continue
+            layer = self.graph.layers[lid]
+            terms = [(c, self.value[c.source]) for c in self.incoming[lid]]
+            self._neurons(lid, self._sum(layer, terms, None, False))
+
+    # ------------------------------------------------------------------ sequences
+    def _sequence(self) -> None:
+        graph = self.graph
+        layers = graph.layers
+        order = self.order
+        forward_in = {lid: [c for c in self.incoming[lid] if c.id not in self.recurrent] for lid in order}
+        # layers whose value depends on earlier steps
+        depends: set[str] = set()
+        for lid in order:
+            if (layers[lid].kind in GATES or any(c.id in self.recurrent for c in self.incoming[lid])
+                    or any(c.source in depends for c in forward_in[lid])):
+                depends.add(lid)
+        # of those, the ones later steps need: run every step; the rest run once, after the last step
+        each_step: set[str] = set()
+        for lid in reversed(order):
+            if lid not in depends:
+                continue
+            if (layers[lid].kind in GATES or any(graph.connections[c].source == lid for c in self.recurrent)
+                    or any(c.source == lid and c.target in each_step
+                           for c in graph.outgoing(lid) if c.id not in self.recurrent)):
+                each_step.add(lid)
+        pre = [lid for lid in order if lid not in depends]
+        loop = [lid for lid in order if lid in each_step]
+        post = [lid for lid in order if lid in depends and lid not in each_step]
+        if self.output_id in pre:
+            raise CompileError("the design's output does not depend on anything recurrent; internal error")
+        lines = self.lines
+        units = layers[self.input_id].units
+        lines.append("B, T = x.shape[0], x.shape[1]")
+        lines.append("# layers that do not depend on earlier steps run on all steps at once: [batch * time, units]")
+        lines.append(f"{self.value[self.input_id]} = x.reshape(B * T, {units})")
+        for lid in pre:
+            if lid == self.input_id:
+                continue
+            terms = [(c, self.value[c.source]) for c in self.incoming[lid]]
+            self._neurons(lid, self._sum(layers[lid], terms, None, False))
+        # what feeds the loop from those layers is computed for all steps before it
+        hoisted: dict[str, str] = {}
+        for lid in loop:
+            from_pre = [c for c in forward_in[lid] if c.source not in depends]
+            if not from_pre:
+                continue
+            name = self.names.new(f"pre_{lid}")
+            terms = [(c, self.value[c.source]) for c in from_pre]
+            expr = self._sum(layers[lid], terms, None, False)  # with the layer's bias, added once here
+            lines.append(f"{name} = ({expr}).view(B, T, -1)")
+            hoisted[lid] = name
+        state = {}
+        for lid in loop:
+            if layers[lid].kind in GATES or any(graph.connections[c].source == lid for c in self.recurrent):
+                state[lid] = self.names.new(f"s_{lid}")
+                lines.append(f"{state[lid]} = x.new_zeros(B, {layers[lid].units})  # the value at the step before")
+        cells = {}
+        for lid in loop:
+            if layers[lid].kind == "lstm":
+                cells[lid] = self.names.new(f"c_{lid}")
+                lines.append(f"{cells[lid]} = x.new_zeros(B, {layers[lid].units})  # the cell state")
+        lines.append("for t in range(T):")
+        ind = "    "
+        for lid in loop:
+            layer = layers[lid]
+            terms = []
+            for c in self.incoming[lid]:
+                if c.id in self.recurrent:
+                    terms.append((c, state[c.source]))
+                elif c.source in depends:
+                    terms.append((c, self.value[c.source]))
+            pre_term = f"{hoisted[lid]}[:, t]" if lid in hoisted else None
+            bias_done = lid in hoisted
+            if layer.kind == "neurons":
+                self._neurons(lid, self._sum(layer, terms, pre_term, bias_done), ind)
+            else:
+                self._gated(layer, terms, pre_term, bias_done, state[lid], cells.get(lid), ind)
+        for lid, name in state.items():
+            lines.append(f"{ind}{name} = {self.value[lid]}")
+        last: dict[str, str] = {}
+        for lid in post:
+            terms = []
+            for c in self.incoming[lid]:
+                if c.source in depends:
+                    terms.append((c, self.value[c.source]))
+                else:
+                    if c.source not in last:
+                        last[c.source] = self.names.new(f"last_{c.source}")
+                        lines.append(f"{last[c.source]} = {self.value[c.source]}.view(B, T, -1)[:, -1]")
+                    terms.append((c, last[c.source]))
+            self._neurons(lid, self._sum(layers[lid], terms, None, False))
+
+    def _gated(self, layer: Layer, terms, pre_term, bias_done: bool, h: str, c: str | None, ind: str) -> None:
+        lines = self.lines
+        extra = self.layer_extra[layer.id]
+        w_hh = self.alias[extra["weight_hh"].attr]
+        v = self.value[layer.id]
+        gates = self.names.new(f"gates_{layer.id}")
+        if layer.kind == "lstm":
+            inputs = self._sum(layer, terms, pre_term, bias_done)
+            lines.append(f"{ind}{gates} = ({inputs} + F.linear({h}, {w_hh})).chunk(4, 1)  # i, f, g, o")
+            lines.append(f"{ind}{c} = torch.sigmoid({gates}[1]) * {c} + torch.sigmoid({gates}[0]) * "
+                         f"torch.tanh({gates}[2])")
+            lines.append(f"{ind}{v} = torch.sigmoid({gates}[3]) * torch.tanh({c})")
+            return
+        hidden = self.names.new(f"hidden_{layer.id}")
+        reset, update, new = (self.names.new(f"{n}_{layer.id}") for n in ("r", "z", "n"))
+        inputs = self._sum(layer, terms, pre_term, bias_done)
+        bias_hh = extra.get("bias_hh")
+        hh = f"F.linear({h}, {w_hh}, {self.alias[bias_hh.attr]})" if bias_hh else f"F.linear({h}, {w_hh})"
+        lines.append(f"{ind}{gates} = ({inputs}).chunk(3, 1)  # r, z, n from the inputs")
+        lines.append(f"{ind}{hidden} = {hh}.chunk(3, 1)  # r, z, n from the step before")
+        lines.append(f"{ind}{reset} = torch.sigmoid({gates}[0] + {hidden}[0])")
+        lines.append(f"{ind}{update} = torch.sigmoid({gates}[1] + {hidden}[1])")
+        lines.append(f"{ind}{new} = torch.tanh({gates}[2] + {reset} * {hidden}[2])")
+        lines.append(f"{ind}{v} = {new} + {update} * ({h} - {new})")

@@ -1,0 +1,91 @@
+"""The building blocks that compiled forward code calls.
+
+Torch only, and no imports beyond ``torch`` and ``torch.nn.functional as F``: :func:`export_source`
+copies these definitions verbatim into the standalone file it writes, so a compiled module and its
+exported source run the very same code.
+"""
+import torch
+import torch.nn.functional as F
+
+
+class StepFunction(torch.autograd.Function):
+    """The perceptron's threshold, trainable.
+
+    Forward: 1 where the input is above 0, else 0 (exactly). Backward: a surrogate gradient,
+    the derivative of the logistic sigmoid at the same input, ``sigmoid(z) * (1 - sigmoid(z))``
+    (straight-through style: the step's true derivative is zero almost everywhere).
+    """
+
+    @staticmethod
+    def forward(ctx, z):
+        ctx.save_for_backward(z)
+        return (z > 0).to(z.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (z,) = ctx.saved_tensors
+        s = torch.sigmoid(z)
+        return grad * s * (1 - s)
+
+
+def step(z):
+    """Heaviside step with the sigmoid's derivative as its gradient (see :class:`StepFunction`)."""
+    return StepFunction.apply(z)
+
+
+def local_unshared(x, weight, window, stride):
+    """A locally connected layer: every output position has its own weights over its window.
+
+    ``x``: ``[batch, in_channels, *grid]``, already padded. ``weight``: one slice per window offset
+    (offsets in row-major order), ``[window_size, out_channels, *out_grid, in_channels]``.
+    Returns ``[batch, out_channels, *out_grid]``.
+
+    For each window offset the strided slice of ``x`` that every position sees at that offset is
+    multiplied by that offset's per-position weights and summed in: ``window_size`` elementwise
+    products over the output grid, so the work and the parameters grow with positions x window,
+    never with a dense matrix of all source-target pairs.
+    """
+    out_grid = weight.shape[2:-1]
+    offsets = [()]
+    for k in window:
+        offsets = [o + (i,) for o in offsets for i in range(k)]
+    total = None
+    for offset, w in zip(offsets, weight.unbind(0)):
+        index = (slice(None), slice(None)) + tuple(
+            slice(o, o + stride * (n - 1) + 1, stride) for o, n in zip(offset, out_grid))
+        patch = x[index]
+        if x.shape[1] == 1:
+            term = patch * w[..., 0]  # [batch, 1, *grid] * [out, *grid] -> [batch, out, *grid]
+        else:
+            term = torch.einsum("bc...,o...c->bo...", patch, w)
+        total = term if total is None else total + term
+    return total
+
+
+def shared_as_local(weight, out_grid):
+    """A convolution kernel ``[out, in, *window]`` repeated at every position of ``out_grid``.
+
+    Gives the per-offset layout :func:`local_unshared` takes, as an expanded view; used when single
+    links of a shared connection are switched off, so that only those links (one position each) drop out.
+    """
+    out_channels, in_channels = weight.shape[0], weight.shape[1]
+    per_offset = weight.flatten(2).permute(2, 0, 1)  # [window_size, out, in]
+    shape = (per_offset.shape[0], out_channels) + (1,) * len(out_grid) + (in_channels,)
+    return per_offset.reshape(shape).expand((-1, -1) + tuple(out_grid) + (-1,))
+
+
+def local_weight_from_file(tensor, window_size, shape):
+    """Unshared local weights from the file's per-neuron layout to the per-offset layout computed with."""
+    return tensor.reshape(-1, window_size).t().reshape(shape)
+
+
+def local_weight_to_file(tensor, window_size, shape):
+    """Unshared local weights from the per-offset layout to the file's per-neuron layout."""
+    return tensor.reshape(window_size, -1).t().reshape(shape)
+
+
+def disabled_mask(shape, zeros):
+    """Ones of ``shape`` with zeros at the flat indices ``zeros``: multiplied into a weight, those links stay off."""
+    mask = torch.ones(shape)
+    mask.view(-1)[torch.tensor(zeros, dtype=torch.long)] = 0.0
+    return mask
