@@ -1,0 +1,621 @@
+"""Training in the window: the Train/Pause/Step/Stop/Reset actions, the worker thread, and the docks.
+
+One :class:`TrainingController` per window (``TrainingController(window)``). Pressing Train copies
+the design, dataset and training settings, starts a :class:`~.worker.TrainingWorker` on a
+``QThread``, locks editing (the canvas says so in a banner) and feeds the worker's reports to the
+loss plot, the "what the network learned" view and the canvas. When the run ends, its weights and
+its history entry go into the project, which is then marked modified.
+
+States: ``idle`` -> ``running`` <-> ``paused`` -> ``idle``. Stop is a flag the loop checks before
+every batch; closing the window stops the run and joins the thread (``quit`` + ``wait``, never
+``terminate``) before the window asks whether to save.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QDoubleSpinBox, QLabel, QSplitter, QVBoxLayout, QWidget)
+
+from designer.graph import errors
+
+from .icons import training_icon
+from .learned_view import LearnedView
+from .loss_plot import LossPlot, change_text
+from .neuron_panel import NeuronPanel
+from .worker import TrainingJob, TrainingWorker
+
+IDLE, RUNNING, PAUSED = "idle", "running", "paused"
+#: how long closing the window waits for the loop to notice Stop
+JOIN_TIMEOUT_MS = 2000
+#: the settings the loop takes while it runs (the others need a new run)
+LIVE_SETTINGS = ("learning_rate", "momentum", "l1", "l2")
+ERROR_STYLE = "color: #B42318; background: #FEF3F2; border: 1px solid #FDA29B; border-radius: 3px; padding: 3px;"
+
+
+class TrainingController(QObject):
+    """Owns the training actions, the ``loss_plot`` and ``learned`` docks, and the worker thread."""
+
+    #: ``idle``, ``running`` or ``paused``
+    state_changed = Signal(str)
+    #: a run ended and was stored in the project: its status (``completed``, ``stopped``, ``diverged``)
+    #: or ``failed`` when it could not run
+    run_finished = Signal(str)
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.setObjectName("training_controller")
+        self.window = window
+        self.state = IDLE
+        self.last_run: dict[str, Any] | None = None
+        self.last_result: dict[str, Any] | None = None
+        self.last_error: str | None = None
+        self.weights: dict[str, np.ndarray] | None = None
+        self._thread: QThread | None = None
+        self._worker: TrainingWorker | None = None
+        self._control: Any = None
+        self._run_project: Any = None
+        self._failure: tuple[str, bool] | None = None
+        self._position = 0.0
+        self._epochs_total = 0
+        self._info: dict[str, Any] = {}
+        self._syncing = False
+
+        self._build_actions()
+        self._build_docks()
+        for signal_name, slot in (("project_replaced", self.project_loaded), ("closing", self.shutdown)):
+            signal = getattr(window, signal_name, None)
+            if signal is not None:
+                signal.connect(slot)
+        canvas = getattr(window, "canvas", None)
+        if canvas is not None and hasattr(canvas, "neuron_selected"):
+            canvas.neuron_selected.connect(self._on_neuron_selected)
+        panel = getattr(window, "dataset_panel", None)
+        if panel is not None and hasattr(panel, "settings_changed"):
+            panel.settings_changed.connect(self._on_settings_changed)
+        undo_stack = getattr(window, "undo_stack", None)
+        if undo_stack is not None:
+            # the stack re-enables its actions whenever a command is pushed: keep them off while training
+            undo_stack.canUndoChanged.connect(self._keep_editing_locked)
+            undo_stack.canRedoChanged.connect(self._keep_editing_locked)
+        window.installEventFilter(self)
+        self._update_actions()
+        self.project_loaded()
+
+    # ------------------------------------------------------------------ construction
+    def _action(self, name: str, text: str, slot, shortcut: str | None, tip: str, icon: str | None = None) -> QAction:
+        action = QAction(text, self.window)
+        action.setObjectName(name)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        if icon:
+            action.setIcon(training_icon(icon))
+        action.setStatusTip(tip)
+        action.setToolTip(f"{tip} ({shortcut})" if shortcut else tip)
+        if slot is not None:
+            action.triggered.connect(slot)
+        self.window.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        self.action_train = self._action("action_train", "&Train", self.train, "F5",
+                                         "Train the network (continue when paused)", "train")
+        self.action_pause = self._action("action_pause", "&Pause", None, "F6",
+                                         "Pause training; press again to resume", "pause")
+        self.action_pause.setCheckable(True)
+        self.action_pause.toggled.connect(self._pause_toggled)
+        self.action_step = self._action("action_step", "Step &Batch", self.step_batch, "F10",
+                                        "Train one batch, then pause", "step")
+        self.action_step_epoch = self._action("action_step_epoch", "Step &Epoch", self.step_epoch, "Shift+F10",
+                                              "Train to the end of the epoch, then pause", "step-epoch")
+        self.action_stop = self._action("action_stop", "&Stop", self.stop, "Shift+F5",
+                                        "Stop training and keep the weights learned so far", "stop")
+        self.action_reset = self._action("action_reset", "&Reset Weights", self.reset_weights, None,
+                                         "Forget the trained weights: the next run starts from random ones",
+                                         "reset")
+        actions = [self.action_train, self.action_pause, self.action_step, self.action_step_epoch,
+                   self.action_stop, self.action_reset]
+        menu = getattr(self.window, "menu_training", None)
+        if menu is not None:
+            menu.addActions(actions[:5])
+            menu.addSeparator()
+            menu.addAction(self.action_reset)
+        toolbar = getattr(self.window, "toolbar", None)
+        if toolbar is not None:
+            toolbar.addSeparator()
+            toolbar.addActions([self.action_train, self.action_pause, self.action_step, self.action_stop])
+
+    def _build_docks(self) -> None:
+        window = self.window
+        # the loss plot, with the run's status line and a banner for a run that went wrong
+        self.loss_plot = LossPlot()
+        self.learning_rate = QDoubleSpinBox()
+        self.learning_rate.setObjectName("learning_rate")
+        self.learning_rate.setDecimals(6)
+        self.learning_rate.setRange(1e-6, 100.0)
+        self.learning_rate.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
+        self.learning_rate.setKeyboardTracking(False)
+        self.learning_rate.setPrefix("learning rate ")
+        self.learning_rate.setToolTip("The step size of each update; a change takes effect at the next batch")
+        self.learning_rate.valueChanged.connect(self._learning_rate_edited)
+        self.loss_plot.toolbar.addSeparator()
+        self.loss_plot.toolbar.addWidget(self.learning_rate)
+        self.status_label = QLabel("Not trained yet. Press Train (F5).")
+        self.status_label.setObjectName("training_status")
+        self.message_label = QLabel()
+        self.message_label.setObjectName("training_message")
+        self.message_label.setWordWrap(True)
+        self.message_label.setStyleSheet(ERROR_STYLE)
+        self.message_label.hide()
+        plot_panel = QWidget()
+        layout = QVBoxLayout(plot_panel)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.message_label)
+        layout.addWidget(self.loss_plot, 1)
+        layout.addWidget(self.status_label)
+        self.loss_dock = self._dock("loss_plot", "Loss", plot_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+
+        self.learned_view = LearnedView()
+        self.neuron_panel = NeuronPanel()
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.learned_view)
+        splitter.addWidget(self.neuron_panel)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        self.learned_dock = self._dock("learned", "What the network learned", splitter,
+                                       Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.neuron_panel.hide()  # until a neuron is clicked
+        if hasattr(window, "splitDockWidget"):
+            window.splitDockWidget(self.loss_dock, self.learned_dock, Qt.Orientation.Horizontal)
+            # room for the curves: the plots are what a person watches while training
+            window.resizeDocks([self.loss_dock], [320], Qt.Orientation.Vertical)
+            window.resizeDocks([self.loss_dock, self.learned_dock], [520, 380], Qt.Orientation.Horizontal)
+
+    def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self.window)
+        dock.setObjectName(name)
+        dock.setAccessibleName(title)
+        dock.setWidget(widget)
+        self.window.addDockWidget(area, dock)
+        return dock
+
+    # ------------------------------------------------------------------ state
+    @property
+    def busy(self) -> bool:
+        """A run is in progress (running or paused)."""
+        return self._thread is not None
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self._update_actions()
+            self.state_changed.emit(state)
+
+    def _update_actions(self) -> None:
+        idle, paused = self.state == IDLE, self.state == PAUSED
+        self.action_train.setEnabled(idle or paused)
+        self.action_train.setText("Con&tinue" if paused else "&Train")
+        self.action_pause.setEnabled(not idle)
+        self.action_pause.blockSignals(True)
+        self.action_pause.setChecked(paused)
+        self.action_pause.blockSignals(False)
+        self.action_pause.setText("&Resume" if paused else "&Pause")
+        self.action_step.setEnabled(idle or paused)
+        self.action_step_epoch.setEnabled(idle or paused)
+        self.action_stop.setEnabled(not idle)
+        self.action_reset.setEnabled(idle)
+
+    # ------------------------------------------------------------------ the user's commands
+    @Slot()
+    def train(self) -> bool:
+        """Start a run (or continue a paused one). False if it cannot start (problems are shown)."""
+        if self.state == PAUSED:
+            self._control.resume()
+            self._set_state(RUNNING)
+            return True
+        if self.state != IDLE:
+            return False
+        return self._start()
+
+    @Slot()
+    def step_batch(self) -> None:
+        """One batch, then pause (starting a paused run when idle)."""
+        if self.state == IDLE:
+            self._start(step="batch")
+        elif self._control is not None:
+            self._control.step_batch()
+            self._set_state(PAUSED)
+
+    @Slot()
+    def step_epoch(self) -> None:
+        """To the end of the epoch, then pause (a whole first epoch when idle)."""
+        if self.state == IDLE:
+            self._start(step="epoch")
+        elif self._control is not None:
+            self._control.step_epoch()
+            self._set_state(PAUSED)
+
+    @Slot(bool)
+    def _pause_toggled(self, paused: bool) -> None:
+        if paused:
+            self.pause()
+        else:
+            self.resume()
+
+    def pause(self) -> None:
+        if self.state == RUNNING:
+            self._control.pause()
+            self._set_state(PAUSED)
+            self._status("Paused: Continue (F5) or step one batch (F10) or epoch (Shift+F10).")
+
+    def resume(self) -> None:
+        if self.state == PAUSED:
+            self._control.resume()
+            self._set_state(RUNNING)
+
+    @Slot()
+    def stop(self) -> None:
+        """Ask the loop to stop before its next batch; the run ends as ``stopped``."""
+        if self._control is not None:
+            self._control.stop()
+            self.action_stop.setEnabled(False)
+            self._status("Stopping…")
+
+    @Slot()
+    def reset_weights(self) -> None:
+        """Forget the trained weights; the history of runs stays."""
+        if self.busy:
+            return
+        project = self.window.project
+        if project.weights is None:
+            return
+        project.weights = None
+        self.weights = None
+        self._set_canvas_weights(None)
+        self.neuron_panel.refresh(self.window.graph, None)
+        self.learned_view.clear("Weights reset. Train the network to see what it learns.")
+        self._mark_modified()
+        self._status("Weights reset: the next run starts from random weights.")
+        self._show_message_in_status_bar("Weights reset", 4000)
+
+    def update_hyperparameters(self, **values: Any) -> None:
+        """New learning rate (momentum, l1, l2) for the run in progress, from its next batch on.
+
+        Bad values raise :class:`~designer.training.TrainingError` (a ``ValueError``) naming them.
+        Outside a run this does nothing: the next run reads the project's training block.
+        """
+        live = {k: v for k, v in values.items() if k in LIVE_SETTINGS}
+        if not live or self._control is None or not self.busy:
+            return
+        self._control.update(**live)
+        text = change_text({k: v for k, v in live.items()})
+        self.loss_plot.add_marker(self._position, text)
+        self._status(f"From the next batch: {text}")
+
+    # ------------------------------------------------------------------ starting and ending a run
+    def _start(self, step: str | None = None) -> bool:
+        window = self.window
+        problems = window.validate_now() if hasattr(window, "validate_now") else []
+        blocking = errors(problems)
+        if blocking:
+            self._show_failure_banner(f"Fix the {len(blocking)} problem{'s' if len(blocking) != 1 else ''} "
+                                      f"listed under Problems before training (first: {blocking[0]}).")
+            problems_dock = getattr(window, "problems_dock", None)
+            if problems_dock is not None:
+                problems_dock.show()
+                problems_dock.raise_()
+            self._show_message_in_status_bar("Cannot train: the design has problems", 6000)
+            return False
+        from designer.training import Control
+
+        project = window.project
+        job = TrainingJob(
+            graph=window.graph.copy(),
+            dataset=copy.deepcopy(project.dataset),
+            training=copy.deepcopy(project.training),
+            weights=None if project.weights is None else {k: np.array(v, copy=True)
+                                                           for k, v in project.weights.items()},
+            base_dir=Path(project.path).parent if getattr(project, "path", None) else None,
+        )
+        control = Control()
+        if step == "batch":
+            control.step_batch()
+        elif step == "epoch":
+            control.step_epoch()
+        thread = QThread(self)
+        thread.setObjectName("training_thread")
+        worker = TrainingWorker(job, control)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.run_started.connect(self._on_run_started)
+        worker.batches_finished.connect(self._on_batches_finished)
+        worker.epoch_finished.connect(self._on_epoch_finished)
+        worker.predictions_changed.connect(self._on_predictions_changed)
+        worker.weights_changed.connect(self._on_weights_changed)
+        worker.run_finished.connect(self._on_run_finished)
+        worker.run_failed.connect(self._on_run_failed)
+        thread.finished.connect(self._on_thread_finished)
+        self._thread, self._worker, self._control = thread, worker, control
+        self._run_project = project
+        self._failure = None
+        self._position = 0.0
+        self._epochs_total = int(project.training.get("epochs", 0) or 0)
+        self.last_error = None
+        self.message_label.hide()
+        self.loss_plot.set_history(project.history)
+        self.loss_plot.begin_run()
+        self._lock_editing(True)
+        self._set_state(PAUSED if step else RUNNING)
+        self._status("Starting…")
+        thread.start()
+        return True
+
+    def shutdown(self, timeout_ms: int = JOIN_TIMEOUT_MS) -> bool:
+        """Stop a run and join its thread (closing, another project); True if nothing is left running."""
+        thread = self._thread
+        if thread is None:
+            self.loss_plot.end_run()
+            return True
+        self._control.stop()
+        done = thread.wait(timeout_ms)
+        # deliver what the worker reported before it ended (the run, its weights), now, not later
+        QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+        if self._thread is thread and done:
+            self._on_thread_finished()
+        return done
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self.window and event.type() == QEvent.Type.Close and self.busy:
+            # Stop first, so the run and its weights are in the project when the window asks to save.
+            self.shutdown()
+        return False
+
+    # ------------------------------------------------------------------ the worker's reports
+    @Slot(object)
+    def _on_run_started(self, info: dict[str, Any]) -> None:
+        self._info = info
+        self.loss_plot.set_classification(bool(info.get("classification")))
+        self.learned_view.set_info(info)
+        fresh, kept = info.get("fresh_weights") or [], info.get("kept_weights") or []
+        if kept and fresh:
+            self._status(f"Training; kept the trained weights that still fit, {len(fresh)} "
+                         f"tensor{'s' if len(fresh) != 1 else ''} start fresh ({', '.join(fresh[:3])}"
+                         f"{'…' if len(fresh) > 3 else ''}).")
+        elif self.state == RUNNING:
+            self._status("Training…")
+
+    @Slot(object)
+    def _on_batches_finished(self, stats: dict[str, Any]) -> None:
+        self._position = float(stats["position"])
+        self.loss_plot.add_batches(self._position, float(stats["loss"]))
+        if self.state == RUNNING or stats.get("batch"):
+            total = f"/{self._epochs_total}" if self._epochs_total else ""
+            self._status(f"Epoch {stats['epoch']}{total}, batch {stats['batch']}/{stats['batches']} · "
+                         f"loss {stats['loss']:.4g}" + (" · paused" if self.state == PAUSED else ""))
+
+    @Slot(object)
+    def _on_epoch_finished(self, stats: dict[str, Any]) -> None:
+        self.loss_plot.add_epoch(stats)
+        self._position = float(stats["epoch"])
+
+    @Slot(object)
+    def _on_predictions_changed(self, payload: dict[str, Any]) -> None:
+        self.learned_view.set_predictions(payload)
+
+    @Slot(object)
+    def _on_weights_changed(self, weights: dict[str, np.ndarray]) -> None:
+        if self._run_project is not self.window.project:
+            return
+        self.weights = weights
+        self._set_canvas_weights(weights)
+        self.neuron_panel.refresh(self.window.graph, weights)
+
+    @Slot(object)
+    def _on_run_finished(self, result: dict[str, Any]) -> None:
+        """Store the run and (unless it diverged) its weights in the project it trained."""
+        project = self._run_project
+        run = dict(result["run"])
+        run["id"] = _next_run_id(project.history)
+        if not run.get("initial_weights"):
+            run["initial_weights"] = "stored" if result.get("kept_weights") else "fresh"
+        status = run.get("status", result.get("status"))
+        project.history.append(run)
+        weights = result.get("weights")
+        diverged = status == "diverged"
+        if weights is not None and not diverged:
+            project.weights = weights
+        self.last_run = run
+        self.last_result = result
+        current = project is self.window.project
+        if current:
+            self._mark_modified()
+            self.weights = project.weights
+            self._set_canvas_weights(project.weights)
+            self.neuron_panel.refresh(self.window.graph, project.weights)
+        seconds = float(result.get("seconds") or 0.0)
+        speed = f" · {result['samples'] / seconds:,.0f} samples/s" if seconds > 0 and result.get("samples") else ""
+        epochs = len(run.get("epochs") or [])
+        last_loss = (run.get("val_loss") or run.get("train_loss") or [None])[-1]
+        loss_text = f", loss {last_loss:.4g}" if isinstance(last_loss, float) else ""
+        if diverged:
+            message = run.get("message") or "the loss became NaN or infinite; lower the learning rate"
+            text = f"Training diverged: {message}. The weights from before this run are kept."
+            self.last_error = text
+            self._show_failure_banner(text)
+            self._show_message_in_status_bar(f"Training diverged: {message}")
+            self._status(f"Diverged after {epochs} epoch{'s' if epochs != 1 else ''}.")
+        elif status == "stopped":
+            self._status(f"Stopped after {epochs} epoch{'s' if epochs != 1 else ''}{loss_text}{speed}.")
+            self._show_message_in_status_bar(f"Training stopped after {epochs} epochs", 5000)
+        else:
+            self._status(f"Trained {epochs} epoch{'s' if epochs != 1 else ''}{loss_text}{speed}.")
+            self._show_message_in_status_bar(f"Training finished: {epochs} epochs{loss_text}", 5000)
+
+    @Slot(str, bool)
+    def _on_run_failed(self, message: str, is_user_error: bool) -> None:
+        self._failure = (message, is_user_error)
+        self.last_error = message
+        self._show_failure_banner(f"Training could not run: {message}")
+        self._status("Training could not run.")
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        thread, worker = self._thread, self._worker
+        if thread is None:
+            return
+        self._thread = self._worker = self._control = None
+        thread.wait()  # already finished: returns at once, and makes sure of it
+        if worker is not None:
+            worker.deleteLater()
+        thread.deleteLater()
+        self.loss_plot.end_run()
+        self._lock_editing(False)
+        self._set_state(IDLE)
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            self.run_finished.emit("failed")
+            from designer.ui import dialogs
+            title = "Cannot train" if failure[1] else "Training failed"
+            dialogs.show_error(self.window, title, failure[0])
+        elif self.last_run is not None:
+            self.run_finished.emit(self.last_run.get("status", ""))
+
+    # ------------------------------------------------------------------ the window's events
+    @Slot()
+    def project_loaded(self) -> None:
+        """Show the (new) project's weights and runs: call after a project is opened."""
+        if self.busy and self._run_project is not self.window.project:
+            self.shutdown()  # the run belongs to the project that was closed
+        project = self.window.project
+        self.weights = project.weights
+        self._set_canvas_weights(project.weights)
+        self.neuron_panel.neuron = None
+        self.neuron_panel.hide()
+        self.learned_view.clear("Train the network to see what it learns.")
+        self.message_label.hide()
+        history = list(project.history or [])
+        if history:
+            self.loss_plot.set_history(history[:-1])
+            self.loss_plot.show_run(history[-1])
+            last = history[-1]
+            self._status(f"Last run: {last.get('status', '?')} after {len(last.get('epochs') or [])} epochs.")
+        else:
+            self.loss_plot.set_history([])
+            self.loss_plot.begin_run()
+            self.loss_plot.end_run()
+            self._status("Not trained yet. Press Train (F5).")
+        self._sync_learning_rate()
+
+    @Slot(str, int)
+    def _on_neuron_selected(self, layer_id: str, index: int) -> None:
+        self.neuron_panel.show_neuron(self.window.graph, self.weights, layer_id, index)
+        self.neuron_panel.show()
+
+    @Slot(str)
+    def _on_settings_changed(self, block: str) -> None:
+        if block != "training":
+            return
+        self._sync_learning_rate()
+        if self.busy and self._run_project is self.window.project:
+            training = self.window.project.training
+            self._apply_live({k: training[k] for k in LIVE_SETTINGS if k in training})
+
+    def _apply_live(self, values: dict[str, Any]) -> None:
+        """Pass the settings that changed since the run started (or last changed) to the loop."""
+        current = getattr(self, "_live_settings", {})
+        changed = {k: v for k, v in values.items() if current.get(k) != v}
+        if not changed:
+            return
+        try:
+            self.update_hyperparameters(**changed)
+        except ValueError as exc:
+            self._show_message_in_status_bar(f"Not applied: {exc}", 8000)
+            return
+        self._live_settings = {**current, **changed}
+
+    @Slot(float)
+    def _learning_rate_edited(self, value: float) -> None:
+        if self._syncing:
+            return
+        project = self.window.project
+        if project.training.get("learning_rate") == value:
+            return
+        project.training["learning_rate"] = value
+        panel = getattr(self.window, "dataset_panel", None)
+        if panel is not None and hasattr(panel, "load"):
+            panel.load()
+        self._mark_modified()
+        if self.busy:
+            self._apply_live({"learning_rate": value})
+
+    def _sync_learning_rate(self) -> None:
+        value = self.window.project.training.get("learning_rate", 0.1)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return
+        self._syncing = True
+        try:
+            self.learning_rate.setValue(value)
+        finally:
+            self._syncing = False
+
+    # ------------------------------------------------------------------ helpers
+    def _lock_editing(self, locked: bool) -> None:
+        window = self.window
+        canvas = getattr(window, "canvas", None)
+        if canvas is not None and hasattr(canvas, "set_read_only"):
+            canvas.set_read_only(locked)
+        for name in ("inspector", "palette"):
+            widget = getattr(window, name, None)
+            if widget is not None:
+                widget.setEnabled(not locked)
+        action = getattr(window, "action_delete", None)
+        if action is not None:
+            action.setEnabled(not locked)
+        if locked:
+            training = window.project.training
+            self._live_settings = {k: training[k] for k in LIVE_SETTINGS if k in training}
+        self._keep_editing_locked()
+
+    @Slot()
+    def _keep_editing_locked(self, *_args) -> None:
+        window, stack = self.window, getattr(self.window, "undo_stack", None)
+        for name, can in (("action_undo", "canUndo"), ("action_redo", "canRedo")):
+            action = getattr(window, name, None)
+            if action is not None and stack is not None:
+                action.setEnabled(not self.busy and getattr(stack, can)())
+
+    def _set_canvas_weights(self, weights: dict[str, np.ndarray] | None) -> None:
+        canvas = getattr(self.window, "canvas", None)
+        if canvas is not None and hasattr(canvas, "set_weights"):
+            canvas.set_weights(weights)
+
+    def _mark_modified(self) -> None:
+        mark = getattr(self.window, "mark_modified", None)
+        if mark is not None:
+            mark()
+
+    def _status(self, text: str) -> None:
+        self.status_label.setText(text)
+
+    def _show_failure_banner(self, text: str) -> None:
+        self.message_label.setText(text)
+        self.message_label.show()
+        self.loss_dock.show()
+
+    def _show_message_in_status_bar(self, text: str, timeout_ms: int = 0) -> None:
+        if hasattr(self.window, "statusBar"):
+            self.window.statusBar().showMessage(text, timeout_ms)
+
+
+def _next_run_id(history: list[dict[str, Any]]) -> str:
+    numbers = [int(m.group(1)) for run in history
+               if (m := re.fullmatch(r"run-(\d+)", str(run.get("id", ""))))]
+    return f"run-{max(numbers, default=0) + 1}"

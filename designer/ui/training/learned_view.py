@@ -1,0 +1,328 @@
+"""The "what the network learned" view: the model's answers drawn over the data, live.
+
+- two inputs (``plane``): a decision-boundary heatmap (classification: each class its colour, paler
+  where the model is unsure) or an output heatmap (regression) over the data's range, with the
+  training points (filled) and validation points (outlined) on top;
+- sequences: a few validation sequences with the true next value (circle) and the predicted one (cross);
+- images: a grid of validation images, each with the predicted class, green when right, red when wrong;
+- anything else: predicted against true on validation samples.
+
+The worker computes the predictions (:mod:`.predictions`); this module only draws them.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+try:  # the dataset panel's class colours, so a class looks the same everywhere
+    from designer.ui.dataset_panel import CLASS_COLOURS
+except ImportError:  # pragma: no cover - only while the panel is being built
+    CLASS_COLOURS = ("#3E6FD8", "#E8590C", "#12B76A", "#C11574", "#7A5AF8", "#F79009")
+
+RIGHT = "#12B76A"
+WRONG = "#D92D20"
+
+
+def class_colours(count: int) -> np.ndarray:
+    """``[count, 3]`` RGB floats 0..1, the panel's colours first, then evenly spaced hues."""
+    colours = []
+    for i in range(max(count, 1)):
+        if i < len(CLASS_COLOURS):
+            c = QColor(CLASS_COLOURS[i])
+        else:
+            c = QColor.fromHsvF((i * 0.618) % 1.0, 0.65, 0.85)
+        colours.append((c.redF(), c.greenF(), c.blueF()))
+    return np.array(colours, dtype=np.float32)
+
+
+def boundary_image(probabilities: np.ndarray) -> np.ndarray:
+    """RGBA uint8 ``[h, w, 4]``: each cell the colour of its likeliest class, toward white when unsure."""
+    classes = probabilities.shape[-1]
+    colours = class_colours(classes)
+    best = probabilities.argmax(axis=-1)
+    confidence = probabilities.max(axis=-1)
+    # 1/classes is a coin toss (white), 1 is certain (the class colour at 55 %, so points stay visible)
+    chance = 1.0 / classes
+    strength = np.clip((confidence - chance) / max(1e-6, 1 - chance), 0, 1)[..., None] * 0.55
+    rgb = colours[best] * strength + (1 - strength)
+    rgba = np.empty(probabilities.shape[:-1] + (4,), dtype=np.uint8)
+    rgba[..., :3] = np.round(rgb * 255)
+    rgba[..., 3] = 255
+    return rgba
+
+
+class PlaneView(pg.PlotWidget):
+    """Heatmap of the model over the plane of the two inputs, with the data on top."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, background="w")
+        self.setObjectName("learned_plane")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setZValue(-10)
+        self.addItem(self.image)
+        self.train_points = pg.ScatterPlotItem(size=6, pen=pg.mkPen(255, 255, 255, 200, width=0.8))
+        self.val_points = pg.ScatterPlotItem(size=7, brush=pg.mkBrush(255, 255, 255, 0))
+        self.addItem(self.train_points)
+        self.addItem(self.val_points)
+        self.colour_bar = None
+        self.getPlotItem().setAspectLocked(False)
+        self.getPlotItem().setMenuEnabled(False)
+        self.classification = True
+        self.bounds = (0.0, 1.0, 0.0, 1.0)
+
+    def set_info(self, info: dict[str, Any]) -> None:
+        self.classification = bool(info["classification"])
+        x0, x1, y0, y1 = info["bounds"]
+        self.bounds = (x0, x1, y0, y1)
+        names = info.get("feature_names") or []
+        self.setLabel("bottom", names[0] if len(names) > 0 else "x1")
+        self.setLabel("left", names[1] if len(names) > 1 else "x2")
+        self.image.clear()
+        self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+        self.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        if self.classification:
+            colours = (class_colours(max(2, info["num_classes"])) * 255).astype(int)
+            brushes_train = [pg.mkBrush(*colours[int(c)]) for c in info["y_train"]]
+            self.train_points.setData(pos=info["x_train"], brush=brushes_train)
+            pens_val = [pg.mkPen(*colours[int(c)], width=1.6) for c in info["y_val"]]
+            self.val_points.setData(pos=info["x_val"], pen=pens_val, brush=pg.mkBrush(255, 255, 255, 160))
+        else:
+            # regression: points coloured by their true value on the same colour map as the heatmap
+            values = np.concatenate([np.ravel(info["y_train"][:, :1] if np.ndim(info["y_train"]) > 1
+                                              else info["y_train"])])
+            self._value_range = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+            self.train_points.setData(pos=info["x_train"], brush=self._value_brushes(info["y_train"]))
+            self.val_points.setData(pos=info["x_val"], pen=[pg.mkPen(b.color(), width=1.6) for b in
+                                                            self._value_brushes(info["y_val"])],
+                                    brush=pg.mkBrush(255, 255, 255, 160))
+
+    def _value_brushes(self, y: np.ndarray) -> list:
+        values = np.ravel(y[:, 0] if np.ndim(y) > 1 else y)
+        low, high = self._value_range
+        lut = pg.colormap.get("viridis").getLookupTable(nPts=256)
+        index = np.clip(((values - low) / max(high - low, 1e-9) * 255).astype(int), 0, 255)
+        return [pg.mkBrush(*lut[i]) for i in index]
+
+    def set_predictions(self, payload: dict[str, Any]) -> None:
+        if "probabilities" in payload:
+            self.image.setImage(boundary_image(payload["probabilities"]), autoLevels=False)
+        elif "values" in payload:
+            low, high = getattr(self, "_value_range", (None, None))
+            values = payload["values"]
+            if low is None:
+                low, high = float(np.nanmin(values)), float(np.nanmax(values))
+            lut = pg.colormap.get("viridis").getLookupTable(nPts=256)
+            self.image.setImage(values, lut=lut, levels=(low, high if high > low else low + 1e-6))
+        self.image.setRect(QRectF(self.bounds[0], self.bounds[2], self.bounds[1] - self.bounds[0],
+                                  self.bounds[3] - self.bounds[2]))
+
+
+class SequenceView(pg.PlotWidget):
+    """A few validation sequences: the steps, the true next value and the predicted one."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, background="w")
+        self.setObjectName("learned_sequences")
+        self.setLabel("bottom", "step")
+        self.addLegend(offset=(10, 10))
+        self.curves: list[pg.PlotDataItem] = []
+        self.truth = pg.ScatterPlotItem(symbol="o", size=10, name="true next value")
+        self.predicted = pg.ScatterPlotItem(symbol="x", size=12, name="predicted")
+        self.addItem(self.truth)
+        self.addItem(self.predicted)
+        self.steps = 0
+
+    def set_info(self, info: dict[str, Any]) -> None:
+        for curve in self.curves:
+            self.removeItem(curve)
+        self.curves = []
+        sequences = info["sequences"]  # [n, time, features]
+        self.steps = sequences.shape[1]
+        colours = (class_colours(len(sequences)) * 255).astype(int)
+        self._colours = colours
+        for i, seq in enumerate(sequences):
+            curve = self.plot(np.arange(self.steps), seq[:, 0], pen=pg.mkPen(*colours[i], width=1.5))
+            self.curves.append(curve)
+        y_true = np.asarray(info["y_true"], dtype=np.float64).reshape(len(sequences), -1)[:, 0]
+        self.truth.setData(x=np.full(len(y_true), self.steps), y=y_true,
+                           brush=[pg.mkBrush(*c) for c in colours], pen=pg.mkPen("w"))
+        self.predicted.setData([], [])
+
+    def set_predictions(self, payload: dict[str, Any]) -> None:
+        values = np.asarray(payload.get("values"), dtype=np.float64)
+        if values.ndim == 0:
+            return
+        values = values.reshape(len(values), -1)[:, 0]
+        self.predicted.setData(x=np.full(len(values), self.steps), y=values,
+                               pen=[pg.mkPen(*c, width=2) for c in self._colours[:len(values)]])
+
+
+class ImagesView(QWidget):
+    """A grid of validation images with the predicted class under each."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("learned_images")
+        self.grid = QGridLayout(self)
+        self.grid.setSpacing(4)
+        self.pictures: list[QLabel] = []
+        self.captions: list[QLabel] = []
+        self.class_names: list[str] = []
+        self.truth: np.ndarray = np.zeros(0, dtype=int)
+
+    def set_info(self, info: dict[str, Any]) -> None:
+        for widget in self.pictures + self.captions:
+            widget.deleteLater()
+        self.pictures, self.captions = [], []
+        self.class_names = list(info.get("class_names") or [])
+        self.truth = np.asarray(info["y_true"]).astype(int)
+        images = np.asarray(info["images"], dtype=np.float32)
+        columns = int(np.ceil(np.sqrt(len(images)))) or 1
+        for i, image in enumerate(images):
+            picture = QLabel(self)
+            picture.setPixmap(_pixmap(image, 56))
+            picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            caption = QLabel("…", self)
+            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            r, c = divmod(i, columns)
+            self.grid.addWidget(picture, 2 * r, c)
+            self.grid.addWidget(caption, 2 * r + 1, c)
+            self.pictures.append(picture)
+            self.captions.append(caption)
+
+    def _name(self, index: int) -> str:
+        return self.class_names[index] if 0 <= index < len(self.class_names) else str(index)
+
+    def set_predictions(self, payload: dict[str, Any]) -> None:
+        predicted = np.asarray(payload.get("predicted", []), dtype=int)
+        confidence = np.asarray(payload.get("confidence", []), dtype=float)
+        for i, caption in enumerate(self.captions[:len(predicted)]):
+            right = i < len(self.truth) and predicted[i] == self.truth[i]
+            caption.setText(f"{self._name(predicted[i])} {confidence[i]:.0%}")
+            caption.setStyleSheet(f"color: {RIGHT if right else WRONG}")
+            caption.setToolTip(f"true: {self._name(int(self.truth[i]))}" if i < len(self.truth) else "")
+
+    def captions_text(self) -> list[str]:
+        return [c.text() for c in self.captions]
+
+
+class TableView(pg.PlotWidget):
+    """Predicted against true on validation samples (regression), or class against class."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, background="w")
+        self.setObjectName("learned_table")
+        self.setLabel("bottom", "true")
+        self.setLabel("left", "predicted")
+        self.points = pg.ScatterPlotItem(size=6, brush=pg.mkBrush(62, 111, 216, 150), pen=None)
+        self.diagonal = pg.PlotDataItem(pen=pg.mkPen(150, 150, 150, style=Qt.PenStyle.DashLine))
+        self.addItem(self.diagonal)
+        self.addItem(self.points)
+        self.truth = np.zeros(0)
+        self.jitter = np.zeros(0)
+
+    def set_info(self, info: dict[str, Any]) -> None:
+        truth = np.asarray(info["y_true"], dtype=np.float64)
+        self.truth = truth.reshape(len(truth), -1)[:, 0] if truth.ndim > 1 else truth
+        # classes are integers: a little jitter shows how many points share a cell
+        self.jitter = (np.random.default_rng(0).random((len(self.truth), 2)) - 0.5) * (
+            0.3 if info["classification"] else 0.0)
+        low, high = (float(self.truth.min()), float(self.truth.max())) if len(self.truth) else (0.0, 1.0)
+        self.diagonal.setData([low, high], [low, high])
+        self.points.setData([], [])
+
+    def set_predictions(self, payload: dict[str, Any]) -> None:
+        if "predicted" in payload:
+            values = np.asarray(payload["predicted"], dtype=np.float64)
+        else:
+            values = np.asarray(payload.get("values"), dtype=np.float64)
+            values = values.reshape(len(values), -1)[:, 0]
+        n = min(len(values), len(self.truth))
+        self.points.setData(self.truth[:n] + self.jitter[:n, 0], values[:n] + self.jitter[:n, 1])
+
+
+def _pixmap(image: np.ndarray, size: int) -> QPixmap:
+    """A grey (``[h, w]``) or colour (``[h, w, 3]``) float image, scaled to its range, as a pixmap."""
+    low, high = float(image.min()), float(image.max())
+    scaled = np.clip((image - low) / (high - low if high > low else 1.0) * 255, 0, 255).astype(np.uint8)
+    if scaled.ndim == 2:
+        data = np.ascontiguousarray(scaled)
+        q = QImage(data.data, data.shape[1], data.shape[0], data.strides[0], QImage.Format.Format_Grayscale8)
+    else:
+        data = np.ascontiguousarray(scaled[..., :3])
+        q = QImage(data.data, data.shape[1], data.shape[0], data.strides[0], QImage.Format.Format_RGB888)
+    return QPixmap.fromImage(q.copy()).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
+                                              Qt.TransformationMode.FastTransformation)
+
+
+class LearnedView(QWidget):
+    """Switches between the pictures above by the kind of data the run trains on."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("learned_view")
+        self.hint = QLabel("Train the network to see what it learns.", self)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: #667085")
+        self.plane = PlaneView(self)
+        self.sequences = SequenceView(self)
+        self.images = ImagesView(self)
+        self.table = TableView(self)
+        self.stack = QStackedWidget(self)
+        for page in (self.hint, self.plane, self.sequences, self.images, self.table):
+            self.stack.addWidget(page)
+        self.caption = QLabel(self)
+        self.caption.setObjectName("learned_caption")
+        self.caption.setWordWrap(True)
+        self.caption.setStyleSheet("color: #667085")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.caption)
+        self.current: Any = None
+        self.updates = 0
+
+    def clear(self, hint: str | None = None) -> None:
+        if hint:
+            self.hint.setText(hint)
+        self.stack.setCurrentWidget(self.hint)
+        self.current = None
+        self.caption.clear()
+
+    def set_info(self, info: dict[str, Any]) -> None:
+        page = {"plane": self.plane, "sequence": self.sequences, "images": self.images,
+                "table": self.table}.get(info.get("kind"))
+        if page is None:
+            self.clear()
+            return
+        page.set_info(info)
+        self.current = page
+        self.updates = 0
+        self.stack.setCurrentWidget(page)
+        self.caption.setText(_caption(info))
+        self.caption.setToolTip(_caption(info))
+
+    def set_predictions(self, payload: dict[str, Any]) -> None:
+        if self.current is None:
+            return
+        self.current.set_predictions(payload)
+        self.updates += 1
+
+
+def _caption(info: dict[str, Any]) -> str:
+    kind = info.get("kind")
+    if kind == "plane":
+        if info["classification"]:
+            return "Colour: predicted class (paler: unsure) · dots: training · rings: validation"
+        return "Colour: the network's output · dots: training · rings: validation"
+    if kind == "sequence":
+        return "Validation sequences · circles: true next value · crosses: predicted"
+    if kind == "images":
+        return "Validation images with the predicted class: green right, red wrong"
+    return "Validation samples: predicted against true (dashed: exact)"

@@ -1,0 +1,143 @@
+"""What the model predicts, computed on the worker thread for the "what the network learned" view.
+
+Three kinds of data, three pictures:
+
+- ``plane``: two inputs per sample. The model is evaluated on a 64x64 grid over the data's range:
+  class probabilities ``[64, 64, classes]`` (classification) or the first output ``[64, 64]``
+  (regression), drawn under the training and validation points.
+- ``sequence``: a few validation sequences, each with its true and predicted next value.
+- ``images``: a few validation images with the predicted class and its probability.
+- anything else (``table``): predicted against true on validation samples.
+
+Everything returned is a plain dict of Python values and numpy arrays (copies), safe to send across threads.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+GRID = 64
+MAX_POINTS = 1500
+SEQUENCES = 4
+IMAGES = 16
+TABLE_ROWS = 200
+
+
+class Probe:
+    """Evaluates a training module on fixed inputs chosen once, when the run starts."""
+
+    def __init__(self, module: Any, dataset: Any) -> None:
+        import torch
+
+        self.module = module
+        self.dataset = dataset
+        self.classification = dataset.task == "classification"
+        shape = tuple(dataset.input_shape)
+        if not dataset.is_sequence and int(np.prod(shape)) == 2:
+            self.kind = "plane"
+        elif dataset.is_sequence:
+            self.kind = "sequence"
+        elif self.classification and len(shape) >= 2:
+            self.kind = "images"
+        else:
+            self.kind = "table"
+        self._info: dict[str, Any] = {
+            "kind": self.kind,
+            "task": dataset.task,
+            "classification": self.classification,
+            "num_classes": int(dataset.num_classes),
+            "class_names": list(dataset.class_names),
+            "feature_names": list(dataset.feature_names),
+            "input_shape": shape,
+            "is_sequence": bool(dataset.is_sequence),
+            "dataset_name": dataset.name,
+        }
+        x_val, y_val = dataset.x_val, dataset.y_val
+        if len(x_val) == 0:  # no validation split: show training samples instead
+            x_val, y_val = dataset.x_train, dataset.y_train
+        if self.kind == "plane":
+            x_train = dataset.x_train.reshape(len(dataset.x_train), 2).numpy()
+            xv = x_val.reshape(len(x_val), 2).numpy()
+            both = np.concatenate([x_train, xv]) if len(xv) else x_train
+            low, high = both.min(axis=0), both.max(axis=0)
+            margin = np.maximum((high - low) * 0.1, 1e-3)
+            low, high = low - margin, high + margin
+            self._info.update(
+                bounds=(float(low[0]), float(high[0]), float(low[1]), float(high[1])),
+                x_train=x_train[:MAX_POINTS].copy(), y_train=_targets(dataset.y_train[:MAX_POINTS]),
+                x_val=xv[:MAX_POINTS].copy(), y_val=_targets(y_val[:MAX_POINTS]),
+            )
+            gx = np.linspace(low[0], high[0], GRID, dtype=np.float32)
+            gy = np.linspace(low[1], high[1], GRID, dtype=np.float32)
+            xx, yy = np.meshgrid(gx, gy)  # row = y, column = x, as the image is drawn
+            grid = np.stack([xx.ravel(), yy.ravel()], axis=1)
+            self._inputs = torch.from_numpy(grid).reshape(GRID * GRID, *shape)
+        elif self.kind == "sequence":
+            self._inputs = x_val[:SEQUENCES].clone()
+            self._info.update(sequences=self._inputs.numpy().reshape(len(self._inputs), self._inputs.shape[1], -1)
+                              .copy(), y_true=_targets(y_val[:SEQUENCES]))
+        elif self.kind == "images":
+            self._inputs = x_val[:IMAGES].clone()
+            images = self._inputs.numpy()
+            if images.ndim == 4:  # [n, channels, h, w] -> [n, h, w, channels] for drawing
+                images = np.moveaxis(images, 1, -1)
+                if images.shape[-1] == 1:
+                    images = images[..., 0]
+            self._info.update(images=images.copy(), y_true=_targets(y_val[:IMAGES]))
+        else:
+            self._inputs = x_val[:TABLE_ROWS].clone()
+            self._info.update(y_true=_targets(y_val[:TABLE_ROWS]))
+
+    def info(self) -> dict[str, Any]:
+        """What the views draw once per run: the task, classes, and the fixed data."""
+        return dict(self._info)
+
+    def predict(self) -> dict[str, Any] | None:
+        """The model's current output on the fixed inputs (no gradients, weights untouched)."""
+        import torch
+
+        module = self.module
+        try:
+            device = next(module.parameters()).device
+        except StopIteration:
+            device = torch.device("cpu")
+        was_training = module.training
+        try:
+            module.eval()
+            with torch.no_grad():
+                x = self._inputs.to(device)
+                if self.classification:
+                    probabilities = class_probabilities(module, x).cpu().numpy()
+                else:
+                    outputs = module(x).reshape(len(x), -1).cpu().numpy()
+        finally:
+            module.train(was_training)
+        if self.kind == "plane":
+            if self.classification:
+                return {"kind": "plane", "probabilities": probabilities.reshape(GRID, GRID, -1).astype(np.float32)}
+            return {"kind": "plane", "values": outputs[:, 0].reshape(GRID, GRID).astype(np.float32)}
+        if self.classification:
+            return {"kind": self.kind, "predicted": probabilities.argmax(axis=1),
+                    "confidence": probabilities.max(axis=1).astype(np.float32)}
+        return {"kind": self.kind, "values": outputs.astype(np.float32)}
+
+
+def class_probabilities(module: Any, x: Any) -> Any:
+    """Class probabilities ``[n, classes]`` as the loss sees them.
+
+    One output unit is a yes/no classifier (sigmoid of its value); several are one score per class
+    (softmax over them), whatever activation the output layer draws with.
+    """
+    import torch
+
+    logits = module.logits(x) if hasattr(module, "logits") else module(x)
+    logits = logits.reshape(len(x), -1)
+    if logits.shape[1] == 1:
+        p = torch.sigmoid(logits)
+        return torch.cat([1 - p, p], dim=1)
+    return torch.softmax(logits, dim=1)
+
+
+def _targets(y: Any) -> np.ndarray:
+    return y.numpy().copy() if hasattr(y, "numpy") else np.asarray(y).copy()

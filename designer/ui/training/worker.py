@@ -1,0 +1,223 @@
+"""The training worker: runs ``designer.training.train`` on its own thread and reports in plain values.
+
+The worker trains a *copy* of the design (made on the GUI thread before it starts), so edits in the
+window can never race the training loop. It reports through Qt signals carrying only Python numbers,
+dicts and copied numpy arrays, never live tensors, and at most about 20 times a second: per-batch
+statistics are coalesced here, in the worker, so a fast model cannot flood the GUI's event queue.
+Epoch ends are always delivered. Every ~200 ms it also evaluates the model on a grid over the data
+(see :mod:`.predictions`) and copies the weights for the canvas, a few times a second.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from designer.graph import Graph
+
+#: seconds between reports of batch statistics (about 20 a second)
+REPORT_INTERVAL = 0.05
+#: seconds between evaluations of the model for the "what the network learned" view
+PREDICTION_INTERVAL = 0.2
+#: seconds between copies of the weights for the canvas
+WEIGHTS_INTERVAL = 0.3
+
+
+@dataclass
+class TrainingJob:
+    """Everything the worker needs, copied on the GUI thread so nothing is shared with the window."""
+
+    graph: Graph
+    dataset: dict[str, Any]
+    training: dict[str, Any]
+    weights: dict[str, Any] | None = None
+    base_dir: Path | None = None
+    epochs: int | None = None
+
+
+def worker_threads() -> int:
+    """Threads for torch's intra-op pool: every core but one, which stays with the GUI."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+class TrainingWorker(QObject):
+    """Lives on a :class:`QThread`; :meth:`run` trains once and then quits that thread.
+
+    Signals (all payloads are plain Python values or copied numpy arrays):
+
+    - ``run_started(info)``: the task, classes, and the data the views draw (see :mod:`.predictions`)
+    - ``batches_finished(stats)``: ``epoch``, ``batch``, ``batches``, ``position`` (fractional epoch),
+      ``loss`` (mean over the batches since the last report), ``learning_rate``, ``samples``
+    - ``epoch_finished(stats)``: ``epoch``, ``train_loss``, ``val_loss``, ``train_accuracy``, ``val_accuracy``
+    - ``predictions_changed(payload)``, ``weights_changed(weights)``
+    - ``run_finished(result)``: ``run`` (a history.json run), ``weights``, ``status``, ``samples``,
+      ``seconds``, ``kept_weights`` and ``fresh_weights`` (tensor names)
+    - ``run_failed(message, is_user_error)``: training could not start or crashed
+    """
+
+    run_started = Signal(object)
+    batches_finished = Signal(object)
+    epoch_finished = Signal(object)
+    predictions_changed = Signal(object)
+    weights_changed = Signal(object)
+    run_finished = Signal(object)
+    run_failed = Signal(str, bool)
+
+    def __init__(self, job: TrainingJob, control: Any) -> None:
+        super().__init__()
+        self.job = job
+        self.control = control
+        self._module = None
+        self._probe = None
+        self._pending_loss = 0.0
+        self._pending_batches = 0
+        self._samples = 0
+        self._last_report = 0.0
+        self._last_prediction = 0.0
+        self._last_weights = 0.0
+        self._batch_size = int(job.training.get("batch_size", 16) or 16)
+
+    # ---------------------------------------------------------------- the thread's work
+    @Slot()
+    def run(self) -> None:
+        try:
+            self._train()
+        except Exception as exc:  # a worker must never take the app down: report and end
+            self.run_failed.emit(*_describe_failure(exc))
+        finally:
+            self._module = None
+            self._probe = None
+            QThread.currentThread().quit()
+
+    def _train(self) -> None:
+        import torch
+
+        from designer.compiler import compile_graph
+        from designer.data import load_dataset
+        from designer.training import TrainingConfig, train
+
+        from .predictions import Probe
+
+        torch.set_num_threads(worker_threads())
+        job = self.job
+        config_dict = dict(job.training)
+        if job.epochs is not None:
+            config_dict["epochs"] = job.epochs
+        config = TrainingConfig.from_dict(config_dict)
+        dataset = load_dataset(job.dataset, job.base_dir)
+        seed = config_dict.get("seed")
+        module, kept, fresh = _compile_keeping_weights(compile_graph, job.graph, job.weights, seed)
+        self._module = module
+        self._probe = Probe(module, dataset)
+        self._batch_size = int(getattr(config, "batch_size", self._batch_size) or self._batch_size)
+        info = self._probe.info()
+        info.update(kept_weights=kept, fresh_weights=fresh, train_samples=len(dataset.x_train))
+        self.run_started.emit(info)
+        self._emit_weights()
+        self._emit_predictions()
+        started = time.perf_counter()
+        run = train(module, dataset, config, control=self.control, on_batch=self._on_batch,
+                    on_epoch=self._on_epoch)
+        seconds = time.perf_counter() - started
+        self._flush()
+        self._emit_predictions()
+        weights = module.named_weights()
+        self.run_finished.emit({"run": run.to_dict(), "status": run.status, "weights": weights,
+                                "samples": self._samples, "seconds": seconds,
+                                "kept_weights": kept, "fresh_weights": fresh})
+
+    # ---------------------------------------------------------------- callbacks from the loop
+    def _on_batch(self, stats: Any) -> None:
+        loss = float(stats.loss)
+        self._samples += self._batch_size
+        if math.isfinite(loss):
+            self._pending_loss += loss
+            self._pending_batches += 1
+        self._last_batch = stats
+        now = time.monotonic()
+        if now - self._last_report >= REPORT_INTERVAL:
+            self._flush(now)
+        if now - self._last_prediction >= PREDICTION_INTERVAL:
+            self._emit_predictions(now)
+        if now - self._last_weights >= WEIGHTS_INTERVAL:
+            self._emit_weights(now)
+
+    def _on_epoch(self, stats: Any) -> None:
+        self._flush()
+        self.epoch_finished.emit({
+            "epoch": int(stats.epoch),
+            "train_loss": _number(stats.train_loss),
+            "val_loss": _number(stats.val_loss),
+            "train_accuracy": _number(stats.train_accuracy),
+            "val_accuracy": _number(stats.val_accuracy),
+        })
+
+    def _flush(self, now: float | None = None) -> None:
+        """Report the batches since the last report as one point (their mean loss)."""
+        self._last_report = time.monotonic() if now is None else now
+        if not self._pending_batches:
+            return
+        stats = self._last_batch
+        batches = max(1, int(stats.batches))
+        self.batches_finished.emit({
+            "epoch": int(stats.epoch),
+            "batch": int(stats.batch),
+            "batches": batches,
+            # the batch's end within the run, in epochs: epoch 1, batch 5 of 10 is 0.5
+            "position": (int(stats.epoch) - 1) + int(stats.batch) / batches,
+            "loss": self._pending_loss / self._pending_batches,
+            "learning_rate": _number(getattr(stats, "learning_rate", None)),
+            "samples": self._samples,
+        })
+        self._pending_loss = 0.0
+        self._pending_batches = 0
+
+    def _emit_predictions(self, now: float | None = None) -> None:
+        self._last_prediction = time.monotonic() if now is None else now
+        if self._probe is not None:
+            payload = self._probe.predict()
+            if payload is not None:
+                self.predictions_changed.emit(payload)
+
+    def _emit_weights(self, now: float | None = None) -> None:
+        self._last_weights = time.monotonic() if now is None else now
+        if self._module is not None:
+            self.weights_changed.emit(self._module.named_weights())
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _compile_keeping_weights(compile_graph: Any, graph: Graph, weights: dict[str, Any] | None,
+                             seed: Any) -> tuple[Any, list[str], list[str]]:
+    """Compile the design, starting from the project's weights where they still fit.
+
+    After an edit (a neuron added, a layer removed) some stored tensors no longer match the design;
+    the others keep what they learned, and the misfits start fresh instead of refusing to train.
+    """
+    module = compile_graph(graph, None, seed=seed)
+    if not weights:
+        return module, [], []
+    current = module.named_weights()
+    kept = {name: value for name, value in weights.items()
+            if name in current and tuple(getattr(value, "shape", ())) == tuple(current[name].shape)}
+    if kept:
+        module.load_named_weights({**current, **kept})
+    fresh = sorted(name for name in current if name not in kept)
+    return module, sorted(kept), fresh
+
+
+def _describe_failure(exc: Exception) -> tuple[str, bool]:
+    """The message for the user, and whether it is their input (not a bug in the app)."""
+    if isinstance(exc, ValueError) and type(exc).__module__.startswith("designer"):
+        return str(exc), True
+    traceback.print_exception(exc)
+    return (f"Training stopped because of an internal error ({type(exc).__name__}: {exc}). "
+            "Please report this, with the project file if you can."), False
