@@ -38,4 +38,5 @@ echo "build.sh: bundle   dist/nn-designer/ $(du -sh dist/nn-designer | cut -f1)"
      "($(find dist/nn-designer -type f | wc -l) files), built in $((built - start)) s"
 echo "build.sh: archive  $archive $(du -sh "$archive" | cut -f1), written in $((end - built)) s"
 echo "build.sh: largest parts:"
+set +o pipefail  # head closes the pipe early on purpose
 du -s dist/nn-designer/_internal/* | sort -rn | head -8 | awk '{printf "  %7.1f MiB  %s\n", $1/1024, $2}'
