@@ -169,6 +169,17 @@ def test_csv_errors_name_the_file_line_and_column(tmp_path, text, fields, words)
         assert word in str(error.value)
 
 
+def test_loading_leaves_the_garbage_collector_running_even_after_an_error(tmp_path):
+    import gc
+    write(tmp_path, "bad.csv", "x,y\n1,0\noops,1\n")
+    with pytest.raises(DataError):
+        load(tmp_path, "bad.csv")
+    assert gc.isenabled()
+    write(tmp_path, "good.csv", "x,y\n1,0\n2,1\n")
+    load(tmp_path, "good.csv")
+    assert gc.isenabled()
+
+
 def test_line_numbers_stay_right_deep_in_a_large_file(tmp_path):
     lines = [f"{i},{i % 3}\n" for i in range(20_000)]
     lines[12_345] = "12345,\n"
