@@ -3,7 +3,8 @@
 The CSV figure is a ratio against ``numpy.loadtxt`` reading the same file in the same process (loadtxt only
 parses numbers; load_dataset also checks every value, infers the task, splits and standardises).
 Medians of repeats, because the machine is shared and noisy; the CSV baseline and load_dataset alternate
-within each repeat and the ratio is the median of the per-repeat ratios, so a burst of load hits both. Run: ``.venv/bin/python benchmarks/bench_data.py``.
+within each repeat and the ratio is the median of the per-repeat ratios, so a burst of load hits both.
+Run: ``.venv/bin/python benchmarks/bench_data.py``.
 """
 from __future__ import annotations
 
@@ -79,7 +80,8 @@ def main() -> int:
         # For scale: only splitting the lines into lists of strings, what any csv-module reader must do.
         _, floor, ratio = paired_ratio(lambda: np.loadtxt(path, delimiter=",", skiprows=1, usecols=(0, 1, 2, 3)),
                                        lambda: read_rows(path), repeats=9)
-        print(f"  (plain list(csv.reader(file)), no checks or conversion: {floor * 1000:.1f} ms, ratio {ratio:.2f})")
+        print(f"  (plain list(csv.reader(file)), no checks or conversion: {floor * 1000:.1f} ms, "
+              f"ratio {ratio:.2f})")
     return 0
 
 
