@@ -68,6 +68,23 @@ def class_folders(spec: dict, base_dir: Path | str | None) -> tuple[Path, str, l
     return folder, shown, found
 
 
+def _pixels(image, grayscale: bool, height: int, width: int) -> np.ndarray:
+    """One picture as ``[height, width, channels]`` floats in [0, 1]."""
+    from PIL import Image
+
+    if image.mode.startswith("I") or image.mode == "F":
+        # 16-bit and float pictures: converting to 8-bit would clip everything above 255 to white, so
+        # scale to [0, 1] first (16-bit range for integers, as-is for floats) and resize the grey values.
+        grey = np.asarray(image, dtype=np.float32) / (65535.0 if image.mode.startswith("I") else 1.0)
+        grey = Image.fromarray(np.clip(grey, 0.0, 1.0))  # float32 array: mode "F"
+        resized = np.asarray(grey.resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
+        return np.repeat(np.clip(resized, 0.0, 1.0)[:, :, None], 1 if grayscale else 3, axis=2)
+    if image.mode in ("P", "PA"):  # via RGBA, or Pillow warns about palette transparency
+        image = image.convert("RGBA")
+    pixels = image.convert("L" if grayscale else "RGB").resize((width, height), Image.Resampling.BILINEAR)
+    return np.asarray(pixels, dtype=np.float32).reshape(height, width, -1) / np.float32(255)
+
+
 def load_images(spec: dict, base_dir: Path | str | None) -> Dataset:
     """Load an ``images`` dataset block, stratified into training and validation by class."""
     from PIL import Image, ImageOps  # only image datasets pay for Pillow
@@ -85,22 +102,17 @@ def load_images(spec: dict, base_dir: Path | str | None) -> Dataset:
                         f"{needed / 2**30:.1f} GiB; choose a smaller 'size' or fewer images")
     x = np.empty((count, height, width, channels), dtype=np.float32)
     y = np.empty(count, dtype=np.int64)
-    mode = "L" if grayscale else "RGB"
     row = 0
     for label, (name, files) in enumerate(found):
         for file in files:
             try:
                 with Image.open(file) as image:
-                    image = ImageOps.exif_transpose(image)
-                    if image.mode in ("P", "PA"):  # via RGBA, or Pillow warns about palette transparency
-                        image = image.convert("RGBA")
-                    pixels = image.convert(mode).resize((width, height), Image.Resampling.BILINEAR)
-                    x[row] = np.asarray(pixels, dtype=np.float32).reshape(height, width, channels)
+                    x[row] = _pixels(ImageOps.exif_transpose(image), grayscale, height, width)
             except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
                 raise DataError(f"cannot read image {str(Path(shown) / name / file.name)!r}: {exc}") from None
             y[row] = label
             row += 1
-    x = x.transpose(0, 3, 1, 2) / np.float32(255)
+    x = x.transpose(0, 3, 1, 2)
     train, val = split_indices(count, split, np.random.default_rng(seed), y)
     return to_dataset(x, y, train, val, task=CLASSIFICATION, class_names=[name for name, _ in found],
                       feature_names=[], input_shape=(channels, height, width), is_sequence=False,

@@ -132,3 +132,14 @@ def test_real_pictures_keep_their_content_through_the_resize(tmp_path):
     assert tuple(image.shape) == (2, 4)
     assert (image[:, :2] < 0.25).all() and (image[:, 2:] > 0.75).all()  # bilinear softens only the edge
     assert image[:, 0].max() == 0.0 and image[:, 3].min() == 1.0
+
+
+def test_sixteen_bit_pictures_keep_their_grey_levels(tmp_path):
+    levels = np.array([[0, 16384], [32768, 65535]], dtype=np.uint16)
+    for cls in ("a", "b"):
+        (tmp_path / "deep" / cls).mkdir(parents=True)
+        Image.fromarray(levels).save(tmp_path / "deep" / cls / "levels.png")
+    for grayscale, channels in ((True, 1), (False, 3)):
+        ds = load(tmp_path, "deep", size=[2, 2], grayscale=grayscale, validation_split=0)
+        expected = torch.tensor([[0.0, 0.25], [0.5, 1.0]]).expand(channels, 2, 2)
+        assert torch.allclose(ds.x_train[0], expected, atol=0.01)
