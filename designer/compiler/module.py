@@ -94,7 +94,8 @@ class DesignModule(nn.Module):
             tensor = getattr(self, spec.attr).detach()
             if spec.window_size:
                 tensor = runtime.local_weight_to_file(tensor, spec.window_size, spec.file_shape)
-            out[spec.name] = tensor.to("cpu", copy=True).numpy()
+            # C-contiguous: safetensors writes only contiguous tensors
+            out[spec.name] = tensor.to("cpu", memory_format=torch.contiguous_format, copy=True).numpy()
         return out
 
     @torch.no_grad()

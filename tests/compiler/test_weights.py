@@ -49,6 +49,12 @@ def test_named_weights_are_copies(build):
     assert not (module.named_weights()["h.bias"] == 42).any()
 
 
+@pytest.mark.parametrize("name", sorted(DESIGNS))
+def test_named_weights_are_contiguous_float32_as_files_store_them(build, name):
+    for key, value in compile_graph(build(*DESIGNS[name]), seed=0).named_weights().items():
+        assert value.flags.c_contiguous and value.dtype == np.float32, key
+
+
 def test_a_mis_shaped_tensor_is_named(build):
     module = compile_graph(build(*DESIGNS["mlp"]), seed=0)
     weights = module.named_weights()
