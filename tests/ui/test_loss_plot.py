@@ -122,8 +122,9 @@ def test_hovering_shows_the_values_at_the_nearest_epoch(plot, qtbot):
     assert plot.hover_label.text().startswith("epoch 7:")
     assert f"train {math.exp(-0.7):.4g}" in plot.hover_label.text()
     assert "val acc" in plot.hover_label.text()
-    # leaving the plot clears it
-    QTest.mouseMove(view.viewport(), QPoint(1, 1))
+    # leaving the plot (onto the axis at its left) clears it
+    qtbot.wait(20)
+    QTest.mouseMove(view.viewport(), QPoint(5, point.y()))
     qtbot.waitUntil(lambda: plot.hover_label.text().strip() == "")
 
 

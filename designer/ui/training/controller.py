@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QDoubleSpinBox, QLabel, QSplitter, QVBoxLayout, QWidget)
@@ -587,6 +588,8 @@ class TrainingController(QObject):
     @Slot()
     def _keep_editing_locked(self, *_args) -> None:
         window, stack = self.window, getattr(self.window, "undo_stack", None)
+        if stack is None or not shiboken6.isValid(stack):  # the window is being destroyed
+            return
         for name, can in (("action_undo", "canUndo"), ("action_redo", "canRedo")):
             action = getattr(window, name, None)
             if action is not None and stack is not None:

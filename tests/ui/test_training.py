@@ -1,0 +1,341 @@
+"""Training in the window, as a person does it: press Train, watch, pause, step, stop, save, close.
+
+Real training (torch, the built-in datasets) on a real worker thread, with the real main window
+off-screen; buttons are pressed with mouse clicks on the toolbar. The runs are small (a few
+epochs of the XOR example) so each test takes seconds.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, QStandardPaths, QThread, Qt
+from PySide6.QtWidgets import QApplication
+
+from designer.graph import Graph, Layer
+from designer.project import Project, read_project
+from designer.ui import dialogs, resource_path
+from designer.ui.main_window import MainWindow
+
+LONG_RUN = 100_000  # epochs: a run that only ends when stopped
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path):
+    """Recent files and window layout go to a temporary folder, never the user's real settings."""
+    QStandardPaths.setTestModeEnabled(True)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    yield
+    QStandardPaths.setTestModeEnabled(False)
+
+
+@pytest.fixture
+def answers(monkeypatch):
+    """The window's questions, answered without a modal box; records what it asked and showed."""
+    record = {"save_changes": 0, "errors": []}
+
+    def ask_save_changes(_parent, _name):
+        record["save_changes"] += 1
+        return "discard"
+
+    def show_error(_parent, title, message):
+        record["errors"].append((title, message))
+
+    monkeypatch.setattr(dialogs, "ask_save_changes", ask_save_changes)
+    monkeypatch.setattr(dialogs, "show_error", show_error)
+    return record
+
+
+def xor_project(epochs: int = 30, learning_rate: float = 0.5) -> Project:
+    """The XOR example (the bundled file when installed, else the spec's example design)."""
+    example = resource_path("examples") / "xor.nnd"
+    if example.is_file():
+        project = read_project(example)
+        project.path = None
+    else:
+        project = Project.new("XOR")
+        g = project.graph
+        g.add_layer(Layer("x", "input", (2,), position=(0, 0)))
+        g.add_layer(Layer("h", "neurons", (4,), activation="tanh", position=(220, 0)))
+        g.add_layer(Layer("out", "neurons", (1,), activation="sigmoid", position=(440, 0)))
+        g.connect("x", "h", connection_id="x-h")
+        g.connect("h", "out", connection_id="h-out")
+    project.weights = None
+    project.history = []
+    project.training.update(epochs=epochs, learning_rate=learning_rate, device="cpu")
+    return project
+
+
+def plane_regression_project(learning_rate: float) -> Project:
+    project = Project.new("Plane")
+    g: Graph = project.graph
+    g.add_layer(Layer("x", "input", (2,), position=(0, 0)))
+    g.add_layer(Layer("h", "neurons", (8,), activation="relu", position=(220, 0)))
+    g.add_layer(Layer("out", "neurons", (1,), activation="linear", position=(440, 0)))
+    g.connect("x", "h", connection_id="x-h")
+    g.connect("h", "out", connection_id="h-out")
+    project.dataset = {"kind": "builtin", "name": "plane", "samples": 200, "noise": 0.05,
+                       "validation_split": 0.2, "seed": 1}
+    project.training.update(loss="mse", learning_rate=learning_rate, epochs=50, device="cpu")
+    return project
+
+
+@pytest.fixture
+def open_window(qtbot, answers):
+    windows = []
+
+    def make(project: Project) -> MainWindow:
+        window = MainWindow(project)
+        qtbot.addWidget(window)
+        window.resize(1300, 850)
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        if window.training:
+            window.training.shutdown()
+
+
+def press(qtbot, window: MainWindow, action) -> None:
+    """Click the action's toolbar button (or trigger it from its menu when it has no button)."""
+    button = window.toolbar.widgetForAction(action)
+    if button is not None and button.isVisible():
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    else:
+        action.trigger()
+
+
+def wait_idle(qtbot, window: MainWindow, timeout: int = 60_000) -> None:
+    qtbot.waitUntil(lambda: window.training.state == "idle", timeout=timeout)
+
+
+def running_threads() -> list[QThread]:
+    app = QApplication.instance()
+    return [t for t in app.findChildren(QThread) if t.isRunning()]
+
+
+# ---------------------------------------------------------------------------------------------- tests
+def test_train_on_xor_makes_the_loss_fall_and_draws_it(qtbot, open_window):
+    window = open_window(xor_project(epochs=30))
+    controller = window.training
+    assert not window.isWindowModified()
+    press(qtbot, window, controller.action_train)
+    assert controller.state == "running"
+    # while it trains the design cannot be edited, and the canvas says so
+    assert window.canvas.is_read_only()
+    assert not window.inspector.isEnabled()
+    assert not controller.action_train.isEnabled() and controller.action_stop.isEnabled()
+    wait_idle(qtbot, window)
+
+    plot = controller.loss_plot
+    epochs = list(plot.train_curve.xData)
+    losses = list(plot.train_curve.yData)
+    assert epochs == list(range(1, 31))
+    assert losses[-1] < 0.6 * losses[0], losses
+    assert len(plot.val_curve.yData) == 30
+    assert plot.val_accuracy_curve.yData[-1] > 0.85
+    assert len(plot.batch_curve.xData) >= 2  # live points within epochs
+    assert not plot.timer.isActive()
+
+    run = window.project.history[-1]
+    assert run["status"] == "completed" and run["id"] == "run-1"
+    assert run["train_loss"] == pytest.approx(losses)
+    assert set(window.project.weights) >= {"x-h.weight", "h.bias", "h-out.weight", "out.bias"}
+    assert window.isWindowModified()
+    # editing is back
+    assert not window.canvas.is_read_only() and window.inspector.isEnabled()
+    assert controller.action_train.isEnabled() and not controller.action_stop.isEnabled()
+    assert "Trained 30 epochs" in controller.status_label.text()
+
+
+def test_the_decision_boundary_and_the_canvas_follow_the_training(qtbot, open_window):
+    window = open_window(xor_project(epochs=15))
+    controller = window.training
+    press(qtbot, window, controller.action_train)
+    wait_idle(qtbot, window)
+    view = controller.learned_view
+    assert view.current is view.plane and view.updates >= 2
+    image = view.plane.image.image
+    assert image.shape == (64, 64, 4)
+    # XOR: opposite quadrants share a class, so opposite corners of the map have the same colour,
+    # and neighbouring corners differ
+    corners = [image[8, 8, :3].astype(int), image[8, -9, :3].astype(int),
+               image[-9, -9, :3].astype(int), image[-9, 8, :3].astype(int)]
+    assert np.abs(corners[0] - corners[2]).sum() < np.abs(corners[0] - corners[1]).sum()
+    # the canvas shows the weights the project now holds, and the neuron panel one neuron's
+    scene_weights = window.canvas.canvas_scene._weights
+    assert np.array_equal(scene_weights["x-h.weight"], window.project.weights["x-h.weight"])
+    window.canvas.neuron_selected.emit("h", 2)
+    rows = controller.neuron_panel.values()
+    expected = window.project.weights["x-h.weight"][2]
+    assert [float(value) for _source, value in rows] == pytest.approx(expected, rel=1e-3, abs=1e-4)
+    assert "bias" in controller.neuron_panel.title.text()
+
+
+def test_stop_ends_the_run_within_a_second_and_keeps_what_was_learned(qtbot, open_window):
+    window = open_window(xor_project(epochs=LONG_RUN))
+    controller = window.training
+    press(qtbot, window, controller.action_train)
+    qtbot.waitUntil(lambda: len(controller.loss_plot.train.x) >= 2, timeout=30_000)
+    press(qtbot, window, controller.action_stop)
+    wait_idle(qtbot, window, timeout=1000)
+    run = window.project.history[-1]
+    assert run["status"] == "stopped"
+    assert len(run["epochs"]) >= 2
+    assert window.project.weights is not None
+    assert running_threads() == []
+
+
+def test_an_absurd_learning_rate_ends_as_diverged_with_its_message_shown(qtbot, open_window, answers):
+    window = open_window(plane_regression_project(learning_rate=1e6))
+    controller = window.training
+    press(qtbot, window, controller.action_train)
+    wait_idle(qtbot, window)
+    run = window.project.history[-1]
+    assert run["status"] == "diverged"
+    assert len(run["epochs"]) < 50
+    assert controller.message_label.isVisible()
+    assert "diverged" in controller.message_label.text()
+    assert "learning rate" in controller.message_label.text()
+    assert "diverged" in window.statusBar().currentMessage()
+    # the weights before the run (none) are kept: a diverged run's weights are no use
+    assert window.project.weights is None
+    assert answers["errors"] == []  # no modal box for a run that ended normally
+    # the next run starts cleanly and the banner goes
+    window.project.training["learning_rate"] = 0.01
+    window.project.training["epochs"] = 2
+    press(qtbot, window, controller.action_train)
+    assert not controller.message_label.isVisible()
+    wait_idle(qtbot, window)
+    assert window.project.history[-1]["status"] == "completed"
+    assert [r["id"] for r in window.project.history] == ["run-1", "run-2"]
+
+
+def test_an_error_in_the_worker_shows_a_message_and_the_window_stays_usable(qtbot, open_window, answers, tmp_path):
+    project = xor_project()
+    project.dataset = {"kind": "csv", "path": str(tmp_path / "missing.csv"), "target": "y"}
+    window = open_window(project)
+    controller = window.training
+    press(qtbot, window, controller.action_train)
+    wait_idle(qtbot, window)
+    assert len(answers["errors"]) == 1
+    title, message = answers["errors"][0]
+    assert "missing.csv" in message
+    assert "Traceback" not in message
+    assert window.project.history == []
+    assert not window.canvas.is_read_only() and controller.action_train.isEnabled()
+    assert running_threads() == []
+
+
+def test_closing_during_training_stops_and_joins_the_thread_and_asks_to_save(qtbot, open_window, answers):
+    window = open_window(xor_project(epochs=LONG_RUN))
+    controller = window.training
+    press(qtbot, window, controller.action_train)
+    qtbot.waitUntil(lambda: len(controller.loss_plot.train.x) >= 1, timeout=30_000)
+    assert window.close()
+    assert running_threads() == []
+    assert controller.state == "idle"
+    assert window.project.history[-1]["status"] == "stopped"
+    # the run went into the project first, so the window asked whether to save it
+    assert answers["save_changes"] == 1
+
+
+def test_step_pause_and_continue(qtbot, open_window):
+    window = open_window(xor_project(epochs=3))
+    controller = window.training
+    press(qtbot, window, controller.action_step)  # from idle: a paused run that trains one batch
+    assert controller.state == "paused" and controller.action_pause.isChecked()
+    plot = controller.loss_plot
+    qtbot.waitUntil(lambda: len(plot.batch.x) == 1, timeout=30_000)
+    batches = round(1 / plot.batch.x[0])  # one batch of an epoch of `batches`
+    assert batches == math.ceil(320 / 16)
+    press(qtbot, window, controller.action_step)
+    qtbot.waitUntil(lambda: len(plot.batch.x) == 2)
+    assert plot.batch.x[1] == pytest.approx(2 / batches)
+    controller.action_step_epoch.trigger()
+    qtbot.waitUntil(lambda: len(plot.train.x) == 1)
+    assert controller.state == "paused"
+    assert plot.batch.x[-1] == pytest.approx(1.0)  # it stopped at the end of the epoch
+    press(qtbot, window, controller.action_train)  # Continue
+    assert controller.state == "running"
+    wait_idle(qtbot, window)
+    assert window.project.history[-1]["status"] == "completed"
+    assert window.project.history[-1]["epochs"] == [1, 2, 3]
+
+
+def test_a_learning_rate_change_takes_effect_during_the_run_and_is_marked(qtbot, open_window):
+    window = open_window(xor_project(epochs=2, learning_rate=0.5))
+    controller = window.training
+    controller.action_step.trigger()
+    qtbot.waitUntil(lambda: len(controller.loss_plot.batch.x) == 1, timeout=30_000)
+    spin = controller.learning_rate
+    spin.setValue(0.05)
+    assert window.project.training["learning_rate"] == 0.05
+    assert window.dataset_panel.learning_rate.value() == pytest.approx(0.05)
+    controller.action_train.trigger()
+    wait_idle(qtbot, window)
+    run = window.project.history[-1]
+    assert {"name": "learning_rate", "value": 0.05, "epoch": 1, "batch": 2} in run["changes"]
+    markers = [item for item in controller.loss_plot._marker_items]
+    assert len(markers) == 1 and markers[0].value() == pytest.approx(1 / 20)
+
+
+def test_undo_is_off_while_training_even_when_settings_change(qtbot, open_window):
+    window = open_window(xor_project(epochs=LONG_RUN))
+    controller = window.training
+    controller.action_step.trigger()  # paused: nothing moves while we look
+    qtbot.waitUntil(lambda: len(controller.loss_plot.batch.x) == 1, timeout=30_000)
+    window.dataset_panel.learning_rate.setValue(0.2)  # pushes an undoable settings change
+    assert window.undo_stack.canUndo()
+    assert not window.action_undo.isEnabled()
+    controller.stop()
+    wait_idle(qtbot, window)
+    assert window.action_undo.isEnabled()
+
+
+def test_saving_after_training_stores_weights_and_curves_and_reopening_shows_them(qtbot, open_window, tmp_path,
+                                                                                  monkeypatch):
+    window = open_window(xor_project(epochs=5))
+    controller = window.training
+    press(qtbot, window, controller.action_train)
+    wait_idle(qtbot, window)
+    path = tmp_path / "trained.nnd"
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda _parent, _suggested: str(path))
+    assert window.save()
+    assert not window.isWindowModified()
+
+    saved = read_project(path)
+    assert set(saved.weights) == set(window.project.weights)
+    for name, value in window.project.weights.items():
+        assert np.array_equal(saved.weights[name], value)
+    assert [run["status"] for run in saved.history] == ["completed"]
+    assert saved.history[0]["train_loss"] == pytest.approx(window.project.history[0]["train_loss"])
+
+    other = open_window(xor_project())
+    assert other.open_path(path)
+    plot = other.training.loss_plot
+    assert list(plot.train_curve.yData) == pytest.approx(saved.history[0]["train_loss"])
+    assert np.array_equal(other.canvas.canvas_scene._weights["x-h.weight"], saved.weights["x-h.weight"])
+    # training again continues from the stored weights, and the earlier run is drawn faintly
+    press(qtbot, other, other.training.action_train)
+    wait_idle(qtbot, other)
+    assert [run["id"] for run in other.project.history] == ["run-1", "run-2"]
+    assert other.project.history[-1]["initial_weights"] == "stored"
+    assert other.project.history[-1]["train_loss"][0] < saved.history[0]["train_loss"][0]
+    assert len(plot.history_items) >= 2
+
+
+def test_reset_forgets_the_weights(qtbot, open_window):
+    window = open_window(xor_project(epochs=2))
+    controller = window.training
+    press(qtbot, window, controller.action_train)
+    wait_idle(qtbot, window)
+    assert window.project.weights is not None
+    controller.action_reset.trigger()
+    assert window.project.weights is None
+    assert window.canvas.canvas_scene._weights is None
+    assert len(window.project.history) == 1
