@@ -1,0 +1,507 @@
+"""The dataset and training settings panel: where the data comes from and how the design trains.
+
+It edits the project's ``dataset`` and ``training`` blocks (plain dicts, see the file spec) through
+:class:`ChangeSettingsCommand`, so a settings change is undoable and marks the project modified like
+any other edit. For the 2-D built-in datasets a small scatter plot previews the points.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox,
+                               QVBoxLayout, QWidget)
+
+SETTINGS_COMMAND_ID = 0x4E4E5350  # "NNSP": consecutive changes of one field merge into one undo step
+
+BUILTIN_TITLES = {
+    "gate_and": "AND gate (truth table)",
+    "gate_or": "OR gate (truth table)",
+    "gate_xor": "XOR gate (truth table)",
+    "circle": "Circle: inside or outside",
+    "xor": "XOR: four quadrants",
+    "gaussians": "Gaussians: two blobs",
+    "spiral": "Spiral: two interleaved arms",
+    "moons": "Moons: two half circles",
+    "plane": "Plane (regression)",
+    "bumps": "Bumps (regression)",
+    "shapes": "Shapes: 16×16 images, 4 classes",
+    "sine": "Sine wave sequences",
+}
+#: built-in datasets whose samples are points in the plane, worth a scatter preview
+POINT_DATASETS = ("gate_and", "gate_or", "gate_xor", "circle", "xor", "gaussians", "spiral", "moons",
+                  "plane", "bumps")
+LOSS_TITLES = {"auto": "Automatic (from the data and output)", "mse": "Mean squared error",
+               "cross_entropy": "Cross-entropy", "bce": "Binary cross-entropy"}
+OPTIMIZER_TITLES = {"sgd": "SGD (gradient descent)", "adam": "Adam"}
+DEVICE_TITLES = {"auto": "Automatic", "cpu": "CPU", "cuda": "CUDA GPU", "mps": "Apple GPU (MPS)"}
+CLASS_COLOURS = ("#3E6FD8", "#E8590C", "#12B76A", "#C11574", "#7A5AF8", "#F79009")
+
+
+class ChangeSettingsCommand(QUndoCommand):
+    """Replace the project's ``dataset`` or ``training`` block; undo puts the old one back.
+
+    The block is changed in place (others may hold the dict). Consecutive changes of the same
+    field (spin-box arrows) merge into one step.
+    """
+
+    def __init__(self, project, block: str, new: dict[str, Any], on_change: Callable[[str], None],
+                 field: str = "", text: str = "") -> None:
+        super().__init__(text or f"Change {block} settings")
+        if block not in ("dataset", "training"):
+            raise ValueError(f"a project has no settings block {block!r}; use 'dataset' or 'training'")
+        self.project = project
+        self.block = block
+        self.field = field
+        self.old = copy.deepcopy(getattr(project, block))
+        self.new = copy.deepcopy(new)
+        self.on_change = on_change
+
+    def _set(self, values: dict[str, Any]) -> None:
+        block = getattr(self.project, self.block)
+        block.clear()
+        block.update(copy.deepcopy(values))
+        self.on_change(self.block)
+
+    def redo(self) -> None:
+        self._set(self.new)
+
+    def undo(self) -> None:
+        self._set(self.old)
+
+    def id(self) -> int:  # noqa: A003 (Qt's name)
+        return SETTINGS_COMMAND_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 (Qt's name)
+        if not (isinstance(other, ChangeSettingsCommand) and other.project is self.project
+                and other.block == self.block and self.field and other.field == self.field):
+            return False
+        self.new = copy.deepcopy(other.new)
+        if self.new == self.old:
+            self.setObsolete(True)
+        return True
+
+
+def _combo(titles: dict[str, str]) -> QComboBox:
+    combo = QComboBox()
+    for value, title in titles.items():
+        combo.addItem(title, value)
+    return combo
+
+
+def _select(combo: QComboBox, value: Any) -> None:
+    index = combo.findData(value)
+    if index < 0:  # a value from a newer version: show it rather than hide it
+        combo.addItem(str(value), value)
+        index = combo.count() - 1
+    combo.setCurrentIndex(index)
+
+
+def _spin(low: int, high: int, step: int = 1) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setSingleStep(step)
+    spin.setKeyboardTracking(False)  # apply on Enter or focus-out, not on every digit typed
+    spin.setGroupSeparatorShown(True)
+    return spin
+
+
+def _double(low: float, high: float, decimals: int, step: float) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setRange(low, high)
+    spin.setDecimals(decimals)
+    spin.setSingleStep(step)
+    spin.setKeyboardTracking(False)
+    return spin
+
+
+def _form(title: str) -> tuple[QGroupBox, QFormLayout]:
+    box = QGroupBox(title)
+    form = QFormLayout(box)
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    form.setVerticalSpacing(6)
+    return box, form
+
+
+class DatasetPanel(QScrollArea):
+    """Edits ``project.dataset`` and ``project.training``; undoable through the window's undo stack."""
+
+    #: ``"dataset"`` or ``"training"``: a block changed (an edit, an undo, a newly opened project)
+    settings_changed = Signal(str)
+
+    def __init__(self, project, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("dataset_panel")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.project = project
+        self.undo_stack = undo_stack
+        self._loading = False
+        self._preview_enabled = False
+        self._plot = None
+        self._scatter = None
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setObjectName("dataset_preview_timer")
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(120)
+        self._preview_timer.timeout.connect(self._draw_preview)
+
+        body = QWidget()
+        self.setWidget(body)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(10)
+        layout.addWidget(self._build_data_box())
+        layout.addWidget(self._build_training_box())
+        layout.addStretch(1)
+        self.load()
+
+    # ------------------------------------------------------------------ widgets
+    def _build_data_box(self) -> QGroupBox:
+        box, form = _form("Data")
+        self.source = _combo({"builtin": "Built-in dataset", "csv": "CSV file", "images": "Image folder"})
+        self.source.setObjectName("dataset_kind")
+        form.addRow("Source", self.source)
+
+        # One form for every source; the rows of the other sources are hidden (see _show_source_rows).
+        self.dataset_name = _combo(BUILTIN_TITLES)
+        self.dataset_name.setObjectName("dataset_name")
+        self.samples = _spin(4, 1_000_000, 50)
+        self.samples.setObjectName("dataset_samples")
+        self.noise = _double(0.0, 10.0, 3, 0.01)
+        self.noise.setObjectName("dataset_noise")
+        self.noise.setToolTip("Standard deviation of the Gaussian noise added to every sample.")
+        form.addRow("Dataset", self.dataset_name)
+        form.addRow("Samples", self.samples)
+        form.addRow("Noise", self.noise)
+
+        self.csv_path, csv_row = self._path_row("csv_path", "data.csv", folder=False)
+        self.csv_features = QLineEdit()
+        self.csv_features.setObjectName("csv_features")
+        self.csv_features.setPlaceholderText("all other columns")
+        self.csv_features.setToolTip("Column names, separated by commas.")
+        self.csv_target = QLineEdit()
+        self.csv_target.setObjectName("csv_target")
+        self.csv_target.setPlaceholderText("column to predict")
+        self.csv_task = _combo({"": "Infer from the target", "classification": "Classification",
+                                "regression": "Regression"})
+        self.csv_task.setObjectName("csv_task")
+        form.addRow("File", csv_row)
+        form.addRow("Features", self.csv_features)
+        form.addRow("Target", self.csv_target)
+        form.addRow("Task", self.csv_task)
+
+        self.images_path, images_row = self._path_row("images_path", "one sub-folder per class", folder=True)
+        self.images_size = QLineEdit()
+        self.images_size.setObjectName("images_size")
+        self.images_size.setPlaceholderText("28, 28")
+        self.images_grayscale = QCheckBox("Grey-scale")
+        self.images_grayscale.setObjectName("images_grayscale")
+        form.addRow("Folder", images_row)
+        form.addRow("Size", self.images_size)
+        form.addRow("", self.images_grayscale)
+        self._source_rows = {
+            "builtin": [self.dataset_name, self.samples, self.noise],
+            "csv": [csv_row, self.csv_features, self.csv_target, self.csv_task],
+            "images": [images_row, self.images_size, self.images_grayscale],
+        }
+        self._data_form = form
+
+        self.validation_split = _double(0.0, 0.9, 2, 0.05)
+        self.validation_split.setObjectName("dataset_validation_split")
+        self.validation_split.setToolTip("The fraction of samples held out to measure how well the network "
+                                         "generalises.")
+        self.data_seed = _spin(0, 2**31 - 1)
+        self.data_seed.setObjectName("dataset_seed")
+        self.data_seed.setToolTip("The same seed gives the same samples and the same split.")
+        form.addRow("Validation", self.validation_split)
+        form.addRow("Seed", self.data_seed)
+        self.summary = QLabel()
+        self.summary.setObjectName("dataset_summary")
+        self.summary.setWordWrap(True)
+        self.summary.setStyleSheet("color: palette(placeholder-text);")
+        form.addRow(self.summary)
+        self.preview_holder = QWidget()
+        self.preview_holder.setObjectName("dataset_preview")
+        self.preview_holder.setFixedHeight(170)
+        QVBoxLayout(self.preview_holder).setContentsMargins(0, 0, 0, 0)
+        form.addRow(self.preview_holder)
+
+        self.source.currentIndexChanged.connect(self._apply_source)
+        self.dataset_name.currentIndexChanged.connect(
+            lambda _i: self._set("dataset", "name", self.dataset_name.currentData()))
+        self.samples.valueChanged.connect(lambda v: self._set("dataset", "samples", v))
+        self.noise.valueChanged.connect(lambda v: self._set("dataset", "noise", round(v, 6)))
+        self.validation_split.valueChanged.connect(lambda v: self._set("dataset", "validation_split", round(v, 6)))
+        self.data_seed.valueChanged.connect(lambda v: self._set("dataset", "seed", v))
+        self.csv_path.editingFinished.connect(lambda: self._set("dataset", "path", self.csv_path.text().strip()))
+        self.csv_features.editingFinished.connect(self._apply_features)
+        self.csv_target.editingFinished.connect(
+            lambda: self._set("dataset", "target", self.csv_target.text().strip()))
+        self.csv_task.currentIndexChanged.connect(lambda _i: self._set("dataset", "task", self.csv_task.currentData()
+                                                                       or None))
+        self.images_path.editingFinished.connect(
+            lambda: self._set("dataset", "path", self.images_path.text().strip()))
+        self.images_size.editingFinished.connect(self._apply_image_size)
+        self.images_grayscale.toggled.connect(lambda on: self._set("dataset", "grayscale", bool(on)))
+        return box
+
+    def _path_row(self, name: str, placeholder: str, folder: bool) -> tuple[QLineEdit, QWidget]:
+        row = QWidget()
+        h = QHBoxLayout(row)
+        h.setContentsMargins(0, 0, 0, 0)
+        edit = QLineEdit()
+        edit.setObjectName(name)
+        edit.setPlaceholderText(placeholder)
+        edit.setToolTip("Relative to the project file's folder, or absolute.")
+        browse = QPushButton("Browse…")
+        browse.setObjectName(f"{name}_browse")
+
+        def pick() -> None:
+            if folder:
+                path = QFileDialog.getExistingDirectory(self, "Image folder", edit.text())
+            else:
+                path, _ = QFileDialog.getOpenFileName(self, "CSV file", edit.text(), "CSV files (*.csv);;All (*)")
+            if path:
+                edit.setText(path)
+                edit.editingFinished.emit()
+
+        browse.clicked.connect(pick)
+        h.addWidget(edit, 1)
+        h.addWidget(browse)
+        return edit, row
+
+    def _build_training_box(self) -> QGroupBox:
+        box, form = _form("Training")
+        self.loss = _combo(LOSS_TITLES)
+        self.loss.setObjectName("training_loss")
+        self.loss.setToolTip("Automatic: cross-entropy for classes, binary cross-entropy for one sigmoid output, "
+                             "mean squared error for regression.")
+        self.optimizer = _combo(OPTIMIZER_TITLES)
+        self.optimizer.setObjectName("training_optimizer")
+        self.learning_rate = _double(0.000001, 100.0, 6, 0.01)
+        self.learning_rate.setObjectName("training_learning_rate")
+        self.learning_rate.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
+        self.momentum = _double(0.0, 0.999, 3, 0.05)
+        self.momentum.setObjectName("training_momentum")
+        self.batch_size = _spin(1, 10_000_000)
+        self.batch_size.setObjectName("training_batch_size")
+        self.epochs = _spin(1, 1_000_000, 10)
+        self.epochs.setObjectName("training_epochs")
+        self.l1 = _double(0.0, 1000.0, 6, 0.0001)
+        self.l1.setObjectName("training_l1")
+        self.l1.setToolTip("Penalty on the sum of absolute weights: pushes weights to exactly zero.")
+        self.l2 = _double(0.0, 1000.0, 6, 0.0001)
+        self.l2.setObjectName("training_l2")
+        self.l2.setToolTip("Penalty on the sum of squared weights (weight decay): keeps weights small.")
+        self.training_seed = _spin(0, 2**31 - 1)
+        self.training_seed.setObjectName("training_seed")
+        self.training_seed.setToolTip("Seeds the initial weights and the shuffling of batches.")
+        self.device = _combo(DEVICE_TITLES)
+        self.device.setObjectName("training_device")
+        form.addRow("Loss", self.loss)
+        form.addRow("Optimizer", self.optimizer)
+        form.addRow("Learning rate", self.learning_rate)
+        form.addRow("Momentum", self.momentum)
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("L1 penalty", self.l1)
+        form.addRow("L2 penalty", self.l2)
+        form.addRow("Seed", self.training_seed)
+        form.addRow("Device", self.device)
+        for combo, key in ((self.loss, "loss"), (self.optimizer, "optimizer"), (self.device, "device")):
+            combo.currentIndexChanged.connect(lambda _i, c=combo, k=key: self._set("training", k, c.currentData()))
+        for spin, key in ((self.learning_rate, "learning_rate"), (self.momentum, "momentum"), (self.l1, "l1"),
+                          (self.l2, "l2")):
+            spin.valueChanged.connect(lambda v, k=key: self._set("training", k, round(v, 9)))
+        for spin, key in ((self.batch_size, "batch_size"), (self.epochs, "epochs"), (self.training_seed, "seed")):
+            spin.valueChanged.connect(lambda v, k=key: self._set("training", k, int(v)))
+        return box
+
+    # ------------------------------------------------------------------ model -> widgets
+    def set_project(self, project) -> None:
+        """Show another project's settings (a file was opened)."""
+        self.project = project
+        self.load()
+        self.settings_changed.emit("dataset")
+        self.settings_changed.emit("training")
+
+    def load(self) -> None:
+        self._loading = True
+        try:
+            d, t = self.project.dataset, self.project.training
+            kind = d.get("kind", "builtin")
+            _select(self.source, kind)
+            for source, widgets in self._source_rows.items():
+                for widget in widgets:
+                    self._data_form.setRowVisible(widget, source == kind)
+            _select(self.dataset_name, d.get("name", "xor"))
+            self.samples.setValue(int(d.get("samples", 400) or 400))
+            self.noise.setValue(float(d.get("noise", 0.0) or 0.0))
+            self.validation_split.setValue(float(d.get("validation_split", 0.2) or 0.0))
+            self.data_seed.setValue(int(d.get("seed", 0) or 0))
+            path = str(d.get("path", "") or "")
+            self.csv_path.setText(path)
+            self.images_path.setText(path)
+            features = d.get("features") or []
+            self.csv_features.setText(", ".join(map(str, features)) if isinstance(features, list) else str(features))
+            self.csv_target.setText(str(d.get("target", "") or ""))
+            _select(self.csv_task, d.get("task") or "")
+            size = d.get("size") or []
+            self.images_size.setText(", ".join(map(str, size)) if isinstance(size, list) else str(size))
+            self.images_grayscale.setChecked(bool(d.get("grayscale", False)))
+
+            _select(self.loss, t.get("loss", "auto"))
+            _select(self.optimizer, t.get("optimizer", "sgd"))
+            self.learning_rate.setValue(float(t.get("learning_rate", 0.1)))
+            self.momentum.setValue(float(t.get("momentum", 0.0)))
+            self.momentum.setEnabled(t.get("optimizer", "sgd") == "sgd")
+            self.batch_size.setValue(int(t.get("batch_size", 16)))
+            self.epochs.setValue(int(t.get("epochs", 200)))
+            self.l1.setValue(float(t.get("l1", 0.0)))
+            self.l2.setValue(float(t.get("l2", 0.0)))
+            self.training_seed.setValue(int(t.get("seed", 0)))
+            _select(self.device, t.get("device", "auto"))
+        except (TypeError, ValueError):
+            pass  # a malformed value from a file: the fields keep what they showed; training reports it
+        finally:
+            self._loading = False
+        self._update_summary()
+        self._schedule_preview()
+
+    def _update_summary(self) -> None:
+        d = self.project.dataset
+        text = ""
+        if d.get("kind", "builtin") == "builtin":
+            try:
+                from designer.data.builtin import describe_builtin
+                text = describe_builtin(d)
+            except (ImportError, ValueError) as exc:
+                text = str(exc) if isinstance(exc, ValueError) else ""
+        self.summary.setText(text)
+        self.summary.setVisible(bool(text))
+
+    # ------------------------------------------------------------------ widgets -> model
+    def _set(self, block: str, key: str, value: Any) -> None:
+        if self._loading:
+            return
+        current = getattr(self.project, block)
+        if current.get(key) == value and key in current:
+            return
+        new = dict(current)
+        if value is None:
+            new.pop(key, None)
+        else:
+            new[key] = value
+        self._push(block, new, key, f"Change {key.replace('_', ' ')}")
+
+    def _push(self, block: str, new: dict, field: str, text: str) -> None:
+        self.undo_stack.push(ChangeSettingsCommand(self.project, block, new, self._changed, field, text))
+
+    def _changed(self, block: str) -> None:
+        """A command changed a block (redo or undo): show it, and tell the window."""
+        self.load()
+        self.settings_changed.emit(block)
+
+    def _apply_source(self, _index: int) -> None:
+        if self._loading:
+            return
+        kind = self.source.currentData()
+        old = self.project.dataset
+        new: dict[str, Any] = {"kind": kind}
+        if kind == "builtin":
+            new.update({"name": "xor", "samples": 400, "noise": 0.05})
+        elif kind == "csv":
+            new.update({"path": "", "target": ""})
+        else:
+            new.update({"path": "", "size": [28, 28], "grayscale": True})
+        # the split and the seed mean the same for every source: keep them
+        for key in ("validation_split", "seed"):
+            if key in old:
+                new[key] = old[key]
+        self._push("dataset", new, "", "Change data source")
+
+    def _apply_features(self) -> None:
+        names = [n.strip() for n in self.csv_features.text().split(",") if n.strip()]
+        self._set("dataset", "features", names or None)
+
+    def _apply_image_size(self) -> None:
+        parts = [p for p in self.images_size.text().replace("x", ",").split(",") if p.strip()]
+        try:
+            size = [int(p) for p in parts]
+        except ValueError:
+            size = []
+        if len(size) != 2 or min(size) < 1:
+            self.images_size.setStyleSheet("border: 1px solid #d64545;")
+            self.images_size.setToolTip("Type the height and width in pixels, like “28, 28”.")
+            return
+        self.images_size.setStyleSheet("")
+        self._set("dataset", "size", size)
+
+    # ------------------------------------------------------------------ preview
+    def set_preview_enabled(self, enabled: bool) -> None:
+        """Draw the preview from now on (the window turns it on after its first paint)."""
+        self._preview_enabled = enabled
+        self._schedule_preview()
+
+    def _schedule_preview(self) -> None:
+        if self._preview_enabled:
+            self._preview_timer.start()
+
+    def preview_points(self):
+        """``(x, y, task)`` of the shown 2-D built-in dataset, or ``None`` where there is no point preview."""
+        d = self.project.dataset
+        if d.get("kind", "builtin") != "builtin" or d.get("name") not in POINT_DATASETS:
+            return None
+        try:
+            import numpy as np
+
+            from designer.data.builtin import builtin_of
+            from designer.data.options import noise_of, samples_of, seed_of
+            entry = builtin_of(d)
+            samples = min(samples_of(d, entry.samples), 2000)  # a preview, not the whole set
+            # the data stream of the seed, as the loader draws it, so the preview shows the same points
+            data_seed, _split_seed = np.random.SeedSequence(seed_of(d)).spawn(2)
+            x, y = entry.generate(np.random.default_rng(data_seed), samples, noise_of(d, entry.noise))
+        except (ImportError, ValueError):
+            return None
+        return x, y, entry.task
+
+    def _draw_preview(self) -> None:
+        points = self.preview_points()
+        self.preview_holder.setVisible(points is not None)
+        if points is None:
+            return
+        import numpy as np
+        import pyqtgraph as pg  # imported here: it takes longer to load than the whole window
+
+        x, y, task = points
+        if self._plot is None:
+            self._plot = pg.PlotWidget(background="#FFFFFF")
+            self._plot.setObjectName("dataset_preview_plot")
+            self._plot.setAccessibleName("Dataset preview")
+            self._plot.setMenuEnabled(False)
+            self._plot.setMouseEnabled(x=False, y=False)
+            self._plot.hideButtons()
+            self._plot.setAspectLocked(True)
+            for axis in ("left", "bottom"):
+                self._plot.getAxis(axis).setPen("#98A2B3")
+                self._plot.getAxis(axis).setTextPen("#667085")
+            self._scatter = pg.ScatterPlotItem(size=5, pen=None)
+            self._plot.addItem(self._scatter)
+            self.preview_holder.layout().addWidget(self._plot)
+        if task == "classification":
+            palette = [pg.mkBrush(c) for c in CLASS_COLOURS]
+            brushes = [palette[int(v) % len(palette)] for v in np.asarray(y).reshape(-1)]
+        else:
+            values = np.asarray(y, dtype=float).reshape(len(x), -1)[:, 0]
+            span = float(values.max() - values.min()) or 1.0
+            colour_map = pg.colormap.get("CET-D1")
+            brushes = [pg.mkBrush(c) for c in colour_map.map((values - values.min()) / span, mode="qcolor")]
+        self._scatter.setData(x=np.asarray(x)[:, 0], y=np.asarray(x)[:, 1], brush=brushes)
+        self._plot.autoRange(padding=0.05)

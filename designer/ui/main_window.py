@@ -1,0 +1,568 @@
+"""The main window: the canvas in the middle, the palette, inspector, settings and problems around it.
+
+It owns the project being edited and its undo stack, and does the file work (new, open, save,
+recent files, examples). The graph object lives as long as the window: opening a file replaces its
+content (``graph.replace``), so every view that observes it follows. Nothing here imports torch:
+the window paints before the engine loads (see :mod:`designer.app`).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QUndoStack
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QToolBar, QWidget
+
+from designer.graph import Graph, Layer, Problem, errors, parameter_count, validate
+from designer.project import Project, ProjectError, read_project, write_project
+
+from . import dialogs, resource_path, settings
+from .canvas import CanvasView
+from .canvas.view import PALETTE_DEFAULTS, snap
+from .commands import AddLayerCommand
+from .dataset_panel import DatasetPanel
+from .inspector import Inspector
+from .palette import Palette
+from .problems import ERROR_COLOUR, OK_COLOUR, WARNING_COLOUR, ProblemsPanel
+
+APP_NAME = "NN Designer"
+
+
+def action_icon(name: str) -> QIcon:
+    """An icon from ``resources/icons/actions`` (an empty icon when the file is missing)."""
+    path = resource_path("icons", "actions", f"{name}.svg")
+    return QIcon(str(path)) if path.is_file() else QIcon()
+
+
+def app_icon() -> QIcon:
+    icon = QIcon()
+    folder = resource_path("icons", "app")
+    for size in (16, 24, 32, 48, 64, 128, 256):
+        path = folder / f"nn-designer-{size}.png"
+        if path.is_file():
+            icon.addFile(str(path), QSize(size, size))
+    return icon
+
+
+def examples() -> list[Path]:
+    """The bundled example projects, by name."""
+    folder = resource_path("examples")
+    return sorted(folder.glob("*.nnd")) if folder.is_dir() else []
+
+
+def _title_case(stem: str) -> str:
+    return stem.replace("_", " ").replace("-", " ").strip().capitalize()
+
+
+class MainWindow(QMainWindow):
+    """The NN Designer window, editing one project at a time."""
+
+    #: the window painted for the first time (start-up waits for it before loading the engine)
+    first_painted = Signal()
+    #: another project replaced the current one (New, Open, an example)
+    project_replaced = Signal()
+    #: the user confirmed closing; stop background work now
+    closing = Signal()
+    #: the design was validated (once per burst of changes); the problems are in ``problems_found``
+    validated = Signal()
+
+    def __init__(self, project: Project | None = None, parent: QWidget | None = None, *,
+                 training: bool = True) -> None:
+        super().__init__(parent)
+        self.setObjectName("main_window")
+        self.project = project if project is not None else Project.new()
+        self.graph: Graph = self.project.graph
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.setObjectName("undo_stack")
+        self.problems_found: list[Problem] = []
+        self.training = None
+        self._is_example = False
+        self._modified_outside_undo = False
+        self._painted = False
+
+        self.setWindowIcon(app_icon())
+        self.setDockNestingEnabled(True)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.canvas = CanvasView(self.graph, self.undo_stack, self)
+        self.canvas.setObjectName("canvas")
+        self.canvas.setAccessibleName("Network canvas")
+        self.setCentralWidget(self.canvas)
+        self._build_docks()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status_bar()
+        self.setAcceptDrops(True)
+
+        # Validation runs once per burst of changes: a paste of 50 layers validates once.
+        self._validation_timer = QTimer(self)
+        self._validation_timer.setObjectName("validation_timer")
+        self._validation_timer.setSingleShot(True)
+        self._validation_timer.setInterval(0)
+        self._validation_timer.timeout.connect(self.validate_now)
+        self.graph.events.changed.connect(self._schedule_validation)
+
+        self.canvas.selection_changed.connect(self._selection_changed)
+        neuron_selected = getattr(self.canvas, "neuron_selected", None)
+        if neuron_selected is not None:
+            neuron_selected.connect(self._neuron_selected)
+        self.problems.problem_activated.connect(self._select_problem)
+        self.palette.item_activated.connect(self._add_from_palette)
+        self.dataset_panel.settings_changed.connect(self._settings_changed)
+        self.undo_stack.cleanChanged.connect(self._update_title)
+
+        self._restore_layout()
+        self.validate_now()
+        self._update_title()
+        if training:
+            self.install_training()
+
+    # ------------------------------------------------------------------ construction
+    def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setAccessibleName(title)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        self.palette = Palette(self)
+        self.palette_dock = self._dock("palette", "Palette", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.inspector = Inspector(self.graph, self.undo_stack, self)
+        self.inspector_dock = self._dock("inspector", "Inspector", self.inspector,
+                                         Qt.DockWidgetArea.RightDockWidgetArea)
+        self.dataset_panel = DatasetPanel(self.project, self.undo_stack, self)
+        self.dataset_dock = self._dock("dataset", "Data and training", self.dataset_panel,
+                                       Qt.DockWidgetArea.RightDockWidgetArea)
+        self.problems = ProblemsPanel(self)
+        self.problems_dock = self._dock("problems", "Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.resizeDocks([self.palette_dock], [190], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.inspector_dock], [320], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.inspector_dock, self.dataset_dock], [260, 520], Qt.Orientation.Vertical)
+        self.resizeDocks([self.problems_dock], [130], Qt.Orientation.Vertical)
+
+    def _action(self, name: str, text: str, slot, shortcut=None, icon: str | None = None,
+                tip: str | None = None) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if icon:
+            action.setIcon(action_icon(icon))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+                              if shortcut is not None else tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        key = QKeySequence.StandardKey
+        self.action_new = self._action("action_new", "&New", self.new_project, key.New, "new", "Start a new design")
+        self.action_open = self._action("action_open", "&Open…", self.open_dialog, key.Open, "open",
+                                        "Open a project file")
+        self.action_save = self._action("action_save", "&Save", self.save, key.Save, "save", "Save the project")
+        self.action_save_as = self._action("action_save_as", "Save &As…", self.save_as, key.SaveAs, None,
+                                           "Save the project under another name")
+        self.action_quit = self._action("action_quit", "&Quit", self.close, key.Quit)
+        self.action_quit.setMenuRole(QAction.MenuRole.QuitRole)
+
+        self.action_undo = self.undo_stack.createUndoAction(self, "&Undo")
+        self.action_undo.setObjectName("action_undo")
+        self.action_undo.setShortcut(QKeySequence(key.Undo))
+        self.action_undo.setIcon(action_icon("undo"))
+        self.action_redo = self.undo_stack.createRedoAction(self, "&Redo")
+        self.action_redo.setObjectName("action_redo")
+        self.action_redo.setShortcut(QKeySequence(key.Redo))
+        self.action_redo.setIcon(action_icon("redo"))
+        self.addActions([self.action_undo, self.action_redo])
+        self.action_delete = self._action("action_delete", "&Delete", self.canvas.delete_selected, key.Delete,
+                                          "delete", "Delete the selected layers and connections")
+        self.action_select_all = self._action("action_select_all", "Select &All", self.select_all, key.SelectAll)
+        self.action_fit = self._action("action_fit", "&Fit to Window", self.canvas.fit, "Ctrl+0", "fit",
+                                       "Show the whole design")
+        # "F" must not fire while the user types an F into a field: only on the canvas.
+        self.action_fit_key = QAction(self.canvas)
+        self.action_fit_key.setShortcut(QKeySequence("F"))
+        self.action_fit_key.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.action_fit_key.triggered.connect(self.canvas.fit)
+        self.canvas.addAction(self.action_fit_key)
+        self.action_about = self._action("action_about", "&About NN Designer", self._about)
+        self.action_about.setMenuRole(QAction.MenuRole.AboutRole)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self.menu_file = bar.addMenu("&File")
+        self.menu_file.setObjectName("menu_file")
+        self.menu_file.addActions([self.action_new, self.action_open])
+        self.menu_recent = self.menu_file.addMenu("Open &Recent")
+        self.menu_recent.setObjectName("menu_recent")
+        self.menu_recent.aboutToShow.connect(self._fill_recent_menu)
+        self.menu_examples = self.menu_file.addMenu("&Examples")
+        self.menu_examples.setObjectName("menu_examples")
+        self.menu_examples.aboutToShow.connect(self._fill_examples_menu)
+        self.menu_file.addSeparator()
+        self.menu_file.addActions([self.action_save, self.action_save_as])
+        self.menu_file.addSeparator()
+        self.menu_file.addAction(self.action_quit)
+
+        self.menu_edit = bar.addMenu("&Edit")
+        self.menu_edit.setObjectName("menu_edit")
+        self.menu_edit.addActions([self.action_undo, self.action_redo])
+        self.menu_edit.addSeparator()
+        self.menu_edit.addActions([self.action_delete, self.action_select_all])
+
+        self.menu_view = bar.addMenu("&View")
+        self.menu_view.setObjectName("menu_view")
+        self.menu_view.addAction(self.action_fit)
+        self.menu_view.addSeparator()
+        self.menu_panels = self.menu_view.addMenu("&Panels")
+        for dock in (self.palette_dock, self.inspector_dock, self.dataset_dock, self.problems_dock):
+            self.menu_panels.addAction(dock.toggleViewAction())
+
+        self.menu_training = bar.addMenu("&Training")
+        self.menu_training.setObjectName("menu_training")
+        self.menu_help = bar.addMenu("&Help")
+        self.menu_help.setObjectName("menu_help")
+        self.menu_help.addAction(self.action_about)
+
+    def _build_toolbar(self) -> None:
+        self.toolbar = QToolBar("Main toolbar", self)
+        self.toolbar.setObjectName("toolbar")
+        self.toolbar.setAccessibleName("Main toolbar")
+        self.toolbar.setMovable(False)
+        self.toolbar.setIconSize(QSize(20, 20))
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        self.toolbar.addActions([self.action_new, self.action_open, self.action_save])
+        self.toolbar.addSeparator()
+        self.toolbar.addActions([self.action_undo, self.action_redo, self.action_delete])
+        self.toolbar.addSeparator()
+        self.toolbar.addAction(self.action_fit)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+        self.menu_panels.addAction(self.toolbar.toggleViewAction())
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        bar.setObjectName("status_bar")
+        self.status_validity = QLabel(self)
+        self.status_validity.setObjectName("status_validity")
+        self.status_validity.setAccessibleName("Design status")
+        self.status_validity.setTextFormat(Qt.TextFormat.RichText)
+        self.status_validity.setContentsMargins(6, 0, 8, 0)
+        bar.addPermanentWidget(self.status_validity)
+
+    def install_training(self) -> None:
+        """Add the training docks and actions (``designer.ui.training``), once it is importable.
+
+        Start-up calls this after the first paint, since the live plot loads pyqtgraph.
+        """
+        if self.training is not None:
+            return
+        try:
+            from .training import TrainingController
+        except ImportError:
+            placeholder = self.menu_training.addAction("Training is not available in this build")
+            placeholder.setEnabled(False)
+            self.training = False
+            return
+        self.menu_training.clear()
+        docks_before = set(self.findChildren(QDockWidget))
+        self.training = TrainingController(self)
+        for dock in set(self.findChildren(QDockWidget)) - docks_before:
+            self.restoreDockWidget(dock)  # where the user left it last time
+            self.menu_panels.addAction(dock.toggleViewAction())
+
+    # ------------------------------------------------------------------ window state
+    @property
+    def is_modified(self) -> bool:
+        return not self.undo_stack.isClean() or self._modified_outside_undo
+
+    def mark_modified(self) -> None:
+        """Changes made outside the undo stack (a training run storing weights) need saving too."""
+        self._modified_outside_undo = True
+        self._update_title()
+
+    def display_name(self) -> str:
+        if self.project.name:
+            return self.project.name
+        return self.project.path.stem if self.project.path else "Untitled"
+
+    def _update_title(self, *_args) -> None:
+        self.setWindowTitle(f"{self.display_name()}[*] — {APP_NAME}")
+        self.setWindowModified(self.is_modified)
+
+    def _restore_layout(self) -> None:
+        geometry, state = settings.window_layout()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        if state is not None:
+            self.restoreState(state)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            # after this paint pass has reached every child and the screen
+            QTimer.singleShot(0, self.first_painted.emit)
+
+    # ------------------------------------------------------------------ validation
+    @Slot()
+    def _schedule_validation(self) -> None:
+        self._validation_timer.start()
+
+    def dataset_input_shape(self) -> tuple[int, ...] | None:
+        """What the project's data gives per sample, when known without loading it (built-in datasets)."""
+        d = self.project.dataset
+        if d.get("kind", "builtin") != "builtin":
+            return None
+        try:
+            from designer.data.builtin import builtin_of
+            return tuple(builtin_of(d).input_shape)
+        except (ImportError, ValueError):
+            return None
+
+    @Slot()
+    def validate_now(self) -> list[Problem]:
+        """Validate the design, list the problems, outline the culprits and update the status bar."""
+        self._validation_timer.stop()
+        problems = validate(self.graph, self.dataset_input_shape())
+        self.problems_found = problems
+        self.problems.set_problems(problems)
+        self.canvas.set_problem_ids({p.item_id for p in problems if p.item_id})
+        n_errors = len(errors(problems))
+        n_warnings = len(problems) - n_errors
+        if n_errors:
+            text = f"{n_errors} problem{'s' if n_errors != 1 else ''}"
+            colour = ERROR_COLOUR
+        else:
+            text = f"Valid · {parameter_count(self.graph):,} parameters"
+            if n_warnings:
+                text += f" · {n_warnings} warning{'s' if n_warnings != 1 else ''}"
+            colour = WARNING_COLOUR if n_warnings else OK_COLOUR
+        self.status_validity.setText(f"<span style='color:{colour}'>●</span>&nbsp;{text}")
+        self.status_validity.setToolTip("\n".join(str(p) for p in problems) or "The design is ready to train.")
+        title = "Problems" + (f" ({len(problems)})" if problems else "")
+        self.problems_dock.setWindowTitle(title)
+        self.validated.emit()
+        return problems
+
+    def status_text(self) -> str:
+        """The status bar's verdict as plain text ("Valid · 1,345 parameters", "2 problems")."""
+        return self.status_validity.text().split("&nbsp;", 1)[-1]
+
+    # ------------------------------------------------------------------ selection
+    @Slot()
+    def _selection_changed(self) -> None:
+        self.inspector.show_selection(self.canvas.selected_ids())
+
+    def _neuron_selected(self, layer_id: str, index: int) -> None:
+        self.inspector.show_neuron(layer_id, index)
+
+    @Slot(str)
+    def _select_problem(self, item_id: str) -> None:
+        if item_id in self.graph.layers or item_id in self.graph.connections:
+            self.canvas.select(item_id)
+
+    def select_all(self) -> None:
+        select_all = getattr(self.canvas, "select_all", None)
+        if select_all is not None:
+            select_all()
+            return
+        for item in self.canvas.scene().items():
+            if item.flags() & item.GraphicsItemFlag.ItemIsSelectable:
+                item.setSelected(True)
+
+    def _add_from_palette(self, kind: str) -> None:
+        """Double-click in the palette: add the layer in the middle of the visible canvas."""
+        stem, fields = PALETTE_DEFAULTS[kind]
+        centre = self.canvas.mapToScene(self.canvas.viewport().rect().center())
+        layer = Layer(id=self.graph.new_id(stem), position=(snap(centre.x()), snap(centre.y())), **fields)
+        self.undo_stack.push(AddLayerCommand(self.graph, layer))
+        self.canvas.select(layer.id)
+
+    @Slot(str)
+    def _settings_changed(self, block: str) -> None:
+        if block == "dataset":
+            self._schedule_validation()
+
+    # ------------------------------------------------------------------ files
+    def _replace_project(self, project: Project, is_example: bool = False) -> None:
+        self.graph.replace(project.graph)
+        project.graph = self.graph
+        self.project = project
+        self._is_example = is_example
+        self._modified_outside_undo = False
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
+        self.dataset_panel.set_project(project)
+        set_weights = getattr(self.canvas, "set_weights", None)
+        if set_weights is not None:
+            set_weights(project.weights)
+        self.inspector.show_selection([])
+        self.validate_now()
+        self._update_title()
+        self.project_replaced.emit()
+        QTimer.singleShot(0, self.canvas.fit)
+
+    def new_project(self) -> bool:
+        if not self.maybe_save():
+            return False
+        self._replace_project(Project.new())
+        return True
+
+    def open_path(self, path: str | Path, *, is_example: bool | None = None) -> bool:
+        """Open a project file; on any problem, say what and keep the current design as it was.
+
+        Does not ask about unsaved changes (the File menu does, see :meth:`maybe_save`).
+        """
+        path = Path(path)
+        try:
+            project = read_project(path)
+        except ProjectError as exc:
+            dialogs.show_error(self, "Cannot open project", str(exc))
+            return False
+        if is_example is None:
+            is_example = self._in_examples(path)
+        self._replace_project(project, is_example)
+        if not is_example:
+            settings.add_recent_file(path)
+        self.statusBar().showMessage(f"Opened {path.name}", 4000)
+        return True
+
+    @staticmethod
+    def _in_examples(path: Path) -> bool:
+        try:
+            return path.resolve().parent == resource_path("examples").resolve()
+        except OSError:
+            return False
+
+    def open_dialog(self) -> bool:
+        if not self.maybe_save():
+            return False
+        path = dialogs.ask_open_path(self, settings.last_folder())
+        return self.open_path(path) if path else False
+
+    def open_interactively(self, path: str | Path) -> bool:
+        """Open ``path`` as the user asked (recent file, example, drop): first offer to save changes."""
+        return self.maybe_save() and self.open_path(path)
+
+    def save(self) -> bool:
+        """Save to the project's file; a new project or an example asks where (Save As)."""
+        if self.project.path is None or self._is_example:
+            return self.save_as()
+        return self._write(self.project.path)
+
+    def save_as(self) -> bool:
+        if self.project.path is not None and not self._is_example:
+            suggested = str(self.project.path)
+        else:
+            stem = self.project.path.stem if self.project.path is not None else (
+                "".join(ch for ch in self.display_name() if ch.isalnum() or ch in " -_").strip() or "Untitled")
+            folder = settings.documents_folder() if self._is_example else settings.last_folder()
+            suggested = str(Path(folder) / f"{stem}.nnd")
+        path = dialogs.ask_save_path(self, suggested)
+        if not path:
+            return False
+        return self._write(Path(path))
+
+    def _write(self, path: Path) -> bool:
+        try:
+            write_project(self.project, path)
+        except (ProjectError, OSError) as exc:
+            dialogs.show_error(self, "Cannot save project", str(exc))
+            return False
+        self.project.path = path
+        self._is_example = False
+        self._modified_outside_undo = False
+        self.undo_stack.setClean()
+        settings.add_recent_file(path)
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {path.name}", 4000)
+        return True
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the current design: nothing unsaved, saved now, or discarded."""
+        if not self.is_modified:
+            return True
+        answer = dialogs.ask_save_changes(self, self.display_name())
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def _fill_recent_menu(self) -> None:
+        self.menu_recent.clear()
+        files = settings.recent_files()
+        for number, path in enumerate(files, 1):
+            action = self.menu_recent.addAction(f"&{number % 10}  {Path(path).name}")
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_interactively(p))
+        if not files:
+            self.menu_recent.addAction("No recent files").setEnabled(False)
+        else:
+            self.menu_recent.addSeparator()
+            self.menu_recent.addAction("Clear Menu", settings.clear_recent_files)
+
+    def _fill_examples_menu(self) -> None:
+        self.menu_examples.clear()
+        found = examples()
+        for path in found:
+            action = self.menu_examples.addAction(_title_case(path.stem))
+            action.setStatusTip(f"Open the {path.stem} example")
+            action.triggered.connect(lambda _checked=False, p=path: self.open_interactively(p))
+        if not found:
+            self.menu_examples.addAction("No examples installed").setEnabled(False)
+
+    def _about(self) -> None:
+        from .about import AboutDialog  # imports torch to name its version: only when asked
+
+        AboutDialog(self).exec()
+
+    # ------------------------------------------------------------------ drops and closing
+    @staticmethod
+    def _dropped_project(event) -> str | None:
+        data = event.mimeData()
+        if not data.hasUrls():
+            return None
+        for url in data.urls():
+            if url.isLocalFile() and url.toLocalFile().lower().endswith(".nnd"):
+                return url.toLocalFile()
+        return None
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if self._dropped_project(event):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if self._dropped_project(event):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        path = self._dropped_project(event)
+        if path is None:
+            super().dropEvent(event)
+            return
+        event.acceptProposedAction()
+        # open after the drop returns: a message box inside a drop handler blocks the drag source
+        QTimer.singleShot(0, lambda: self.open_interactively(path))
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        if not self.maybe_save():
+            event.ignore()
+            return
+        settings.save_window_layout(self.saveGeometry(), self.saveState())
+        self._validation_timer.stop()
+        self.closing.emit()
+        event.accept()

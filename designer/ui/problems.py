@@ -1,0 +1,109 @@
+"""The problems panel: what :func:`designer.graph.validate` finds, one row per problem.
+
+Errors stop the design from training, warnings do not. Clicking a row asks the window to select
+the layer or connection it names.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QStackedWidget, QVBoxLayout, QWidget
+
+from designer.graph import Problem
+
+ERROR_COLOUR = "#d64545"
+WARNING_COLOUR = "#d99a1e"
+OK_COLOUR = "#2f9e62"
+
+
+def severity_icon(severity: str, size: int = 16) -> QIcon:
+    """A red disc with a cross (error), an amber triangle with "!" (warning) or a green tick ("ok")."""
+    icon = QIcon()
+    for scale in (1, 2):
+        pixmap = QPixmap(size * scale, size * scale)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pixmap)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.scale(size * scale / 16.0, size * scale / 16.0)
+        white = QPen(QColor("white"), 1.8)
+        white.setCapStyle(Qt.PenCapStyle.RoundCap)
+        if severity == "warning":
+            triangle = QPainterPath(QPointF(8, 1.5))
+            triangle.lineTo(15, 14.5)
+            triangle.lineTo(1, 14.5)
+            triangle.closeSubpath()
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(WARNING_COLOUR))
+            p.drawPath(triangle)
+            p.setPen(white)
+            p.drawLine(QPointF(8, 6), QPointF(8, 9.5))
+            p.drawPoint(QPointF(8, 12.2))
+        else:
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(ERROR_COLOUR if severity == "error" else OK_COLOUR))
+            p.drawEllipse(QRectF(1, 1, 14, 14))
+            p.setPen(white)
+            if severity == "error":
+                p.drawLine(QPointF(5.5, 5.5), QPointF(10.5, 10.5))
+                p.drawLine(QPointF(10.5, 5.5), QPointF(5.5, 10.5))
+            else:
+                p.drawPolyline([QPointF(4.8, 8.3), QPointF(7.2, 10.6), QPointF(11.4, 5.6)])
+        p.end()
+        icon.addPixmap(pixmap)
+    return icon
+
+
+def describe(problem: Problem) -> str:
+    """The row text: where, then what."""
+    if problem.layer_id:
+        return f"Layer {problem.layer_id}: {problem.message}"
+    if problem.connection_id:
+        return f"Connection {problem.connection_id}: {problem.message}"
+    return problem.message[:1].upper() + problem.message[1:]
+
+
+class ProblemsPanel(QWidget):
+    """Lists problems, errors first; emits :attr:`problem_activated` with the culprit's id on a click."""
+
+    problem_activated = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("problems_panel")
+        self.problems: list[Problem] = []
+        self._icons = {s: severity_icon(s) for s in ("error", "warning", "ok")}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self._stack = QStackedWidget(self)
+        self.list = QListWidget(self)
+        self.list.setObjectName("problems_list")
+        self.list.setAccessibleName("Problems")
+        self.list.setWordWrap(True)
+        self.list.setAlternatingRowColors(True)
+        self.list.itemClicked.connect(self._activate)
+        self.list.itemActivated.connect(self._activate)
+        self._all_clear = QLabel(self)
+        self._all_clear.setObjectName("problems_all_clear")
+        self._all_clear.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._all_clear.setWordWrap(True)
+        self._all_clear.setText("<span style='color:%s'>✔</span> No problems: the design is ready to train."
+                                % OK_COLOUR)
+        self._stack.addWidget(self._all_clear)
+        self._stack.addWidget(self.list)
+        layout.addWidget(self._stack)
+
+    def set_problems(self, problems: list[Problem]) -> None:
+        ordered = sorted(problems, key=lambda p: p.severity != "error")  # stable: errors first, drawn order kept
+        self.problems = ordered
+        self.list.clear()
+        for problem in ordered:
+            item = QListWidgetItem(self._icons.get(problem.severity, self._icons["error"]), describe(problem))
+            item.setData(Qt.ItemDataRole.UserRole, problem.item_id)
+            item.setToolTip(str(problem) + ("\nClick to select it on the canvas." if problem.item_id else ""))
+            self.list.addItem(item)
+        self._stack.setCurrentWidget(self.list if ordered else self._all_clear)
+
+    def _activate(self, item: QListWidgetItem) -> None:
+        item_id = item.data(Qt.ItemDataRole.UserRole)
+        if item_id:
+            self.problem_activated.emit(item_id)
