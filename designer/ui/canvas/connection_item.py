@@ -195,9 +195,11 @@ class ConnectionItem(QGraphicsItem):
             p3 = target.mapToScene(target.input_center())
             # out of the port, up over the cards and down into the target's input side; drawn
             # below the cards, so the part behind a card is hidden
-            top = min(s_frame.top(), t_frame.top()) - 34.0
+            # the control height that puts the arc's apex 34 px above the higher card
+            apex = min(s_frame.top(), t_frame.top()) - 34.0
+            top = (apex - (p0.y() + p3.y()) / 8.0) * 8.0 / 6.0
             reach = 80.0
-            c1, c2 = QPointF(p0.x() + reach, top - 30.0), QPointF(p3.x() - reach, top - 30.0)
+            c1, c2 = QPointF(p0.x() + reach, top), QPointF(p3.x() - reach, top)
             loop = QPainterPath(p0)
             loop.cubicTo(c1, c2, p3)
             self._loop = loop
@@ -229,9 +231,6 @@ class ConnectionItem(QGraphicsItem):
             if len(ends):
                 bounds = bounds.united(QRectF(QPointF(ends[:, [0, 2]].min(), ends[:, [1, 3]].min()),
                                               QPointF(ends[:, [0, 2]].max(), ends[:, [1, 3]].max())))
-        else:
-            tip = QPointF(x1, t_area.center().y())
-            self._arrows = [_arrow(tip, QPointF(1, 0), 8.0)]
         self._bounds = bounds.adjusted(-12, -14, 12, 12)
         self.update()
 
@@ -303,12 +302,18 @@ class ConnectionItem(QGraphicsItem):
         elif selected:
             pen = QPen(style.ACCENT, 1.3)
         else:
-            pen = QPen(style.LINK, 1.0)
+            pen = QPen(self._neutral_link_colour(), 1.0)
         if link is self.hovered_link:
             pen.setColor(style.ACCENT)
             pen.setWidthF(pen.widthF() + 1.2)
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         return pen
+
+    def _neutral_link_colour(self) -> QColor:
+        # many links fade, so that a dense bundle reads as a texture and single links stay visible
+        colour = QColor(style.LINK)
+        colour.setAlpha(int(max(45, min(160, 160 * math.sqrt(16 / max(len(self.links), 1))))))
+        return colour
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
@@ -316,7 +321,7 @@ class ConnectionItem(QGraphicsItem):
         selected = self.isSelected()
         if self.mode == "loop":
             self.painted_detail = "loop"
-            self._paint_loop(painter, selected)
+            self._paint_loop(painter, selected, lod)
         elif self.mode == "links" and lod >= LOW_DETAIL:
             self.painted_detail = "links"
             self._paint_links(painter, selected)
@@ -357,14 +362,10 @@ class ConnectionItem(QGraphicsItem):
             painter.setPen(QPen(edge, pen_w))
         painter.setBrush(fill)
         painter.drawPath(self._band)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(style.PROBLEM if self.problem else (style.ACCENT if selected else edge))
-        for arrow in self._arrows:
-            painter.drawPolygon(arrow)
         if self._label and lod >= LOW_DETAIL:
             self._paint_label(painter, edge)
 
-    def _paint_loop(self, painter: QPainter, selected: bool) -> None:
+    def _paint_loop(self, painter: QPainter, selected: bool, lod: float) -> None:
         colour = style.PROBLEM if self.problem else (style.ACCENT if selected else style.RECURRENT)
         if self.mean_weight is not None and not (self.problem or selected):
             colour = _weight_colour(self.mean_weight)
@@ -379,7 +380,8 @@ class ConnectionItem(QGraphicsItem):
         painter.setBrush(colour)
         for arrow in self._arrows:
             painter.drawPolygon(arrow)
-        self._paint_label(painter, colour)
+        if lod >= LOW_DETAIL:
+            self._paint_label(painter, colour)
 
     def _paint_label(self, painter: QPainter, colour: QColor) -> None:
         painter.setFont(style.ui_font(7.5, bold=True))

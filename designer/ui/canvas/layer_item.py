@@ -263,7 +263,7 @@ class LayerItem(QGraphicsItem):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             for center in self._neuron_cache.values():
                 painter.drawArc(QRectF(center.x() - r * 0.45, center.y() - r * 0.45, r * 0.9, r * 0.9), 90 * 16, 270 * 16)
-        elif self.layer.kind == "neurons" and r * lod >= 9:
+        elif self.layer.kind == "neurons" and r * lod >= 6.5:
             glyph = _activation_glyph(self.layer.activation)
             painter.setPen(QPen(edge, 1.2 / (r * 0.55)))
             painter.setBrush(Qt.BrushStyle.NoBrush)

@@ -498,22 +498,25 @@ class CanvasView(QGraphicsView):
         step = GRID if scale >= 0.6 else GRID * 5
         if step * scale < 8:
             return
-        left = math.floor(rect.left() / step) * step
-        top = math.floor(rect.top() / step) * step
-        xs = np.arange(left, rect.right() + step, step)
-        ys = np.arange(top, rect.bottom() + step, step)
-        if len(xs) * len(ys) > 40_000:
-            return
-        major = GRID * 5
-        points = [QPointF(x, y) for x in xs for y in ys]
+        # A dot grid drawn as one dashed line per row: a few dozen calls instead of thousands of points.
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        pen = QPen(style.GRID_DOT, 1.5 / scale)
+        self._draw_dots(painter, rect, step, scale, style.GRID_DOT, 1.5)
+        if step == GRID:
+            self._draw_dots(painter, rect, GRID * 5, scale, style.GRID_DOT_MAJOR, 2.0)
+
+    @staticmethod
+    def _draw_dots(painter: QPainter, rect: QRectF, step: float, scale: float, colour, size: float) -> None:
+        pen = QPen(colour, size)
+        pen.setCosmetic(True)  # size in screen pixels at any zoom
+        pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+        pen.setDashPattern([1.0, step * scale / size - 1.0])
         painter.setPen(pen)
-        painter.drawPoints([p for p in points if p.x() % major or p.y() % major])
-        pen.setColor(style.GRID_DOT_MAJOR)
-        pen.setWidthF(2.0 / scale)
-        painter.setPen(pen)
-        painter.drawPoints([p for p in points if not (p.x() % major or p.y() % major)])
+        left = math.floor(rect.left() / step) * step - size / (2 * scale)
+        right = rect.right() + step
+        y = math.floor(rect.top() / step) * step
+        while y <= rect.bottom() + step:
+            painter.drawLine(QPointF(left, y), QPointF(right, y))
+            y += step
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
