@@ -13,8 +13,6 @@ every batch; closing the window stops the run and joins the thread (``quit`` + `
 from __future__ import annotations
 
 import copy
-import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +22,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QDoubleSpinBox, QLabel, QSplitter, QVBoxLayout, QWidget)
 
 from designer.graph import errors
+from designer.project import Project
 
 from .icons import training_icon
 from .learned_view import LearnedView
@@ -316,14 +315,13 @@ class TrainingController(QObject):
         from designer.training import Control
 
         project = window.project
-        job = TrainingJob(
-            graph=window.graph.copy(),
-            dataset=copy.deepcopy(project.dataset),
+        snapshot = Project(
+            name=project.name, graph=window.graph.copy(), dataset=copy.deepcopy(project.dataset),
             training=copy.deepcopy(project.training),
             weights=None if project.weights is None else {k: np.array(v, copy=True)
                                                            for k, v in project.weights.items()},
-            base_dir=Path(project.path).parent if getattr(project, "path", None) else None,
-        )
+            path=project.path)
+        job = TrainingJob(snapshot)
         control = Control()
         if step == "batch":
             control.step_batch()
@@ -383,11 +381,10 @@ class TrainingController(QObject):
         self._info = info
         self.loss_plot.set_classification(bool(info.get("classification")))
         self.learned_view.set_info(info)
-        fresh, kept = info.get("fresh_weights") or [], info.get("kept_weights") or []
-        if kept and fresh:
-            self._status(f"Training; kept the trained weights that still fit, {len(fresh)} "
-                         f"tensor{'s' if len(fresh) != 1 else ''} start fresh ({', '.join(fresh[:3])}"
-                         f"{'…' if len(fresh) > 3 else ''}).")
+        note = info.get("weights_note")
+        if note:
+            self._status(f"Training: {note}.")
+            self._show_message_in_status_bar(note[:1].upper() + note[1:], 8000)
         elif self.state == RUNNING:
             self._status("Training…")
 
@@ -422,9 +419,9 @@ class TrainingController(QObject):
         """Store the run and (unless it diverged) its weights in the project it trained."""
         project = self._run_project
         run = dict(result["run"])
-        run["id"] = _next_run_id(project.history)
-        if not run.get("initial_weights"):
-            run["initial_weights"] = "stored" if result.get("kept_weights") else "fresh"
+        from designer.training.projects import next_run_id  # torch is loaded by now: the run used it
+
+        run["id"] = next_run_id(project.history)
         status = run.get("status", result.get("status"))
         project.history.append(run)
         weights = result.get("weights")
@@ -616,9 +613,3 @@ class TrainingController(QObject):
     def _show_message_in_status_bar(self, text: str, timeout_ms: int = 0) -> None:
         if hasattr(self.window, "statusBar"):
             self.window.statusBar().showMessage(text, timeout_ms)
-
-
-def _next_run_id(history: list[dict[str, Any]]) -> str:
-    numbers = [int(m.group(1)) for run in history
-               if (m := re.fullmatch(r"run-(\d+)", str(run.get("id", ""))))]
-    return f"run-{max(numbers, default=0) + 1}"

@@ -14,12 +14,9 @@ import os
 import time
 import traceback
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
-
-from designer.graph import Graph
 
 #: seconds between reports of batch statistics (about 20 a second)
 REPORT_INTERVAL = 0.05
@@ -31,13 +28,12 @@ WEIGHTS_INTERVAL = 0.3
 
 @dataclass
 class TrainingJob:
-    """Everything the worker needs, copied on the GUI thread so nothing is shared with the window."""
+    """What to train: a snapshot of the project (design copied, settings and weights copied).
 
-    graph: Graph
-    dataset: dict[str, Any]
-    training: dict[str, Any]
-    weights: dict[str, Any] | None = None
-    base_dir: Path | None = None
+    Made on the GUI thread before the run, so nothing the worker touches is shared with the window.
+    """
+
+    project: Any
     epochs: int | None = None
 
 
@@ -56,8 +52,8 @@ class TrainingWorker(QObject):
       ``loss`` (mean over the batches since the last report), ``learning_rate``, ``samples``
     - ``epoch_finished(stats)``: ``epoch``, ``train_loss``, ``val_loss``, ``train_accuracy``, ``val_accuracy``
     - ``predictions_changed(payload)``, ``weights_changed(weights)``
-    - ``run_finished(result)``: ``run`` (a history.json run), ``weights``, ``status``, ``samples``,
-      ``seconds``, ``kept_weights`` and ``fresh_weights`` (tensor names)
+    - ``run_finished(result)``: ``run`` (a history.json run), ``weights``, ``status``, ``samples``
+      (trained) and ``seconds`` (in the loop), ``weights_note`` (why stored weights were not used)
     - ``run_failed(message, is_user_error)``: training could not start or crashed
     """
 
@@ -81,7 +77,7 @@ class TrainingWorker(QObject):
         self._last_report = 0.0
         self._last_prediction = 0.0
         self._last_weights = 0.0
-        self._batch_size = int(job.training.get("batch_size", 16) or 16)
+        self._batch_size = 16
 
     # ---------------------------------------------------------------- the thread's work
     @Slot()
@@ -98,39 +94,31 @@ class TrainingWorker(QObject):
     def _train(self) -> None:
         import torch
 
-        from designer.compiler import compile_graph
-        from designer.data import load_dataset
-        from designer.training import TrainingConfig, train
+        from designer.training import prepare_project, train
 
         from .predictions import Probe
 
         torch.set_num_threads(worker_threads())
-        job = self.job
-        config_dict = dict(job.training)
-        if job.epochs is not None:
-            config_dict["epochs"] = job.epochs
-        config = TrainingConfig.from_dict(config_dict)
-        dataset = load_dataset(job.dataset, job.base_dir)
-        seed = config_dict.get("seed")
-        module, kept, fresh = _compile_keeping_weights(compile_graph, job.graph, job.weights, seed)
+        # the same preparation as `nn-designer train`: data, input shape, compiling, stored weights
+        prepared = prepare_project(self.job.project, epochs=self.job.epochs)
+        module, dataset = prepared.module, prepared.dataset
         self._module = module
         self._probe = Probe(module, dataset)
-        self._batch_size = int(getattr(config, "batch_size", self._batch_size) or self._batch_size)
+        self._batch_size = int(prepared.config.batch_size)
         info = self._probe.info()
-        info.update(kept_weights=kept, fresh_weights=fresh, train_samples=len(dataset.x_train))
+        info.update(initial_weights=prepared.initial_weights, weights_note=prepared.weights_note,
+                    train_samples=len(dataset.x_train))
         self.run_started.emit(info)
         self._emit_weights()
         self._emit_predictions()
-        started = time.perf_counter()
-        run = train(module, dataset, config, control=self.control, on_batch=self._on_batch,
+        run = train(module, dataset, prepared.config, control=self.control, on_batch=self._on_batch,
                     on_epoch=self._on_epoch)
-        seconds = time.perf_counter() - started
+        run.initial_weights = prepared.initial_weights
         self._flush()
         self._emit_predictions()
-        weights = module.named_weights()
-        self.run_finished.emit({"run": run.to_dict(), "status": run.status, "weights": weights,
-                                "samples": self._samples, "seconds": seconds,
-                                "kept_weights": kept, "fresh_weights": fresh})
+        self.run_finished.emit({"run": run.to_dict(), "status": run.status, "weights": module.named_weights(),
+                                "samples": run.samples_trained, "seconds": run.seconds,
+                                "weights_note": prepared.weights_note})
 
     # ---------------------------------------------------------------- callbacks from the loop
     def _on_batch(self, stats: Any) -> None:
@@ -193,25 +181,6 @@ class TrainingWorker(QObject):
 
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
-
-
-def _compile_keeping_weights(compile_graph: Any, graph: Graph, weights: dict[str, Any] | None,
-                             seed: Any) -> tuple[Any, list[str], list[str]]:
-    """Compile the design, starting from the project's weights where they still fit.
-
-    After an edit (a neuron added, a layer removed) some stored tensors no longer match the design;
-    the others keep what they learned, and the misfits start fresh instead of refusing to train.
-    """
-    module = compile_graph(graph, None, seed=seed)
-    if not weights:
-        return module, [], []
-    current = module.named_weights()
-    kept = {name: value for name, value in weights.items()
-            if name in current and tuple(getattr(value, "shape", ())) == tuple(current[name].shape)}
-    if kept:
-        module.load_named_weights({**current, **kept})
-    fresh = sorted(name for name in current if name not in kept)
-    return module, sorted(kept), fresh
 
 
 def _describe_failure(exc: Exception) -> tuple[str, bool]:
