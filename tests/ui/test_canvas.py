@@ -1,12 +1,13 @@
 """The canvas, driven as a person drives it: real mouse, key, wheel and drop events on the viewport."""
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QUndoStack, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from designer.graph import Connectivity, Graph, Layer
+from designer.ui import style
 from designer.ui.canvas import PALETTE_MIME, CanvasView
 from designer.ui.commands import UpdateConnectionCommand
 
@@ -334,9 +335,15 @@ def test_read_only_locks_edits_and_says_so(view, graph, stack):
     start = view.mapFromScene(h.mapToScene(h.frame.topLeft() + QPointF(30, 10)))
     drag(view, start, start + QPoint(80, 0))
     assert not drop(view, palette_item("neurons"), at(view, 200, 300))
+    item = connection_item(view, "h-out")
+    x1, y1, x2, y2 = item._ends[0]
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     view.mapFromScene(QPointF((x1 + x2) / 2, (y1 + y2) / 2)))
+    drag(view, port_of(view, "out"), view.mapFromScene(layer_item(view, "x").sceneBoundingRect().center()))
     view.select("h")
     view.delete_selected()
     assert graph.layer("h").position == (220.0, 0.0) and "h" in graph.layers
+    assert not graph.connection("h-out").disabled and len(graph.connections) == 2
     assert stack.count() == 0
     view.set_read_only(False)
     assert not view._banner.isVisible()
@@ -375,3 +382,55 @@ def test_fit_shows_the_whole_design(view, graph):
     visible = view.mapToScene(view.viewport().rect()).boundingRect()
     for item in view.canvas_scene.layer_items.values():
         assert visible.contains(item.sceneBoundingRect())
+
+
+def test_space_and_drag_pans(view):
+    before = view.mapToScene(view.viewport().rect().center())
+    QTest.keyPress(view.viewport(), Qt.Key.Key_Space)
+    drag(view, QPoint(400, 300), QPoint(460, 300))
+    QTest.keyRelease(view.viewport(), Qt.Key.Key_Space)
+    after = view.mapToScene(view.viewport().rect().center())
+    assert abs((after.x() - before.x()) + 60) < 2
+    assert view.graph.layer("h").position == (220.0, 0.0)  # nothing moved but the view
+
+
+def test_backspace_deletes_and_arrows_nudge_by_a_grid_step(view, graph, stack):
+    view.select("out")
+    QTest.keyClick(view.viewport(), Qt.Key.Key_Right)
+    QTest.keyClick(view.viewport(), Qt.Key.Key_Right)
+    QTest.keyClick(view.viewport(), Qt.Key.Key_Down)
+    assert graph.layer("out").position == (480.0, 20.0)
+    assert stack.count() == 1
+    QTest.keyClick(view.viewport(), Qt.Key.Key_Backspace)
+    assert "out" not in graph.layers and "h-out" not in graph.connections
+    stack.undo()
+    stack.undo()
+    assert graph.layer("out").position == (440.0, 0.0) and "h-out" in graph.connections
+
+
+def test_hovering_a_link_highlights_it_and_shows_its_weight(view):
+    view.set_weights({"h-out.weight": np.array([[0.1, -0.75, 0.2, 0.3]])})
+    item = connection_item(view, "h-out")
+    index = next(i for i, link in enumerate(item.links) if link.source == 1)
+    x1, y1, x2, y2 = item._ends[index]
+    QTest.mouseMove(view.viewport(), view.mapFromScene(QPointF((x1 + x2) / 2, (y1 + y2) / 2)))
+    assert item.hovered_link is item.links[index]
+    assert item.toolTip() == "h[1] → out[0]: w = -0.750"
+    other = next(link for link in item.links if link.source == 3)  # w = 0.3, not hovered
+    assert item.link_pen(item.links[index]).color() == style.ACCENT
+    assert item.link_pen(other).color() != style.ACCENT
+
+
+def test_select_all_selects_layers_and_connections(view):
+    view.select_all()
+    assert view.selected_ids() == ["x", "h", "out", "x-h", "h-out"]
+
+
+def test_a_closed_canvas_stops_following_the_graph(qtbot, graph, stack):
+    view = CanvasView(graph, stack)
+    assert graph.events.layer_added._callbacks
+    view.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    graph.add_layer(Layer("later", "neurons", (2,)))  # no callback into the deleted scene
+    assert all(not callbacks for callbacks in (graph.events.layer_added._callbacks,
+                                               graph.events.connection_added._callbacks))

@@ -254,6 +254,11 @@ class ConnectionItem(QGraphicsItem):
         return self.shape().contains(point)
 
     def collidesWithPath(self, path: QPainterPath, mode=Qt.ItemSelectionMode.IntersectsItemShape) -> bool:  # noqa: N802
+        area = path.boundingRect()
+        smallest = min(self.source_item.frame.width(), self.target_item.frame.width())
+        if area.width() < smallest and area.height() < smallest:
+            # a point query (hover, a click: the view asks with a one-pixel path): what is drawn there
+            return self.contains(area.center())
         # a rubber band takes a connection only with both of its layers
         return (path.contains(self.source_item.sceneBoundingRect().center())
                 and path.contains(self.target_item.sceneBoundingRect().center()))

@@ -96,13 +96,11 @@ class CanvasView(QGraphicsView):
             f" padding: 3px 12px; font-weight: 600; }}")
         self._banner.hide()
         self.canvas_scene.selectionChanged.connect(self._scene_selection_changed)
-        graph_events = graph.events
-        scene = self.canvas_scene
-        # the graph outlives this view (the window keeps one graph): unsubscribe when the view goes
-        self.destroyed.connect(lambda *_: scene.detach() if _alive(scene) else None)
-        graph_events.layer_removed.connect(self._forget_neuron)
-        self._graph_subscription = (graph_events.layer_removed, self._forget_neuron)
-        self.destroyed.connect(lambda *_, s=self._graph_subscription: s[0].disconnect(s[1]))
+        # The graph outlives this view (the window keeps one graph for its life): when the view goes,
+        # unsubscribe with plain Python objects only, since the scene's C++ side may be gone already.
+        graph.events.layer_removed.connect(self._forget_neuron)
+        subscriptions = list(self.canvas_scene._subscriptions) + [(graph.events.layer_removed, self._forget_neuron)]
+        self.destroyed.connect(lambda *_: [event.disconnect(callback) for event, callback in subscriptions])
         self.fit()
 
     # ------------------------------------------------------------------ public API
@@ -112,6 +110,11 @@ class CanvasView(QGraphicsView):
         chosen = {item.item_id for item in scene.selectedItems() if hasattr(item, "item_id")}
         return ([lid for lid in scene.layer_items if lid in chosen]
                 + [cid for cid in scene.connection_items if cid in chosen])
+
+    def select_all(self) -> None:
+        """Select every layer and connection."""
+        for item in list(self.canvas_scene.layer_items.values()) + list(self.canvas_scene.connection_items.values()):
+            item.setSelected(True)
 
     def select(self, item_id: str) -> None:
         """Select a layer or connection alone and bring it into view."""
@@ -172,6 +175,15 @@ class CanvasView(QGraphicsView):
         factor = min(max(factor, MIN_ZOOM), MAX_ZOOM)
         self.scale(factor / self.zoom(), factor / self.zoom())
         self.setTransformationAnchor(anchor)
+
+    def nudge(self, dx: float, dy: float) -> None:
+        """Move the selected layers by (dx, dy); repeated nudges merge into one undo step."""
+        layers = [self.graph.layer(i) for i in self.selected_ids() if i in self.graph.layers]
+        if self._read_only or not layers:
+            return
+        moves = {layer.id: (tuple(layer.position), (layer.position[0] + dx, layer.position[1] + dy))
+                 for layer in layers}
+        self.undo_stack.push(MoveLayersCommand(self.graph, moves, ("nudge", tuple(sorted(moves)))))
 
     def delete_selected(self) -> None:
         """Delete the selected layers (with their connections) and connections, as one undo step."""
@@ -414,6 +426,12 @@ class CanvasView(QGraphicsView):
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             self.delete_selected()
+            event.accept()
+            return
+        arrows = {Qt.Key.Key_Left: (-GRID, 0.0), Qt.Key.Key_Right: (GRID, 0.0),
+                  Qt.Key.Key_Up: (0.0, -GRID), Qt.Key.Key_Down: (0.0, GRID)}
+        if event.key() in arrows and self.selected_ids():
+            self.nudge(*arrows[event.key()])
             event.accept()
             return
         if event.key() == Qt.Key.Key_Escape:
