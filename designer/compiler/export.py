@@ -13,7 +13,8 @@ from designer.graph import Graph
 from . import runtime
 from .program import build_program
 
-_HELPER_DEPENDENCIES = {"step": ["StepFunction", "step"]}
+_HELPER_DEPENDENCIES = {"step": ["StepFunction", "step"],
+                        "local_unshared": ["window_slices", "LocalUnshared", "local_unshared"]}
 
 
 def export_source(graph: Graph, name: str = "") -> str:

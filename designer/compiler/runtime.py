@@ -33,33 +33,78 @@ def step(z):
     return StepFunction.apply(z)
 
 
-def local_unshared(x, weight, window, stride):
+def window_slices(window, stride, out_grid):
+    """For each window offset (row-major), the index that picks what every output position sees there."""
+    offsets = [()]
+    for k in window:
+        offsets = [o + (i,) for o in offsets for i in range(k)]
+    return [(slice(None), slice(None)) + tuple(slice(o, o + stride * (n - 1) + 1, stride)
+                                               for o, n in zip(offset, out_grid))
+            for offset in offsets]
+
+
+class LocalUnshared(torch.autograd.Function):
     """A locally connected layer: every output position has its own weights over its window.
 
     ``x``: ``[batch, in_channels, *grid]``, already padded. ``weight``: one slice per window offset
     (offsets in row-major order), ``[window_size, out_channels, *out_grid, in_channels]``.
     Returns ``[batch, out_channels, *out_grid]``.
 
-    For each window offset the strided slice of ``x`` that every position sees at that offset is
-    multiplied by that offset's per-position weights and summed in: ``window_size`` elementwise
-    products over the output grid, so the work and the parameters grow with positions x window,
-    never with a dense matrix of all source-target pairs.
+    For each window offset, the strided slice of ``x`` that every position sees at that offset is
+    multiplied by that offset's per-position weights and accumulated in place: ``window_size``
+    elementwise products over the output grid, so work and parameters grow with positions x
+    window, never with a dense matrix of all source-target pairs. The backward pass is written out
+    (rather than recorded op by op) so that it too accumulates in place instead of allocating a
+    full-size gradient per window offset.
     """
-    out_grid = weight.shape[2:-1]
-    offsets = [()]
-    for k in window:
-        offsets = [o + (i,) for o in offsets for i in range(k)]
-    total = None
-    for offset, w in zip(offsets, weight.unbind(0)):
-        index = (slice(None), slice(None)) + tuple(
-            slice(o, o + stride * (n - 1) + 1, stride) for o, n in zip(offset, out_grid))
-        patch = x[index]
-        if x.shape[1] == 1:
-            term = patch * w[..., 0]  # [batch, 1, *grid] * [out, *grid] -> [batch, out, *grid]
-        else:
-            term = torch.einsum("bc...,o...c->bo...", patch, w)
-        total = term if total is None else total + term
-    return total
+
+    @staticmethod
+    def forward(ctx, x, weight, window, stride):
+        ctx.save_for_backward(x, weight)
+        ctx.window, ctx.stride = window, stride
+        single = x.shape[1] == 1
+        out = None
+        for index, w in zip(window_slices(window, stride, weight.shape[2:-1]), weight.unbind(0)):
+            patch = x[index]
+            if single:  # [batch, 1, *grid] * [out, *grid] -> [batch, out, *grid]
+                if out is None:
+                    out = patch * w[..., 0]
+                else:
+                    out.addcmul_(patch, w[..., 0])
+            else:
+                term = torch.einsum("bc...,o...c->bo...", patch, w)
+                out = term if out is None else out.add_(term)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        grad = grad.contiguous()
+        need_x, need_weight = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        grad_x = torch.zeros_like(x) if need_x else None
+        grad_weight = torch.empty_like(weight) if need_weight else None
+        single, out_channels = x.shape[1] == 1, weight.shape[1]
+        slices = window_slices(ctx.window, ctx.stride, weight.shape[2:-1])
+        for k, (index, w) in enumerate(zip(slices, weight.unbind(0))):
+            patch = x[index]
+            if need_weight:
+                if single:
+                    grad_weight[k, ..., 0] = (grad * patch).sum(0)
+                else:
+                    grad_weight[k] = torch.einsum("bo...,bc...->o...c", grad, patch)
+            if need_x:
+                if single and out_channels == 1:
+                    grad_x[index].addcmul_(grad, w[..., 0])
+                elif single:
+                    grad_x[index] += (grad * w[..., 0]).sum(1, keepdim=True)
+                else:
+                    grad_x[index] += torch.einsum("bo...,o...c->bc...", grad, w)
+        return grad_x, grad_weight, None, None
+
+
+def local_unshared(x, weight, window, stride):
+    """``[batch, in_channels, *grid]`` (padded) -> ``[batch, out_channels, *out_grid]``; see :class:`LocalUnshared`."""
+    return LocalUnshared.apply(x, weight, window, stride)
 
 
 def shared_as_local(weight, out_grid):

@@ -114,3 +114,19 @@ def test_local_and_dense_layers_chain_and_train(build):
         loss.backward()
         optimizer.step()
     assert loss.item() < 0.5 * first
+
+
+@pytest.mark.parametrize("in_channels, out_channels, grid, window, stride", [
+    (1, 1, (9,), (3,), 2),
+    (1, 1, (6, 5), (3, 2), 1),
+    (1, 3, (6, 5), (2, 2), 2),
+    (2, 1, (5, 6), (3, 3), 1),
+    (3, 2, (7, 7), (3, 3), 2),
+])
+def test_locally_connected_gradients_match_finite_differences(in_channels, out_channels, grid, window, stride):
+    from designer.compiler.runtime import local_unshared
+    out_grid = tuple((n - k) // stride + 1 for n, k in zip(grid, window))
+    x = torch.randn(2, in_channels, *grid, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(int(np.prod(window)), out_channels, *out_grid, in_channels, dtype=torch.float64,
+                         requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a, b: local_unshared(a, b, window, stride), (x, weight))
