@@ -417,8 +417,8 @@ def test_hovering_a_link_highlights_it_and_shows_its_weight(view):
     assert item.hovered_link is item.links[index]
     assert item.toolTip() == "h[1] → out[0]: w = -0.750"
     other = next(link for link in item.links if link.source == 3)  # w = 0.3, not hovered
-    assert item.link_pen(item.links[index]).color() == style.ACCENT
-    assert item.link_pen(other).color() != style.ACCENT
+    assert item.link_pen(item.links[index]).color() == style.HOVER
+    assert item.link_pen(other).color() != style.HOVER
 
 
 def test_select_all_selects_layers_and_connections(view):
@@ -434,3 +434,39 @@ def test_a_closed_canvas_stops_following_the_graph(qtbot, graph, stack):
     graph.add_layer(Layer("later", "neurons", (2,)))  # no callback into the deleted scene
     assert all(not callbacks for callbacks in (graph.events.layer_added._callbacks,
                                                graph.events.connection_added._callbacks))
+
+
+def test_local_links_take_their_weights_from_the_kernel(view, graph):
+    graph.update_layer("x", shape=(4, 4))
+    graph.update_layer("h", shape=(2, 2))
+    graph.update_connection("x-h", connectivity=Connectivity("local", (3, 3), shared=True))
+    kernel = np.arange(9, dtype=np.float32).reshape(1, 1, 3, 3) - 4.0  # documented: [out, in, *window]
+    view.set_weights({"x-h.weight": kernel})
+    item = connection_item(view, "x-h")
+    # target neuron 3 sits at (1, 1); source 15 at (3, 3) is its window's bottom-right tap (2, 2)
+    corner = next(link for link in item.links if (link.target, link.source) == (3, 15))
+    assert corner.weight == 4.0
+    assert item.link_text(corner) == "x[15] → h[3]: w = 4.000"
+    unshared = np.zeros((2, 2, 1, 3, 3), dtype=np.float32)  # documented: [*target_shape, in, *window]
+    unshared[0, 1, 0, 0, 2] = -1.5  # target (0, 1) = neuron 1, tap (0, 2) = source (0, 3) = 3
+    graph.update_connection("x-h", connectivity=Connectivity("local", (3, 3)))
+    view.set_weights({"x-h.weight": unshared})
+    item = connection_item(view, "x-h")
+    assert next(link for link in item.links if (link.target, link.source) == (1, 3)).weight == -1.5
+    assert {link.weight for link in item.links if (link.target, link.source) != (1, 3)} == {0.0}
+
+
+def test_a_window_that_does_not_fit_the_target_is_still_drawn(view, graph):
+    graph.update_layer("x", shape=(5, 5))
+    graph.update_layer("h", shape=(2, 2))  # a 3x3 window on 5x5 makes 3x3, not 2x2
+    graph.update_connection("x-h", connectivity=Connectivity("local", (3, 3)))
+    assert connection_item(view, "x-h").mode == "band"
+
+
+def test_a_file_connection_to_a_missing_layer_appears_once_the_layer_does(view, graph):
+    other = Graph.from_dict({"layers": [{"id": "a", "kind": "input", "shape": [2]}],
+                             "connections": [{"id": "a-b", "source": "a", "target": "b"}]})
+    graph.replace(other)
+    assert "a-b" not in view.canvas_scene.connection_items
+    graph.add_layer(Layer("b", "neurons", (2,), position=(200, 0)))
+    assert connection_item(view, "a-b").target_item is layer_item(view, "b")

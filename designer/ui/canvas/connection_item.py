@@ -21,7 +21,7 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from designer.graph import Connection, GraphError, local_geometry, local_links
+from designer.graph import GATES, Connection, GraphError, local_geometry, local_links
 from designer.ui import style
 
 from .layer_item import LOW_DETAIL, LayerItem
@@ -108,6 +108,8 @@ class ConnectionItem(QGraphicsItem):
             self.mode = "links"
             disabled = {tuple(p) for p in connection.disabled}
             self.links = [Link(t, s, (t, s) not in disabled) for t, s in self._pairs(connection, src, dst)]
+            if not self.links:
+                self.mode = "band"  # a window that does not fit the target: validation says why
         else:
             self.mode = "band"
         self.setZValue(2.0 if self.mode == "links" else 0.5)
@@ -150,11 +152,41 @@ class ConnectionItem(QGraphicsItem):
         if w is None or w.size == 0:
             return
         self.mean_weight = float(w.mean())
-        t_units, s_units = self.target_item.layer.units, self.source_item.layer.units
-        if w.shape == (t_units, s_units):
-            for link in self.links:
-                link.weight = float(w[link.target, link.source])
         self._max_abs = float(np.abs(w).max()) or 1.0
+        if self.links:
+            per_link = self._link_weights(w)
+            if per_link is not None:
+                for link, value in zip(self.links, per_link.tolist()):
+                    link.weight = value
+                self._max_abs = float(np.abs(per_link).max()) or 1.0
+
+    def _link_weights(self, w: np.ndarray) -> np.ndarray | None:
+        """Each drawn link's weight, read from the tensor in the layout the compiler documents."""
+        src, dst = self.source_item.layer, self.target_item.layer
+        t = np.array([link.target for link in self.links])
+        s = np.array([link.source for link in self.links])
+        conn = self.connection.connectivity
+        try:
+            if conn.kind != "local":
+                gates = GATES.get(dst.kind, 1)
+                if w.shape != (gates * dst.units, src.units):
+                    return None
+                # into an lstm/gru unit: the link's mean over the gates
+                return w.reshape(gates, dst.units, src.units).mean(axis=0)[t, s]
+            geo = local_geometry(src.shape, conn)
+            in_size = math.prod(geo.in_spatial)
+            out_channel, position = np.divmod(t, geo.positions)
+            channel, flat = np.divmod(s, in_size)
+            out_at = np.array(np.unravel_index(position, geo.out_spatial))
+            in_at = np.array(np.unravel_index(flat, geo.in_spatial))
+            offset = in_at - out_at * geo.stride + np.array(geo.pad_before)[:, None]
+            tap = np.ravel_multi_index(tuple(offset), geo.window)
+            if conn.shared:
+                kernel = w.reshape(-1, geo.in_channels, geo.window_size)
+                return kernel[out_channel, channel, tap]
+            return w.reshape(dst.units, geo.in_channels * geo.window_size)[t, channel * geo.window_size + tap]
+        except (GraphError, ValueError, IndexError):
+            return None  # weights of another design: colour by the mean only
 
     def set_state(self, **states) -> None:
         changed = False
@@ -301,7 +333,7 @@ class ConnectionItem(QGraphicsItem):
         if not link.enabled:
             pen = QPen(style.LINK_DISABLED, 1.0, Qt.PenStyle.DashLine)
         elif link.weight is not None:
-            pen = QPen(_weight_colour(link.weight), 0.6 + 2.6 * abs(link.weight) / self._max_abs)
+            pen = QPen(_weight_colour(link.weight, self._crowd_alpha(230)), 0.6 + 2.6 * abs(link.weight) / self._max_abs)
         elif self.problem:
             pen = QPen(style.PROBLEM, 1.2)
         elif selected:
@@ -309,15 +341,19 @@ class ConnectionItem(QGraphicsItem):
         else:
             pen = QPen(self._neutral_link_colour(), 1.0)
         if link is self.hovered_link:
-            pen.setColor(style.ACCENT)
+            pen.setColor(style.HOVER)
             pen.setWidthF(pen.widthF() + 1.2)
+            pen.setStyle(Qt.PenStyle.SolidLine)
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         return pen
 
-    def _neutral_link_colour(self) -> QColor:
+    def _crowd_alpha(self, alpha: int) -> int:
         # many links fade, so that a dense bundle reads as a texture and single links stay visible
+        return int(max(alpha * 0.3, min(alpha, alpha * math.sqrt(16 / max(len(self.links), 1)))))
+
+    def _neutral_link_colour(self) -> QColor:
         colour = QColor(style.LINK)
-        colour.setAlpha(int(max(45, min(160, 160 * math.sqrt(16 / max(len(self.links), 1))))))
+        colour.setAlpha(self._crowd_alpha(160))
         return colour
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:

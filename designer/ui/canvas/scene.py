@@ -88,6 +88,11 @@ class CanvasScene(QGraphicsScene):
 
     def _layer_added(self, layer: Layer) -> None:
         self._add_layer_item(layer)
+        # a connection read from a file may name a layer that only now exists
+        recurrent = self.graph.flow().recurrent
+        for connection in self.graph.connections.values():
+            if connection.id not in self.connection_items and layer.id in (connection.source, connection.target):
+                self._add_connection_item(connection, connection.id in recurrent)
 
     def _layer_removed(self, layer: Layer) -> None:
         item = self.layer_items.pop(layer.id, None)
