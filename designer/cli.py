@@ -1,1 +1,463 @@
-"""The nn-designer command (being built)."""
+"""The ``nn-designer`` command: open the window, or check, train and export projects without one.
+
+See ``spec/cli.md``. Exit status: 0 success, 2 wrong input (file, graph, data, settings, arguments:
+the message says what and where), 3 training diverged (the run is stored with status ``diverged``),
+130 interrupted with Ctrl+C (the run so far is stored with status ``stopped``), 1 a bug.
+
+Only the standard library is imported at start-up, so ``--help`` and ``--version`` answer at
+once; torch comes in with the sub-commands that need it.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import os
+import signal
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Any, Sequence
+
+from designer import __version__
+
+EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+COMMANDS = ("check", "train", "export")
+EXPORT_FORMATS = ("py", "safetensors", "onnx", "torchrun", "svg", "png")
+NOT_YET = ("onnx", "torchrun", "svg", "png")
+ISSUES = "https://github.com/nn-designer/nn-designer/issues"
+
+
+class UsageError(ValueError):
+    """Arguments that parse but do not make sense together (an export target that is a folder ...)."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (``sys.argv[1:]`` when None) and return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        # `nn-designer FILE.nnd`: open the window on it
+        if len(argv) > 1:
+            parser.error(f"unexpected arguments after {argv[0]}: {' '.join(argv[1:])} "
+                         f"(to run a command, put it first: nn-designer check FILE.nnd)")
+        return _guarded(lambda: _open_window(argv[0]))
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage and the problem (or the help)
+        return int(exc.code or 0)
+    if args.self_test:
+        return _guarded(lambda: _app().self_test())
+    if args.command is None:
+        return _guarded(lambda: _open_window(None))
+    return _guarded(lambda: args.run(args))
+
+
+# ---------------------------------------------------------------- arguments
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nn-designer",
+        usage="nn-designer [FILE.nnd] | nn-designer {check,train,export} FILE.nnd ... | nn-designer --self-test",
+        description="Design neural networks by drawing them, train them live with PyTorch, and watch them "
+                    "learn. Without a command, opens the window (on FILE.nnd, or on the default example).",
+        epilog="exit status: 0 success, 2 wrong input (the message says what and where), "
+               "3 training diverged, 130 interrupted, 1 a bug (please report it). "
+               "Run 'nn-designer COMMAND --help' for a command's options.")
+    parser.add_argument("--version", action="version", version=f"nn-designer {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="open the window off-screen, train the default example one epoch, exit 0 if all "
+                             "went well (smoke test for installed bundles)")
+    commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND", prog="nn-designer")
+
+    check = commands.add_parser("check", help="validate a project: file, graph, shapes, data and settings",
+                                description="Validate FILE: print one line per problem naming the layer or "
+                                            "connection, and the parameter count when it is valid. "
+                                            "Exit status 2 when there are errors.")
+    check.add_argument("file", metavar="FILE.nnd")
+    check.set_defaults(run=_check)
+
+    train = commands.add_parser("train", help="train a project headless and store the weights and the run",
+                                description="Train FILE as its training settings say, with a progress bar on "
+                                            "stderr, and store the weights and the run's history into OUT "
+                                            "(FILE itself by default, saved atomically). Ctrl+C stops "
+                                            "after the current batch and saves the run as 'stopped'.")
+    train.add_argument("file", metavar="FILE.nnd")
+    train.add_argument("--epochs", type=_positive_int, metavar="N", help="train N epochs (overrides the file)")
+    train.add_argument("--out", metavar="OUT.nnd", help="save the trained project here instead of into FILE")
+    train.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="where to train "
+                       "(overrides the file; auto takes cuda, then mps, then cpu)")
+    train.add_argument("--seed", type=_seed, metavar="S", help="seed for weights and shuffling (overrides "
+                       "the file)")
+    train.add_argument("--threads", type=_positive_int, metavar="N",
+                       help="CPU threads for PyTorch (default: 1 for small designs, where more threads only add "
+                            "hand-offs, else PyTorch's choice)")
+    train.add_argument("--json", action="store_true",
+                       help='print one JSON object per epoch on stdout: {"epoch", "train_loss", "val_loss", '
+                            '"train_accuracy", "val_accuracy"} (accuracy only for classification)')
+    train.set_defaults(run=_train)
+
+    export = commands.add_parser("export", help="write the model as PyTorch source or its weights",
+                                 description="Write FILE's model as standalone PyTorch source (py) or its "
+                                             "trained weights (safetensors). onnx, torchrun, svg and png are "
+                                             "not available in this version.")
+    export.add_argument("file", metavar="FILE.nnd")
+    export.add_argument("--to", required=True, choices=EXPORT_FORMATS, dest="format")
+    export.add_argument("-o", "--output", required=True, metavar="OUT")
+    export.set_defaults(run=_export)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0, got {text!r}")
+    return value
+
+
+# ---------------------------------------------------------------- errors
+def _guarded(action) -> int:
+    """Run ``action``; a user's mistake is one line and exit 2, anything else a bug report and exit 1."""
+    try:
+        return action()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for the user
+        if _is_user_error(exc):
+            _print_user_error(exc)
+            return EXIT_INPUT
+        return _report_bug(exc)
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    # Each package's own error type (ProjectError, DataError, CompileError, TrainingError, GraphError)
+    # subclasses ValueError; a bare ValueError from somewhere else is a bug, not the user's doing.
+    # A file that cannot be written or read (permissions, a full disk) is the user's to fix too.
+    if isinstance(exc, (UsageError, OSError)):
+        return True
+    return isinstance(exc, ValueError) and type(exc).__module__.startswith("designer.")
+
+
+def _print_user_error(exc: BaseException) -> None:
+    problems = getattr(exc, "problems", None)
+    if problems:  # a CompileError: one line per problem, each naming its layer or connection
+        for problem in problems:
+            print(problem, file=sys.stderr)
+    else:
+        print(f"error: {exc}", file=sys.stderr)
+
+
+def _report_bug(exc: BaseException) -> int:
+    details = "".join(traceback.format_exception(exc))
+    try:
+        with tempfile.NamedTemporaryFile("w", prefix="nn-designer-error-", suffix=".txt", delete=False,
+                                         encoding="utf-8") as log:
+            log.write(f"nn-designer {__version__}, Python {sys.version.split()[0]}\n"
+                      f"command: {' '.join(sys.argv)}\n\n{details}")
+        where = f"; the details are in {log.name}"
+    except OSError:
+        where = ""
+    print(f"internal error: {type(exc).__name__}: {exc}{where}. This is a bug in NN Designer: "
+          f"please report it at {ISSUES}", file=sys.stderr)
+    return EXIT_BUG
+
+
+# ---------------------------------------------------------------- the window
+def _app():
+    # Imported by name: the window sits above this module in the layering, and only this path needs it.
+    return importlib.import_module("designer.app")
+
+
+def _open_window(path: str | None) -> int:
+    if path is not None and not Path(path).exists():
+        raise UsageError(f"{path}: no such file")
+    return int(_app().main(path) or 0)
+
+
+# ---------------------------------------------------------------- check
+def _check(args: argparse.Namespace) -> int:
+    from designer.project import read_project
+
+    project = read_project(args.file)
+    errors, notes, summary = diagnose(project)
+    for line in errors + notes:
+        print(line)
+    if errors:
+        print(f"{args.file}: {len(errors)} error{'s' if len(errors) != 1 else ''}")
+        return EXIT_INPUT
+    print(f"{args.file}: valid; {summary}")
+    return EXIT_OK
+
+
+def diagnose(project) -> tuple[list[str], list[str], str]:
+    """``(errors, warnings, summary)`` for a project, each problem one line naming what it concerns."""
+    from designer.graph import validate
+
+    errors: list[str] = []
+    notes: list[str] = []
+    for problem in validate(project.graph):
+        (errors if problem.severity == "error" else notes).append(str(problem))
+    parameters = project.graph.parameter_count()
+
+    from designer.training import TrainingConfig, TrainingError, available_devices
+
+    config = None
+    try:
+        config = TrainingConfig.from_dict(project.training)
+        if config.device not in ("auto", *available_devices()):
+            notes.append(f"warning: training: device {config.device!r} is not available on this machine; "
+                         f"train with --device cpu here")
+    except TrainingError as exc:
+        errors.append(f"error: {exc}")
+
+    from designer.data import DataError, load_dataset
+
+    dataset = None
+    try:
+        base = Path(project.path).resolve().parent if project.path else None
+        dataset = load_dataset(project.dataset, base)
+    except DataError as exc:
+        errors.append(f"error: dataset: {exc}")
+
+    if dataset is not None and config is not None and not errors:
+        from designer.compiler import CompileError
+        from designer.training.projects import prepare_project
+
+        try:
+            prepared = prepare_project(project, device="cpu")
+            if prepared.weights_note:
+                notes.append(f"warning: weights: {prepared.weights_note}")
+        except CompileError as exc:
+            errors.extend(str(p) for p in exc.problems or [exc])
+        except (TrainingError, DataError) as exc:
+            errors.append(f"error: {exc}")
+    summary = f"{parameters:,} trainable parameter{'s' if parameters != 1 else ''}"
+    if dataset is not None:
+        summary += (f"; dataset {dataset.name!r}: {len(dataset.x_train):,} training and {len(dataset.x_val):,} "
+                    f"validation samples")
+    return errors, notes, summary
+
+
+# ---------------------------------------------------------------- train
+def _train(args: argparse.Namespace) -> int:
+    from designer.project import read_project
+
+    project = read_project(args.file)
+    out = Path(args.out) if args.out else Path(args.file)
+    if out.is_dir():
+        raise UsageError(f"--out {out}: that is a folder; give a file name such as {out / 'trained.nnd'}")
+
+    import torch
+    from tqdm import tqdm
+
+    from designer.training import Control, train
+    from designer.training.projects import prepare_project, record_run
+
+    prepared = prepare_project(project, epochs=args.epochs, device=args.device, seed=args.seed)
+    torch.set_num_threads(args.threads or default_threads(project.graph, prepared))
+    if prepared.weights_note:
+        print(f"warning: {prepared.weights_note}", file=sys.stderr)
+    config = prepared.config
+    classification = prepared.dataset.task == "classification"
+    bar = tqdm(total=config.epochs, unit="epoch", file=sys.stderr, dynamic_ncols=True,
+               desc=Path(args.file).name, disable=None)
+
+    def on_epoch(stats) -> None:
+        bar.update(1)
+        shown = {"loss": f"{stats.train_loss:.4g}"}
+        if stats.val_loss is not None:
+            shown["val_loss"] = f"{stats.val_loss:.4g}"
+        if stats.val_accuracy is not None:
+            shown["val_acc"] = f"{stats.val_accuracy:.3f}"
+        bar.set_postfix(shown, refresh=False)
+        if args.json:
+            print(json.dumps(epoch_record(stats, classification)), flush=True)
+
+    control = Control()
+    previous = _stop_on_interrupt(control)
+    try:
+        run = train(prepared.module, prepared.dataset, config, control=control, on_epoch=on_epoch)
+    finally:
+        bar.close()
+        signal.signal(signal.SIGINT, previous)
+    run.initial_weights = prepared.initial_weights
+    record_run(project, prepared.module, run)
+
+    from designer.project import write_project
+
+    write_project(project, out)
+    print(_summary(run, out), file=sys.stderr)
+    if run.status == "diverged":
+        return EXIT_DIVERGED
+    if run.status == "stopped":
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+#: below this many multiply-adds per batch, extra CPU threads cost more in hand-offs than they save
+#: (measured: the spiral and shapes examples train 5-8x faster on 1 thread than on 2 on a busy 2-core machine)
+SMALL_BATCH_WORK = 4_000_000
+
+
+def default_threads(graph, prepared) -> int:
+    """1 thread for small designs, PyTorch's own choice for large ones (``--threads`` overrides)."""
+    import torch
+
+    steps = prepared.dataset.x_train.shape[1] if prepared.dataset.is_sequence else 1
+    work = multiply_adds(graph) * steps * prepared.config.batch_size
+    return 1 if work < SMALL_BATCH_WORK else torch.get_num_threads()
+
+
+def multiply_adds(graph) -> int:
+    """Multiply-adds of one forward pass of one sample (one time step), from the design alone."""
+    from designer.graph import GATES, local_geometry, local_out_channels
+
+    total = 0
+    for conn in graph.connections.values():
+        source, target = graph.layers.get(conn.source), graph.layers.get(conn.target)
+        if source is None or target is None:
+            continue
+        gates = GATES.get(target.kind, 1)
+        if conn.connectivity.kind == "local":
+            geo = local_geometry(source.shape, conn.connectivity)
+            total += local_out_channels(target.shape, geo) * geo.positions * geo.in_channels * geo.window_size
+        else:
+            total += gates * target.units * source.units
+        if target.kind in GATES:
+            total += gates * target.units * target.units
+    return total
+
+
+def epoch_record(stats, classification: bool) -> dict[str, Any]:
+    """One ``--json`` line: the spec's keys, accuracy only for classification, null for what is missing."""
+    record = {"epoch": stats.epoch, "train_loss": _finite(stats.train_loss), "val_loss": _finite(stats.val_loss)}
+    if classification:
+        record["train_accuracy"] = _finite(stats.train_accuracy)
+        record["val_accuracy"] = _finite(stats.val_accuracy)
+    return record
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None  # JSON has no NaN
+
+
+def _stop_on_interrupt(control) -> Any:
+    """First Ctrl+C: stop after the current batch and save; a second one interrupts at once."""
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        if control.stopped:
+            raise KeyboardInterrupt
+        print("\nstopping after this batch (Ctrl+C again to abandon the run)", file=sys.stderr)
+        control.stop()
+
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread (main() called from a worker): leave Ctrl+C alone
+        return previous
+    return previous
+
+
+def _summary(run, out: Path) -> str:
+    last = run.last
+    parts = [f"{run.status} after {len(run.epochs)} epoch{'s' if len(run.epochs) != 1 else ''}"]
+    if last is not None:
+        parts.append(f"train loss {last.train_loss:.4g}")
+        if last.val_loss is not None:
+            parts.append(f"val loss {last.val_loss:.4g}")
+        if last.val_accuracy is not None:
+            parts.append(f"val accuracy {last.val_accuracy:.3f}")
+    text = ", ".join(parts) + f" ({run.samples_per_second:,.0f} samples/s on {run.device}); saved {out}"
+    if run.message:
+        text += f"\n{run.status}: {run.message}"
+    return text
+
+
+# ---------------------------------------------------------------- export
+def _export(args: argparse.Namespace) -> int:
+    from designer.project import read_project
+
+    if args.format in NOT_YET:
+        raise UsageError(f"export --to {args.format} is not available yet in nn-designer {__version__}; "
+                         f"use --to py or --to safetensors")
+    project = read_project(args.file)
+    out = Path(args.output)
+    if out.is_dir():
+        raise UsageError(f"-o {out}: that is a folder; give a file name")
+    if args.format == "safetensors":
+        _write_atomically(out, _weights_bytes(project, args.file))
+        print(f"wrote {out}", file=sys.stderr)
+        return EXIT_OK
+
+    from designer.compiler import CompileError, export_source
+    from designer.graph import errors as graph_errors
+    from designer.graph import validate
+
+    if out.suffix == ".safetensors":
+        raise UsageError(f"-o {out}: the source goes into a .py file, and the weights beside it "
+                         f"(-o {out.with_suffix('.py')} writes both)")
+    problems = graph_errors(validate(project.graph))
+    if problems:
+        raise CompileError.from_problems(problems)
+    _write_atomically(out, export_source(project.graph, project.name).encode("utf-8"))
+    lines = [f"wrote {out}"]
+    if project.weights:
+        weights = out.with_suffix(".safetensors")
+        _write_atomically(weights, _weights_bytes(project, args.file))
+        lines.append(f"wrote {weights}, the trained weights: in Python, "
+                     f"from {out.stem} import load; model = load({str(weights)!r})")
+    else:
+        lines.append(f"{args.file} has no trained weights yet: the model starts from fresh ones "
+                     f"(train it with: nn-designer train {args.file})")
+    print("\n".join(lines), file=sys.stderr)
+    return EXIT_OK
+
+
+def _weights_bytes(project, file: str) -> list[bytes | memoryview]:
+    """The project's weights as ``weights.safetensors`` bytes, exactly as the ``.nnd`` file holds them."""
+    if not project.weights:
+        raise UsageError(f"{file} has no trained weights yet; train it first: nn-designer train {file}")
+    from designer.project.weights import encode_weights
+
+    encoded = encode_weights(project.weights)  # consecutive parts (or one bytes object)
+    return list(encoded) if isinstance(encoded, (list, tuple)) else [encoded]
+
+
+def _write_atomically(path: Path, data: bytes | list[bytes | memoryview]) -> None:
+    """Write ``data`` (bytes, or consecutive parts) to ``path``; a failure leaves any previous file as it was."""
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        raise UsageError(f"{path}: the folder {folder} does not exist")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as f:
+            for part in data if isinstance(data, list) else [data]:
+                f.write(part)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

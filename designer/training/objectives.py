@@ -71,11 +71,14 @@ class Objective:
         return ((outputs > self.threshold) == (targets > 0.5)).sum()
 
 
-def choose_objective(loss: str, module: nn.Module, dataset) -> Objective:
-    """The objective for ``loss`` (``auto``, ``mse``, ``cross_entropy``, ``bce``)."""
+def choose_objective(loss: str, module: nn.Module, dataset, output_layer: str | None = None) -> Objective:
+    """The objective for ``loss`` (``auto``, ``mse``, ``cross_entropy``, ``bce``).
+
+    ``output_layer`` is the output layer's id, for the messages.
+    """
     units = int(module.output_units)
     activation = getattr(module, "output_activation", "linear")
-    output = _output_name(module)
+    output = f"the output layer {output_layer!r}" if output_layer else "the output layer"
     if dataset.task != "classification":
         if loss not in ("auto", "mse"):
             raise TrainingError(f"training: loss {loss!r} needs classes, but the dataset {dataset.name!r} is a "
@@ -116,8 +119,17 @@ def choose_objective(loss: str, module: nn.Module, dataset) -> Objective:
 
 
 def penalized_parameters(module: nn.Module) -> list[nn.Parameter]:
-    """The weights that ``l1``/``l2`` pull towards zero: every parameter except biases."""
-    return [p for name, p in module.named_parameters() if p.requires_grad and not name.endswith("bias")]
+    """The weights that ``l1``/``l2`` pull towards zero: every parameter except biases.
+
+    A compiled design says which tensor is which (``x-h.weight``, ``h.bias``, ``h.bias_hh``);
+    any other module is judged by its parameter names.
+    """
+    specs = getattr(module, "weight_specs", None)
+    if callable(specs):
+        return [getattr(module, spec.attr) for spec in specs()
+                if not spec.name.rsplit(".", 1)[-1].startswith("bias")]
+    return [p for name, p in module.named_parameters()
+            if p.requires_grad and not name.rsplit(".", 1)[-1].startswith("bias")]
 
 
 def penalty(parameters: list[torch.Tensor], l1: float, l2: float) -> torch.Tensor | None:
@@ -135,12 +147,6 @@ def penalty(parameters: list[torch.Tensor], l1: float, l2: float) -> torch.Tenso
 def _target_width(dataset) -> int:
     y = dataset.y_train
     return int(y.shape[1]) if y.dim() > 1 else 1
-
-
-def _output_name(module: nn.Module) -> str:
-    layer = getattr(module, "output_layer", None)
-    layer_id = getattr(layer, "id", layer)
-    return f"the output layer {layer_id!r}" if isinstance(layer_id, str) else "the output layer"
 
 
 def _s(n: int) -> str:
