@@ -87,6 +87,8 @@ class ChangeSettingsCommand(QUndoCommand):
 
 def _combo(titles: dict[str, str]) -> QComboBox:
     combo = QComboBox()
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(8)  # long titles elide rather than widen the panel
     for value, title in titles.items():
         combo.addItem(title, value)
     return combo

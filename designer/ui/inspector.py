@@ -36,6 +36,10 @@ class InputError(ValueError):
     """Text in a field that cannot become a value; the message says what to type."""
 
 
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def parse_ints(text: str, what: str, max_dims: int = 3) -> tuple[int, ...]:
     """``"28, 28"``, ``"28x28"`` or ``"28 28"`` -> ``(28, 28)``; 1 to ``max_dims`` positive integers."""
     parts = [p for p in _SEPARATORS.split(text.strip()) if p]
@@ -76,6 +80,8 @@ class LayerFieldCommand(UpdateLayerCommand):
 
 def _combo(items: dict[str, str]) -> QComboBox:
     combo = QComboBox()
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(8)
     for value, text in items.items():
         combo.addItem(text, value)
     return combo
@@ -110,6 +116,7 @@ class Inspector(QWidget):
         self.graph = graph
         self.undo_stack = undo_stack
         self.item_id: str | None = None
+        self._design = ("", "")
         self.neuron: tuple[str, int] | None = None
         self._loading = False
         self._applying = False
@@ -145,17 +152,48 @@ class Inspector(QWidget):
         events.layer_removed.connect(self._on_removed)
         events.connection_removed.connect(self._on_removed)
         events.connection_added.connect(self._on_structure_changed)
+        events.layer_added.connect(self._on_structure_changed)
         events.reset.connect(self._on_reset)
         self.show_selection([])
 
     # ------------------------------------------------------------------ pages
     def _build_empty_page(self) -> None:
-        self.empty_page = QLabel("Select a layer or a connection on the canvas to see and change it here.")
+        self.empty_page = QLabel()
         self.empty_page.setObjectName("inspector_hint")
         self.empty_page.setWordWrap(True)
+        self.empty_page.setTextFormat(Qt.TextFormat.RichText)
         self.empty_page.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.empty_page.setStyleSheet("color: palette(placeholder-text); padding-top: 6px;")
+        self.empty_page.setStyleSheet("padding-top: 4px;")
         self.pages.addWidget(self.empty_page)
+
+    def set_design_info(self, name: str, description: str) -> None:
+        """The project's name and description, shown while nothing is selected."""
+        self._design = (name, description)
+        if self.item_id is None and self.neuron is None:
+            self._load(0)
+
+    def _overview(self) -> str:
+        name, description = self._design
+        g = self.graph
+        layers, connections = len(g.layers), len(g.connections)
+        try:
+            from designer.graph import parameter_count
+            parameters = f" · {parameter_count(g):,} parameters"
+        except GraphError:
+            parameters = ""
+        parts = []
+        if description:
+            parts.append(f"<p>{_escape(description)}</p>")
+        parts.append(f"<p style='color:#667085'>{layers} layer{'s' if layers != 1 else ''} · {connections} "
+                     f"connection{'s' if connections != 1 else ''}{parameters}</p>")
+        tips = ["Drag a layer from the <b>Palette</b> onto the canvas.",
+                "Drag from a layer's right-hand port to another layer to connect them.",
+                "Click a layer or a connection to change it here.",
+                "<b>Delete</b> removes the selection, <b>Ctrl+Z</b> undoes, <b>F</b> fits the design in view.",
+                "Press <b>F5</b> to train."]
+        parts.append("<p style='color:#475467'><b>How to</b></p><ul style='margin-left:-20px; color:#475467'>"
+                     + "".join(f"<li style='margin-bottom:3px'>{t}</li>" for t in tips) + "</ul>")
+        return "".join(parts)
 
     def _form(self) -> tuple[QWidget, QFormLayout]:
         page = QWidget()
@@ -276,8 +314,14 @@ class Inspector(QWidget):
                 self._load_connection(self.graph.connections[self.item_id])
             else:
                 self.item_id = None
-                self.title.setText("Nothing selected" if count == 0 else f"{count} items selected")
-                self.subtitle.setText("" if count == 0 else "Select a single layer or connection to edit it.")
+                if count == 0:
+                    self.title.setText(self._design[0] or "Nothing selected")
+                    self.subtitle.setText("Nothing selected")
+                    self.empty_page.setText(self._overview())
+                else:
+                    self.title.setText(f"{count} items selected")
+                    self.subtitle.setText("Select a single layer or connection to edit it.")
+                    self.empty_page.setText("")
                 self.pages.setCurrentWidget(self.empty_page)
         finally:
             self._loading = False
@@ -377,16 +421,16 @@ class Inspector(QWidget):
             self._load()
 
     def _on_structure_changed(self, *_args) -> None:
-        if not self._applying and self.item_id is not None:
-            self._load()
+        if not self._applying:
+            self._load(0 if self.item_id is None else 1)
 
     def _on_removed(self, item) -> None:
         if self._applying:
             return
         if item.id == self.item_id:
             self.show_selection([])
-        elif self.item_id is not None:
-            self._load()
+        else:
+            self._load(0 if self.item_id is None else 1)
 
     def _on_reset(self) -> None:
         self.show_selection([])

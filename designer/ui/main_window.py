@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QUndoStack
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QToolBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QScrollArea, QToolBar, QWidget
 
 from designer.graph import Graph, Layer, Problem, errors, parameter_count, validate
 from designer.project import Project, ProjectError, read_project, write_project
@@ -76,9 +76,12 @@ class MainWindow(QMainWindow):
         self.undo_stack.setObjectName("undo_stack")
         self.problems_found: list[Problem] = []
         self.training = None
+        self.engine_ready = False
         self._is_example = False
         self._modified_outside_undo = False
         self._painted = False
+        self._has_saved_layout = False
+        self._shown_once = False
 
         self.setWindowIcon(app_icon())
         self.setDockNestingEnabled(True)
@@ -112,11 +115,11 @@ class MainWindow(QMainWindow):
         self.dataset_panel.settings_changed.connect(self._settings_changed)
         self.undo_stack.cleanChanged.connect(self._update_title)
 
+        if training:
+            self.install_training()
         self._restore_layout()
         self.validate_now()
         self._update_title()
-        if training:
-            self.install_training()
 
     # ------------------------------------------------------------------ construction
     def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -134,17 +137,32 @@ class MainWindow(QMainWindow):
         self.palette = Palette(self)
         self.palette_dock = self._dock("palette", "Palette", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector = Inspector(self.graph, self.undo_stack, self)
-        self.inspector_dock = self._dock("inspector", "Inspector", self.inspector,
+        inspector_scroll = QScrollArea(self)
+        inspector_scroll.setObjectName("inspector_scroll")
+        inspector_scroll.setWidgetResizable(True)
+        inspector_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        inspector_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        inspector_scroll.setWidget(self.inspector)
+        self.inspector_dock = self._dock("inspector", "Inspector", inspector_scroll,
                                          Qt.DockWidgetArea.RightDockWidgetArea)
         self.dataset_panel = DatasetPanel(self.project, self.undo_stack, self)
         self.dataset_dock = self._dock("dataset", "Data and training", self.dataset_panel,
                                        Qt.DockWidgetArea.RightDockWidgetArea)
         self.problems = ProblemsPanel(self)
-        self.problems_dock = self._dock("problems", "Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.resizeDocks([self.palette_dock], [190], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.inspector_dock], [320], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.inspector_dock, self.dataset_dock], [260, 520], Qt.Orientation.Vertical)
-        self.resizeDocks([self.problems_dock], [130], Qt.Orientation.Vertical)
+        self.problems_dock = self._dock("problems", "Problems", self.problems, Qt.DockWidgetArea.LeftDockWidgetArea)
+        # problems under the palette: the left column is otherwise half empty, and problems stay in sight
+        self.splitDockWidget(self.palette_dock, self.problems_dock, Qt.Orientation.Vertical)
+        self.splitDockWidget(self.inspector_dock, self.dataset_dock, Qt.Orientation.Vertical)
+
+    def _apply_default_sizes(self) -> None:
+        """Dock sizes for a first start (afterwards the user's own layout is restored)."""
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 340], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.palette_dock, self.problems_dock], [300, 400], Qt.Orientation.Vertical)
+        self.resizeDocks([self.inspector_dock, self.dataset_dock], [300, 500], Qt.Orientation.Vertical)
+        bottom = [d for d in self.findChildren(QDockWidget)
+                  if self.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea and not d.isFloating()]
+        if bottom:
+            self.resizeDocks(bottom[:1], [max(220, self.height() // 3)], Qt.Orientation.Vertical)
 
     def _action(self, name: str, text: str, slot, shortcut=None, icon: str | None = None,
                 tip: str | None = None) -> QAction:
@@ -257,6 +275,7 @@ class MainWindow(QMainWindow):
         self.status_validity.setContentsMargins(6, 0, 8, 0)
         bar.addPermanentWidget(self.status_validity)
 
+    @Slot()
     def install_training(self) -> None:
         """Add the training docks and actions (``designer.ui.training``), once it is importable.
 
@@ -274,9 +293,26 @@ class MainWindow(QMainWindow):
         self.menu_training.clear()
         docks_before = set(self.findChildren(QDockWidget))
         self.training = TrainingController(self)
-        for dock in set(self.findChildren(QDockWidget)) - docks_before:
-            self.restoreDockWidget(dock)  # where the user left it last time
+        new_docks = [d for d in self.findChildren(QDockWidget) if d not in docks_before]
+        for dock in new_docks:
             self.menu_panels.addAction(dock.toggleViewAction())
+            # where the user left it last time (restoreDockWidget says True even with no saved state)
+            restored = self._has_saved_layout and self.restoreDockWidget(dock)
+            if not restored and self.isVisible():
+                dock.show()  # a dock added to a window already on screen starts hidden
+        if self.isVisible() and not self._has_saved_layout:
+            self._apply_default_sizes()  # installed after start-up: size the new docks too
+
+    @Slot()
+    def set_views_ready(self) -> None:
+        """pyqtgraph is loaded (start-up loads it after the first paint): draw the dataset preview."""
+        self.dataset_panel.set_preview_enabled(True)
+
+    @Slot()
+    def set_engine_ready(self) -> None:
+        """torch is loaded and warm: training starts without a pause."""
+        self.engine_ready = True
+        self.statusBar().showMessage("Ready to train", 3000)
 
     # ------------------------------------------------------------------ window state
     @property
@@ -294,17 +330,28 @@ class MainWindow(QMainWindow):
         return self.project.path.stem if self.project.path else "Untitled"
 
     def _update_title(self, *_args) -> None:
+        self.inspector.set_design_info(self.display_name(), self.project.description)
         self.setWindowTitle(f"{self.display_name()}[*] — {APP_NAME}")
         self.setWindowModified(self.is_modified)
 
     def _restore_layout(self) -> None:
         geometry, state = settings.window_layout()
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1280, 800)
-        if state is not None:
-            self.restoreState(state)
+        self._has_saved_layout = state is not None
+        if geometry is None or not self.restoreGeometry(geometry):
+            screen = self.screen().availableGeometry() if self.screen() is not None else None
+            if screen is not None and screen.width() >= 1100:
+                self.resize(max(1100, int(screen.width() * 0.85)), max(720, int(screen.height() * 0.85)))
+            else:
+                self.resize(1280, 800)
+        if state is None or not self.restoreState(state):
+            self._apply_default_sizes()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if not self._shown_once:
+            self._shown_once = True
+            if not self._has_saved_layout:
+                self._apply_default_sizes()  # now that the window has its real size
+        super().showEvent(event)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().paintEvent(event)
@@ -394,7 +441,11 @@ class MainWindow(QMainWindow):
             self._schedule_validation()
 
     # ------------------------------------------------------------------ files
-    def _replace_project(self, project: Project, is_example: bool = False) -> None:
+    def open_project(self, project: Project, *, is_example: bool = False) -> None:
+        """Show an already-read project instead of the current one (no question asked; see maybe_save).
+
+        The window keeps its graph object: the project's layers and connections move into it.
+        """
         self.graph.replace(project.graph)
         project.graph = self.graph
         self.project = project
@@ -415,7 +466,7 @@ class MainWindow(QMainWindow):
     def new_project(self) -> bool:
         if not self.maybe_save():
             return False
-        self._replace_project(Project.new())
+        self.open_project(Project.new())
         return True
 
     def open_path(self, path: str | Path, *, is_example: bool | None = None) -> bool:
@@ -431,7 +482,7 @@ class MainWindow(QMainWindow):
             return False
         if is_example is None:
             is_example = self._in_examples(path)
-        self._replace_project(project, is_example)
+        self.open_project(project, is_example=is_example)
         if not is_example:
             settings.add_recent_file(path)
         self.statusBar().showMessage(f"Opened {path.name}", 4000)

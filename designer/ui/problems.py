@@ -84,10 +84,11 @@ class ProblemsPanel(QWidget):
         self.list.itemActivated.connect(self._activate)
         self._all_clear = QLabel(self)
         self._all_clear.setObjectName("problems_all_clear")
-        self._all_clear.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._all_clear.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self._all_clear.setContentsMargins(10, 10, 10, 10)
         self._all_clear.setWordWrap(True)
-        self._all_clear.setText("<span style='color:%s'>✔</span> No problems: the design is ready to train."
-                                % OK_COLOUR)
+        self._all_clear.setText(f"<span style='color:{OK_COLOUR}; font-size:14px'>✔</span>&nbsp; "
+                                "No problems: the design is ready to train.")
         self._stack.addWidget(self._all_clear)
         self._stack.addWidget(self.list)
         layout.addWidget(self._stack)

@@ -252,7 +252,7 @@ def test_the_inspector_follows_a_neuron_click_and_removal(qtbot):
     window.canvas.select("h")
     window.action_delete.trigger()
     assert "h" not in window.graph.layers
-    assert window.inspector.title.text() == "Nothing selected"
+    assert window.inspector.subtitle.text() == "Nothing selected"
     window.action_undo.trigger()
     assert "h" in window.graph.layers and "x-h" in window.graph.connections
 
