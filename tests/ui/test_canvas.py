@@ -470,3 +470,25 @@ def test_a_file_connection_to_a_missing_layer_appears_once_the_layer_does(view, 
     assert "a-b" not in view.canvas_scene.connection_items
     graph.add_layer(Layer("b", "neurons", (2,), position=(200, 0)))
     assert connection_item(view, "a-b").target_item is layer_item(view, "b")
+
+
+def test_a_palette_drag_shows_where_the_layer_will_land(view, graph):
+    vp = view.viewport()
+    data = palette_item("lstm")
+    pos = at(view, 305, 207)
+    args = (Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(vp, QDragEnterEvent(pos, *args))
+    QApplication.sendEvent(vp, QDragMoveEvent(pos, *args))
+    ghost = view._ghost
+    assert ghost is not None and ghost.scene() is view.scene()
+    assert ghost.pos() == QPointF(300, 200) and ghost.layer.kind == "lstm"
+    QApplication.sendEvent(vp, QDropEvent(QPointF(pos), *args))
+    assert view._ghost is None and ghost.scene() is None
+    assert list(graph.layers.values())[-1].position == (300.0, 200.0)
+
+
+def test_nothing_connects_into_an_input_layer(view, graph, stack):
+    x = layer_item(view, "x")
+    drag(view, port_of(view, "out"), view.mapFromScene(x.sceneBoundingRect().center()))
+    assert set(graph.connections) == {"x-h", "h-out"} and stack.count() == 0
+    assert not x.problem  # the red "refused" mark goes with the mouse

@@ -57,6 +57,37 @@ def _arrow(tip: QPointF, direction: QPointF, size: float) -> QPolygonF:
                       QPointF(base.x() + uy * size * 0.55, base.y() - ux * size * 0.55)])
 
 
+def _band_path(s_frame: QRectF, s_area: QRectF, t_frame: QRectF, t_area: QRectF) -> QPainterPath:
+    """A band from the source card's side that faces the target to the target's side facing back.
+
+    Left to right as drawn usually; right to left, downwards or upwards when the person placed the
+    target there, so that a serpentine layout still reads as a stream and never twists.
+    """
+    if t_frame.left() >= s_frame.right() or t_frame.right() <= s_frame.left():
+        sign = 1.0 if t_frame.left() >= s_frame.right() else -1.0
+        x0 = s_frame.right() if sign > 0 else s_frame.left()
+        x1 = t_frame.left() if sign > 0 else t_frame.right()
+        d = sign * max(40.0, abs(x1 - x0) * 0.5)
+        a0, a1 = QPointF(x0, s_area.top()), QPointF(x0, s_area.bottom())
+        b0, b1 = QPointF(x1, t_area.top()), QPointF(x1, t_area.bottom())
+        step = QPointF(d, 0.0)
+    else:
+        sign = 1.0 if t_frame.center().y() >= s_frame.center().y() else -1.0
+        y0 = s_frame.bottom() if sign > 0 else s_frame.top()
+        y1 = t_frame.top() if sign > 0 else t_frame.bottom()
+        d = sign * max(30.0, abs(y1 - y0) * 0.5)
+        inset = 10.0
+        a0, a1 = QPointF(s_frame.left() + inset, y0), QPointF(s_frame.right() - inset, y0)
+        b0, b1 = QPointF(t_frame.left() + inset, y1), QPointF(t_frame.right() - inset, y1)
+        step = QPointF(0.0, d)
+    band = QPainterPath(a0)
+    band.cubicTo(a0 + step, b0 - step, b0)
+    band.lineTo(b1)
+    band.cubicTo(b1 - step, a1 + step, a1)
+    band.closeSubpath()
+    return band
+
+
 class ConnectionItem(QGraphicsItem):
     """The drawing of one connection, found by its stable id (``item_id``)."""
 
@@ -211,14 +242,7 @@ class ConnectionItem(QGraphicsItem):
         self._ends = np.zeros((0, 4))
         self._loop = QPainterPath()
         # the band always exists: it is also what low zoom draws
-        x0, x1 = s_frame.right(), t_frame.left()
-        dx = max(40.0, abs(x1 - x0) * 0.5)
-        band = QPainterPath(QPointF(x0, s_area.top()))
-        band.cubicTo(QPointF(x0 + dx, s_area.top()), QPointF(x1 - dx, t_area.top()), QPointF(x1, t_area.top()))
-        band.lineTo(QPointF(x1, t_area.bottom()))
-        band.cubicTo(QPointF(x1 - dx, t_area.bottom()), QPointF(x0 + dx, s_area.bottom()),
-                     QPointF(x0, s_area.bottom()))
-        band.closeSubpath()
+        band = _band_path(s_frame, s_area, t_frame, t_area)
         self._band = band
         self._label_at = band.pointAtPercent(0.25) * 0.5 + band.pointAtPercent(0.75) * 0.5
         bounds = band.boundingRect()
@@ -257,9 +281,15 @@ class ConnectionItem(QGraphicsItem):
             ends = np.hstack([ends[:, :2] + u * r_s, ends[:, 2:] - u * r_t])
             self._ends = ends
             self._lines = [QLineF(a, b, c, e) for a, b, c, e in ends.tolist()]
+            targets = np.array([link.target for link in self.links])
             for index, c in t_cent.items():
-                tip = QPointF(c.x() + t_pos.x() - target.layout.radius, c.y() + t_pos.y())
-                self._arrows.append(_arrow(tip, QPointF(1, 0), 4.5))
+                # the arrowhead points along the mean direction of the links arriving at this neuron
+                mean = u[targets == index].mean(axis=0)
+                norm = float(np.hypot(*mean)) or 1.0
+                ux, uy = mean / norm
+                r = target.layout.radius
+                tip = QPointF(c.x() + t_pos.x() - ux * r, c.y() + t_pos.y() - uy * r)
+                self._arrows.append(_arrow(tip, QPointF(ux, uy), 4.5))
             if len(ends):
                 bounds = bounds.united(QRectF(QPointF(ends[:, [0, 2]].min(), ends[:, [1, 3]].min()),
                                               QPointF(ends[:, [0, 2]].max(), ends[:, [1, 3]].max())))

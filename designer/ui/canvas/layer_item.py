@@ -182,6 +182,18 @@ class LayerItem(QGraphicsItem):
                                 (3.0 if self.problem or selected else 1.5) / max(lod, 0.05)))
             painter.setBrush(fill)
             painter.drawRect(frame)
+            if frame.width() * lod >= 30:
+                # the name at a readable screen size, so a zoomed-out design can still be found around
+                title_font, _, _ = _fonts()
+                painter.save()
+                painter.translate(frame.center())
+                painter.scale(1 / lod, 1 / lod)
+                painter.setFont(title_font)
+                painter.setPen(style.TEXT)
+                w = frame.width() * lod - 4
+                text = painter.fontMetrics().elidedText(self.title, Qt.TextElideMode.ElideRight, int(w))
+                painter.drawText(QRectF(-w / 2, -9, w, 18), Qt.AlignmentFlag.AlignCenter, text)
+                painter.restore()
             return
         self.painted_detail = "high"
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)

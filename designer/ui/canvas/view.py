@@ -74,6 +74,8 @@ class CanvasView(QGraphicsView):
         self.setMouseTracking(True)
         self.setBackgroundBrush(style.CANVAS_BACKGROUND)
         self._read_only = False
+        self._problem_ids: set[str] = set()
+        self._ghost: LayerItem | None = None  # where a palette item would land
         self._selected_neuron: tuple[str, int] | None = None
         self._press: QPointF | None = None
         self._moving: dict[str, tuple[float, float]] | None = None  # layer id -> position at press
@@ -131,7 +133,8 @@ class CanvasView(QGraphicsView):
 
     def set_problem_ids(self, ids: set[str]) -> None:
         """Outline the layers and connections with these ids in red (the culprits of problems)."""
-        self.canvas_scene.set_problem_ids(set(ids))
+        self._problem_ids = set(ids)
+        self.canvas_scene.set_problem_ids(self._problem_ids)
 
     def set_weights(self, weights: dict[str, np.ndarray] | None) -> None:
         """Colour links by the sign of their weights and size them by magnitude; None for the neutral style."""
@@ -198,7 +201,7 @@ class CanvasView(QGraphicsView):
     # ------------------------------------------------------------------ picking
     def _layer_at(self, view_pos: QPoint) -> LayerItem | None:
         for item in self.items(view_pos):
-            if isinstance(item, LayerItem):
+            if isinstance(item, LayerItem) and self.canvas_scene.layer_items.get(item.item_id) is item:
                 return item
         return None
 
@@ -207,7 +210,8 @@ class CanvasView(QGraphicsView):
         scene_pos = self.mapToScene(view_pos)
         tolerance = 4.0 / max(self.zoom(), 0.05)
         items = self.items(view_pos)
-        layers = [item for item in items if isinstance(item, LayerItem)]
+        layers = [item for item in items if isinstance(item, LayerItem)
+                  and self.canvas_scene.layer_items.get(item.item_id) is item]
         for layer in layers:
             local = layer.mapFromScene(scene_pos)
             if layer.port_contains(local):
@@ -261,7 +265,7 @@ class CanvasView(QGraphicsView):
             return
         if what == "link":
             self._choose(item, additive)
-            if not self._read_only:
+            if not self._read_only and not additive:  # Ctrl/Shift-click selects the connection only
                 self.undo_stack.push(ToggleLinkCommand(self.graph, item.item_id, detail.target, detail.source))
             event.accept()
             return
@@ -285,7 +289,7 @@ class CanvasView(QGraphicsView):
         if self._connect_from is not None:
             scene_pos = self.mapToScene(pos)
             target = self._layer_at(pos)
-            self._set_drop_target(target)
+            self._set_drop_target(target, refused=target is not None and not self._can_connect(target))
             self._update_rubber_line(scene_pos, target)
             event.accept()
             return
@@ -293,7 +297,20 @@ class CanvasView(QGraphicsView):
             self._move_to(self.mapToScene(pos))
             event.accept()
             return
+        if not self._space_held and event.buttons() == Qt.MouseButton.NoButton:
+            self._show_affordance(pos)
         super().mouseMoveEvent(event)
+
+    def _show_affordance(self, pos: QPoint) -> None:
+        """A cursor that says what pressing here would do: connect, move, or switch a link."""
+        what = self._pick(pos)[0]
+        shapes = {"port": Qt.CursorShape.CrossCursor, "link": Qt.CursorShape.PointingHandCursor}
+        if not self._read_only and what in shapes:
+            self.viewport().setCursor(shapes[what])
+        elif not self._read_only and what in ("layer", "neuron"):
+            self.viewport().setCursor(Qt.CursorShape.SizeAllCursor)
+        else:
+            self.viewport().unsetCursor()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         pos = event.position().toPoint()
@@ -306,7 +323,8 @@ class CanvasView(QGraphicsView):
             source = self._connect_from
             target = self._layer_at(pos)
             self._cancel_gestures()
-            if target is not None:  # onto itself: a self-loop (recurrent); onto empty canvas: nothing
+            # onto itself: a self-loop (recurrent); onto empty canvas or an input layer: nothing
+            if target is not None and self._can_connect(target):
                 self._connect(source.item_id, target.item_id)
             event.accept()
             return
@@ -345,6 +363,10 @@ class CanvasView(QGraphicsView):
         elif moves:  # some already in place: move the rest, still the same drag
             self.undo_stack.push(MoveLayersCommand(self.graph, moves, (self._drag_id, tuple(sorted(moves)))))
 
+    @staticmethod
+    def _can_connect(target: LayerItem) -> bool:
+        return target.layer.kind != "input"  # the data feeds an input layer, nothing else may
+
     def _connect(self, source_id: str, target_id: str) -> None:
         connection = Connection(id=self.graph.new_id(f"{source_id}-{target_id}"), source=source_id, target=target_id)
         try:
@@ -363,14 +385,17 @@ class CanvasView(QGraphicsView):
         path.cubicTo(QPointF(start.x() + dx, start.y()), QPointF(end.x() - dx, end.y()), end)
         self._rubber_line.setPath(path)
 
-    def _set_drop_target(self, target: LayerItem | None) -> None:
-        if target is self._drop_target:
-            return
-        if self._drop_target is not None and _alive(self._drop_target):
-            self._drop_target.set_state(drop_target=False)
+    def _set_drop_target(self, target: LayerItem | None, refused: bool = False) -> None:
+        if target is not self._drop_target and self._drop_target is not None and _alive(self._drop_target):
+            self._drop_target.set_state(drop_target=False, problem=self._drop_target.item_id in self._problem_ids)
         self._drop_target = target
         if target is not None:
-            target.set_state(drop_target=True)
+            # a refused target shows red while the mouse is over it
+            target.set_state(drop_target=not refused, problem=refused or target.item_id in self._problem_ids)
+        if refused:
+            self.viewport().setCursor(Qt.CursorShape.ForbiddenCursor)
+        elif self.viewport().cursor().shape() == Qt.CursorShape.ForbiddenCursor:
+            self.viewport().unsetCursor()
 
     def _cancel_gestures(self) -> None:
         self._connect_from = None
@@ -474,17 +499,45 @@ class CanvasView(QGraphicsView):
         if kind is None:
             event.ignore()
             return
-        target = self._layer_at(event.position().toPoint()) if kind == "neuron" else None
-        self._set_drop_target(target if target is not None and self._takes_a_neuron(target) else None)
+        pos = event.position().toPoint()
+        target = self._layer_at(pos) if kind == "neuron" else None
+        if target is not None and self._takes_a_neuron(target):
+            self._set_drop_target(target)
+            self._show_ghost(None)
+        else:
+            self._set_drop_target(None)
+            self._show_ghost(kind, self.mapToScene(pos))
         event.acceptProposedAction()
 
     def dragLeaveEvent(self, event) -> None:  # noqa: N802
         self._set_drop_target(None)
+        self._show_ghost(None)
         event.accept()
+
+    def _show_ghost(self, kind: str | None, scene_pos: QPointF | None = None) -> None:
+        """A faint card where the dragged palette item will land (snapped), or none."""
+        if kind is None or scene_pos is None:
+            if self._ghost is not None:
+                self.canvas_scene.removeItem(self._ghost)
+                self._ghost = None
+            return
+        stem, fields = PALETTE_DEFAULTS[kind]
+        layer = Layer(id=stem, position=(snap(scene_pos.x()), snap(scene_pos.y())), **fields)
+        if self._ghost is None or self._ghost.layer.kind != layer.kind or self._ghost.layer.shape != layer.shape:
+            self._show_ghost(None)
+            self._ghost = LayerItem(layer)
+            self._ghost.setOpacity(0.45)
+            self._ghost.setAcceptHoverEvents(False)
+            self._ghost.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+            self._ghost.setFlag(LayerItem.GraphicsItemFlag.ItemIsSelectable, False)
+            self._ghost.setZValue(5)
+            self.canvas_scene.addItem(self._ghost)
+        self._ghost.setPos(*layer.position)
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
         kind = self._palette_kind(event)
         self._set_drop_target(None)
+        self._show_ghost(None)
         if kind is None:
             event.ignore()
             return
