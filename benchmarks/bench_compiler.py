@@ -8,7 +8,8 @@ Prints, as medians over interleaved repeats (the machine is shared and noisy):
    against ``conv2d`` of the same shape (target: at most 2x) and against a dense weight matrix
    multiplied by the mask of the local links (target: at most 0.7x);
 3. parameters of an unshared 3x3 local connection on a 64x64 grid, against 9 x target neurons +
-   biases (target: at most 1.1x).
+   biases (target: at most 1.1x);
+4. for information, a self-looping layer over 20 steps against ``nn.RNN`` (no target).
 
 Run: ``.venv/bin/python benchmarks/bench_compiler.py [--threads N] [--repeats N] [--device cpu|cuda]``.
 """
@@ -151,6 +152,32 @@ def main(argv=None) -> int:
     budget = 9 * 62 * 62 + 62 * 62
     print(f"unshared local 64x64->62x62 3x3: {params:,} parameters, 9 x neurons + biases = {budget:,}, "
           f"ratio {params / budget:.3f} (target <= 1.1); a dense connection would hold {64 * 64 * 62 * 62:,}")
+
+    # 4. (for information) an Elman RNN, 1 -> 32 tanh self-loop -> 1, 20 steps, against nn.RNN + nn.Linear
+    rnn_graph = Graph()
+    rnn_graph.add_layer(Layer("x", "input", (1,)))
+    rnn_graph.add_layer(Layer("h", "neurons", (32,), activation="tanh"))
+    rnn_graph.add_layer(Layer("y", "neurons", (1,)))
+    for a, b in (("x", "h"), ("h", "h"), ("h", "y")):
+        rnn_graph.connect(a, b)
+    recurrent = compile_graph(rnn_graph, seed=0)
+    w = {k: torch.from_numpy(v) for k, v in recurrent.named_weights().items()}
+    rnn, head = nn.RNN(1, 32, batch_first=True), nn.Linear(32, 1)
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(w["x-h.weight"])
+        rnn.weight_hh_l0.copy_(w["h-h.weight"])
+        rnn.bias_ih_l0.copy_(w["h.bias"])
+        rnn.bias_hh_l0.zero_()
+        head.weight.copy_(w["h-y.weight"])
+        head.bias.copy_(w["y.bias"])
+    recurrent, rnn, head = recurrent.to(device), rnn.to(device), head.to(device)
+    seq = torch.randn(128, 20, 1, device=device)
+    torch.testing.assert_close(recurrent(seq), head(rnn(seq)[0][:, -1]))
+    times = compare({"compiled": (lambda: recurrent(seq), list(recurrent.parameters())),
+                     "nn.RNN": (lambda: head(rnn(seq)[0][:, -1]), list(rnn.parameters()) + list(head.parameters()))},
+                    device, args.repeats, 40)
+    print(f"Elman RNN 1-32-1, 20 steps (no target): compiled {statistics.median(times['compiled']) * 1e6:8.1f} us, "
+          f"nn.RNN {statistics.median(times['nn.RNN']) * 1e6:8.1f} us, ratio {ratio(times, 'compiled', 'nn.RNN'):.2f}")
     return 0
 
 

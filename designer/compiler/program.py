@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from designer.graph import (GATES, Connection, Graph, GraphError, Layer, LocalGeometry, errors,
+from designer.graph import (GATES, Connection, Graph, GraphError, Layer, LocalGeometry, Problem, errors,
                             local_geometry, local_out_channels, validate)
 
 from .errors import CompileError
@@ -257,8 +257,7 @@ def _ravel(index, shape) -> int:
     return flat
 
 
-def _problem(message: str, layer: str | None = None, connection: str | None = None):
-    from designer.graph import Problem
+def _problem(message: str, layer: str | None = None, connection: str | None = None) -> Problem:
     return Problem("error", message, layer, connection)
 
 
@@ -358,21 +357,46 @@ class _Codegen(_Builder):
         return f"{code} + {bias}" if bias else code
 
     def _sum(self, layer: Layer, terms: list[tuple[Connection, str]], pre: str | None,
-             bias_included: bool) -> str:
-        """The weighted sum of a layer: every incoming term, plus the bias unless already included."""
+             bias_included: bool, in_loop: bool = False) -> str:
+        """The weighted sum of a layer: every incoming term, plus the bias unless already included.
+
+        Inside the time loop, dense terms are chained into ``torch.addmm`` on the running sum: one
+        fused operation per connection and step, where ``a + F.linear(...)`` would be two.
+        """
         bias = None
         if not bias_included and layer.id in self.layer_bias:
             bias = self.alias[self.layer_bias[layer.id].attr]
-        parts = [pre] if pre else []
+        running = pre
+        parts = []
         for conn, value in terms:
-            if bias and conn.connectivity.kind != "local":
-                parts.append(self._term(conn, value, bias))
+            dense = conn.connectivity.kind != "local"
+            if dense and in_loop and running is not None:
+                running = f"torch.addmm({running}, {value}, {self._transposed(conn)})"
+            elif dense and bias:
+                term = self._term(conn, value, bias)
                 bias = None
+                if running is None:
+                    running = term
+                else:
+                    parts.append(term)
+            elif running is None and dense:
+                running = self._term(conn, value)
             else:
                 parts.append(self._term(conn, value))
+        if running is not None:
+            parts.insert(0, running)
         if bias:
             parts.append(bias)
         return " + ".join(parts)
+
+    def _transposed(self, conn_or_attr) -> str:
+        """A name for a weight's transpose, taken once before the time loop (``torch.addmm`` wants it)."""
+        attr = self.conn_weight[conn_or_attr.id].attr if isinstance(conn_or_attr, Connection) else conn_or_attr
+        if attr not in self.transposed:
+            name = self.names.new(f"{self.alias[attr]}_t")
+            self.transposed[attr] = name
+            self.loop_setup.append(f"{name} = {self.alias[attr]}.t()")
+        return self.transposed[attr]
 
     def _neurons(self, lid: str, expr: str, indent: str = "") -> None:
         layer = self.graph.layers[lid]
@@ -442,7 +466,8 @@ class _Codegen(_Builder):
             name = self.names.new(f"pre_{lid}")
             terms = [(c, self.value[c.source]) for c in from_pre]
             expr = self._sum(layers[lid], terms, None, False)  # with the layer's bias, added once here
-            lines.append(f"{name} = ({expr}).view(B, T, -1)")
+            # unbind: one [batch, units] view per step, and one stack (not T scatters) in the backward pass
+            lines.append(f"{name} = ({expr}).view(B, T, -1).unbind(1)")
             hoisted[lid] = name
         state = {}
         for lid in loop:
@@ -454,7 +479,9 @@ class _Codegen(_Builder):
             if layers[lid].kind == "lstm":
                 cells[lid] = self.names.new(f"c_{lid}")
                 lines.append(f"{cells[lid]} = x.new_zeros(B, {layers[lid].units})  # the cell state")
-        lines.append("for t in range(T):")
+        self.transposed: dict[str, str] = {}
+        self.loop_setup: list[str] = []
+        self.lines = body = []
         ind = "    "
         for lid in loop:
             layer = layers[lid]
@@ -464,14 +491,18 @@ class _Codegen(_Builder):
                     terms.append((c, state[c.source]))
                 elif c.source in depends:
                     terms.append((c, self.value[c.source]))
-            pre_term = f"{hoisted[lid]}[:, t]" if lid in hoisted else None
+            pre_term = f"{hoisted[lid]}[t]" if lid in hoisted else None
             bias_done = lid in hoisted
             if layer.kind == "neurons":
-                self._neurons(lid, self._sum(layer, terms, pre_term, bias_done), ind)
+                self._neurons(lid, self._sum(layer, terms, pre_term, bias_done, in_loop=True), ind)
             else:
                 self._gated(layer, terms, pre_term, bias_done, state[lid], cells.get(lid), ind)
         for lid, name in state.items():
-            lines.append(f"{ind}{name} = {self.value[lid]}")
+            body.append(f"{ind}{name} = {self.value[lid]}")
+        self.lines = lines
+        lines += self.loop_setup
+        lines.append("for t in range(T):")
+        lines += body
         last: dict[str, str] = {}
         for lid in post:
             terms = []
@@ -492,15 +523,16 @@ class _Codegen(_Builder):
         v = self.value[layer.id]
         gates = self.names.new(f"gates_{layer.id}")
         if layer.kind == "lstm":
-            inputs = self._sum(layer, terms, pre_term, bias_done)
-            lines.append(f"{ind}{gates} = ({inputs} + F.linear({h}, {w_hh})).chunk(4, 1)  # i, f, g, o")
+            inputs = self._sum(layer, terms, pre_term, bias_done, in_loop=True)
+            w_hh_t = self._transposed(extra["weight_hh"].attr)
+            lines.append(f"{ind}{gates} = torch.addmm({inputs}, {h}, {w_hh_t}).chunk(4, 1)  # i, f, g, o")
             lines.append(f"{ind}{c} = torch.sigmoid({gates}[1]) * {c} + torch.sigmoid({gates}[0]) * "
                          f"torch.tanh({gates}[2])")
             lines.append(f"{ind}{v} = torch.sigmoid({gates}[3]) * torch.tanh({c})")
             return
         hidden = self.names.new(f"hidden_{layer.id}")
         reset, update, new = (self.names.new(f"{n}_{layer.id}") for n in ("r", "z", "n"))
-        inputs = self._sum(layer, terms, pre_term, bias_done)
+        inputs = self._sum(layer, terms, pre_term, bias_done, in_loop=True)
         bias_hh = extra.get("bias_hh")
         hh = f"F.linear({h}, {w_hh}, {self.alias[bias_hh.attr]})" if bias_hh else f"F.linear({h}, {w_hh})"
         lines.append(f"{ind}{gates} = ({inputs}).chunk(3, 1)  # r, z, n from the inputs")

@@ -123,3 +123,33 @@ def test_sequence_input_of_grid_steps(build):
     x = torch.randn(5, 6, 2, 2)
     torch.testing.assert_close(module(x), module(x.reshape(5, 6, 4)))
     assert module(x).shape == (5, 1)
+
+
+def test_an_lstm_output_layer_gives_its_last_hidden_state(build):
+    graph = build([("x", "input", [2]), ("l", "lstm", [3])], [("x", "l")])
+    module = compile_graph(graph, seed=0)
+    w = weights_of(module)
+    lstm = nn.LSTM(2, 3, batch_first=True)
+    with torch.no_grad():
+        lstm.weight_ih_l0.copy_(w["x-l.weight"])
+        lstm.weight_hh_l0.copy_(w["l.weight_hh"])
+        lstm.bias_ih_l0.copy_(w["l.bias"])
+        lstm.bias_hh_l0.zero_()
+    x = torch.randn(2, 5, 2)
+    _, (h, _) = lstm(x)
+    torch.testing.assert_close(module(x), h[0])
+    torch.testing.assert_close(module.logits(x), h[0])
+    assert module.output_units == 3
+
+
+def test_a_copied_module_runs_on_its_own_weights(build):
+    import copy
+    graph = build([("x", "input", [2]), ("h", "neurons", [4], "tanh"), ("y", "neurons", [1])],
+                  [("x", "h"), ("h", "h"), ("h", "y")])
+    module = compile_graph(graph, seed=0)
+    twin = copy.deepcopy(module)
+    x = torch.randn(3, 4, 2)
+    torch.testing.assert_close(twin(x), module(x))
+    with torch.no_grad():
+        twin.get_parameter("y_bias").add_(1.0)
+    torch.testing.assert_close(twin(x), module(x) + 1.0)
