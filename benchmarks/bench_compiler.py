@@ -24,12 +24,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from designer.compiler import compile_graph
-from designer.graph import Connectivity, Graph, local_links
+from designer.graph import Connectivity, Graph, Layer, local_links
 
 
 def mlp_graph(sizes, activations):
-    graph = Graph.from_dict({"layers": [], "connections": []})
-    from designer.graph import Layer
+    graph = Graph()
     ids = [f"l{i}" for i in range(len(sizes))]
     graph.add_layer(Layer(ids[0], "input", (sizes[0],)))
     for lid, size, act in zip(ids[1:], sizes[1:], activations):
@@ -101,8 +100,8 @@ def main(argv=None) -> int:
     # 1. MLPs against nn.Sequential
     for sizes, acts, iterations in (([2, 64, 64, 1], ["tanh", "tanh", "linear"], 400),
                                     ([784, 256, 10], ["relu", "linear"], 60)):
-        module = compile_graph(mlp_graph(sizes, acts), seed=0).to(device)
-        seq = sequential_like(module.cpu(), sizes, acts).to(device)
+        module = compile_graph(mlp_graph(sizes, acts), seed=0)
+        seq = sequential_like(module, sizes, acts).to(device)
         module = module.to(device)
         x = torch.randn(128, sizes[0], device=device)
         torch.testing.assert_close(module(x), seq(x))
@@ -116,7 +115,6 @@ def main(argv=None) -> int:
     # 2. unshared local 28x28 -> 26x26, 3x3, against conv2d and a dense masked matrix
     connectivity = Connectivity("local", (3,), 1, "valid", False)
     graph = Graph()
-    from designer.graph import Layer
     graph.add_layer(Layer("x", "input", (28, 28)))
     graph.add_layer(Layer("y", "neurons", (26, 26)))
     graph.connect("x", "y", connectivity)
