@@ -1,8 +1,8 @@
 """The compiled design as a ``torch.nn.Module``: its tensors, its generated forward pass, named weights."""
 from __future__ import annotations
 
-import linecache
 import itertools
+import linecache
 from typing import Any, Mapping
 
 import numpy as np
@@ -49,6 +49,12 @@ class DesignModule(nn.Module):
         for mask in program.masks:
             # not saved in state_dict: masks follow from the design, not from training
             self.register_buffer(mask.attr, runtime.disabled_mask(mask.shape, mask.zeros), persistent=False)
+
+    def extra_repr(self) -> str:
+        kind = "sequences of " if self.is_sequence else ""
+        return (f"{kind}{list(self.input_shape)} -> {self.output_units} ({self.output_activation}); "
+                f"layers {' -> '.join(self._program.layers)}; "
+                f"{sum(p.numel() for p in self.parameters()):,} parameters")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # replaced by the generated code
         raise NotImplementedError

@@ -61,16 +61,19 @@ def test_disabled_unshared_local_links_hit_the_right_weight_and_stay_zero(build)
     assert int((module.named_weights()["x-y.weight"] == 0).sum()) == len(disabled)
 
 
-def test_disabled_link_of_a_shared_connection_drops_only_that_position(build):
-    connectivity = {"kind": "local", "window": 3, "shared": True}
-    # target neuron 0 (position 0,0) loses its link to source neuron 0 (the window's corner)
-    graph = build([("x", "input", [5, 5]), ("y", "neurons", [3, 3])], [("x", "y", connectivity, [(0, 0)])])
+@pytest.mark.parametrize("padding, tap", [("valid", (0, 0)), ("same", (1, 1))])
+def test_disabled_link_of_a_shared_connection_drops_only_that_position(build, padding, tap):
+    connectivity = {"kind": "local", "window": 3, "shared": True, "padding": padding}
+    # target neuron 0 (position 0,0) loses its link to source neuron 0 (the window's corner, or its
+    # centre with 'same' padding); every other position still uses that kernel entry
+    shape = [3, 3] if padding == "valid" else [5, 5]
+    graph = build([("x", "input", [5, 5]), ("y", "neurons", shape)], [("x", "y", connectivity, [(0, 0)])])
     module = compile_graph(graph, seed=1)
     w = {k: torch.from_numpy(v) for k, v in module.named_weights().items()}
     x = torch.randn(2, 1, 5, 5)
-    conv = F.conv2d(x, w["x-y.weight"]).flatten(1) + w["y.bias"]
+    conv = F.conv2d(x, w["x-y.weight"], padding=0 if padding == "valid" else 1).flatten(1) + w["y.bias"]
     expected = conv.clone()
-    expected[:, 0] -= w["x-y.weight"][0, 0, 0, 0] * x[:, 0, 0, 0]
+    expected[:, 0] -= w["x-y.weight"][(0, 0, *tap)] * x[:, 0, 0, 0]
     torch.testing.assert_close(module(x), expected)
 
 
