@@ -1,0 +1,192 @@
+"""Write the example projects shipped with NN Designer (``*.nnd`` beside this script).
+
+Run it after changing an example: ``.venv/bin/python resources/examples/make_examples.py``;
+``make_examples.py --measure`` trains each one with ``nn-designer train`` and prints README.md's table.
+Each example is laid out left to right, one column of layers every 220 px, so it reads on the
+canvas as it flows; each states the target it reaches (see README.md beside this script, and
+tests/test_cli.py, which trains every one of them to its target).
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from designer.graph import Connectivity, Graph, Layer
+from designer.project import Project, write_project
+
+HERE = Path(__file__).resolve().parent
+STEP = 220  # px between columns of layers
+
+
+@dataclass(frozen=True)
+class Target:
+    """What ``nn-designer train`` must reach on the example: ``metric`` compared with ``value``."""
+
+    metric: str  # "val_accuracy" (at least value) or "val_loss" (at most value)
+    value: float
+
+    def met(self, run: dict) -> bool:
+        last = run[self.metric][-1]
+        return last >= self.value if self.metric == "val_accuracy" else last <= self.value
+
+    def __str__(self) -> str:
+        return (f"validation accuracy >= {self.value:g}" if self.metric == "val_accuracy"
+                else f"validation MSE <= {self.value:g}")
+
+
+def _training(**changes) -> dict:
+    block = {"loss": "auto", "optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.0, "batch_size": 16,
+             "epochs": 200, "l1": 0.0, "l2": 0.0, "seed": 0, "device": "auto"}
+    block.update(changes)
+    return block
+
+
+def _column(graph: Graph, layers: list[Layer]) -> None:
+    for i, layer in enumerate(layers):
+        layer.position = (float(i * STEP), 0.0)
+        graph.add_layer(layer)
+
+
+def perceptron() -> Project:
+    graph = Graph()
+    _column(graph, [Layer("x", "input", (2,), label="inputs"),
+                    Layer("out", "neurons", (1,), activation="step", label="AND")])
+    graph.connect("x", "out", connection_id="x-out")
+    return Project(
+        name="Perceptron",
+        description="Rosenblatt's perceptron: one step neuron learns the AND gate. Its weighted sum of the two "
+                    "inputs plus its bias must be above 0 only when both inputs are 1.",
+        graph=graph,
+        dataset={"kind": "builtin", "name": "gate_and", "samples": 64, "noise": 0.0, "validation_split": 0.25,
+                 "seed": 1},
+        training=_training(learning_rate=0.5, batch_size=4, epochs=30))
+
+
+def xor() -> Project:
+    graph = Graph()
+    _column(graph, [Layer("x", "input", (2,), label="inputs"),
+                    Layer("h", "neurons", (4,), activation="tanh"),
+                    Layer("out", "neurons", (1,), activation="sigmoid")])
+    graph.connect("x", "h", connection_id="x-h")
+    graph.connect("h", "out", connection_id="h-out")
+    return Project(
+        name="XOR",
+        description="Two inputs, one hidden layer of four tanh neurons: a single neuron cannot separate the "
+                    "quadrants, four hidden ones can.",
+        graph=graph,
+        dataset={"kind": "builtin", "name": "xor", "samples": 400, "noise": 0.05, "validation_split": 0.2,
+                 "seed": 1},
+        training=_training(learning_rate=0.02, momentum=0.9, batch_size=16, epochs=200))
+
+
+def spiral() -> Project:
+    graph = Graph()
+    _column(graph, [Layer("x", "input", (2,), label="inputs"),
+                    Layer("h1", "neurons", (16,), activation="tanh"),
+                    Layer("h2", "neurons", (16,), activation="tanh"),
+                    Layer("out", "neurons", (1,), activation="sigmoid", label="arm")])
+    graph.connect("x", "h1", connection_id="x-h1")
+    graph.connect("h1", "h2", connection_id="h1-h2")
+    graph.connect("h2", "out", connection_id="h2-out")
+    return Project(
+        name="Spiral",
+        description="Two interleaved spiral arms: two hidden layers of sixteen tanh neurons bend the boundary "
+                    "around them. Press Train and watch the loss fall.",
+        graph=graph,
+        dataset={"kind": "builtin", "name": "spiral", "samples": 400, "noise": 0.02, "validation_split": 0.2,
+                 "seed": 1},
+        training=_training(optimizer="adam", learning_rate=0.02, batch_size=16, epochs=150))
+
+
+def shapes_local() -> Project:
+    graph = Graph()
+    _column(graph, [Layer("image", "input", (16, 16), label="16x16 image"),
+                    Layer("edges", "neurons", (6, 14, 14), activation="relu", label="3x3 detectors"),
+                    Layer("parts", "neurons", (8, 6, 6), activation="relu", label="parts"),
+                    Layer("out", "neurons", (4,), activation="softmax", label="shape")])
+    graph.connect("image", "edges", Connectivity("local", window=(3,), shared=True), connection_id="image-edges")
+    graph.connect("edges", "parts", Connectivity("local", window=(3,), stride=2, shared=True),
+                  connection_id="edges-parts")
+    graph.connect("parts", "out", connection_id="parts-out")
+    return Project(
+        name="Shapes (local connections)",
+        description="Circles, squares, triangles and crosses on a 16x16 grid. Each neuron of the first layers "
+                    "sees only a 3x3 window, and shares its weights across the image (a convolution).",
+        graph=graph,
+        dataset={"kind": "builtin", "name": "shapes", "samples": 2000, "noise": 0.05, "validation_split": 0.2,
+                 "seed": 1},
+        training=_training(optimizer="adam", learning_rate=0.01, batch_size=32, epochs=20))
+
+
+def sine_recurrent() -> Project:
+    graph = Graph()
+    _column(graph, [Layer("x", "input", (1,), label="value"),
+                    Layer("h", "neurons", (16,), activation="tanh", label="memory"),
+                    Layer("out", "neurons", (1,), activation="linear", label="next value")])
+    graph.connect("x", "h", connection_id="x-h")
+    graph.connect("h", "h", connection_id="h-h")
+    graph.connect("h", "out", connection_id="h-out")
+    return Project(
+        name="Sine (recurrent)",
+        description="Twenty steps of a sine wave go in one at a time; the loop on the hidden layer carries "
+                    "what it has seen to the next step, and the output predicts the value after the last one.",
+        graph=graph,
+        dataset={"kind": "builtin", "name": "sine", "samples": 500, "noise": 0.02, "validation_split": 0.2,
+                 "seed": 1},
+        training=_training(optimizer="adam", learning_rate=0.01, batch_size=16, epochs=60))
+
+
+#: file name -> (how to make it, the target `nn-designer train` reaches on it)
+EXAMPLES = {
+    "perceptron.nnd": (perceptron, Target("val_accuracy", 1.0)),
+    "xor.nnd": (xor, Target("val_accuracy", 0.95)),
+    "spiral.nnd": (spiral, Target("val_accuracy", 0.95)),
+    "shapes-local.nnd": (shapes_local, Target("val_accuracy", 0.9)),
+    "sine-recurrent.nnd": (sine_recurrent, Target("val_loss", 0.01)),
+}
+DEFAULT_EXAMPLE = HERE / "spiral.nnd"
+
+
+def main(folder: Path = HERE) -> int:
+    for name, (make, _target) in EXAMPLES.items():
+        project = make()
+        write_project(project, folder / name)
+        print(f"wrote {folder / name}")
+    return 0
+
+
+def measure() -> int:
+    """Train every shipped example with ``nn-designer train`` and print the README's table."""
+    import subprocess
+    import tempfile
+    import time
+
+    from designer.project import read_project
+
+    command = Path(sys.executable).with_name("nn-designer")
+    print("| example | design | data | target | reached | epochs | wall time |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    missed = 0
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, (make, target) in EXAMPLES.items():
+            out = Path(scratch) / name
+            started = time.perf_counter()
+            subprocess.run([str(command), "train", str(HERE / name), "--out", str(out)], check=True,
+                           capture_output=True)
+            seconds = time.perf_counter() - started
+            project = read_project(out)
+            run = project.history[-1]
+            value = run[target.metric][-1]
+            missed += not target.met(run)
+            layers = " → ".join(f"{layer.id} {'x'.join(map(str, layer.shape))}"
+                                for layer in project.graph.layers.values())
+            print(f"| `{name}` | {layers} | {project.dataset['name']} | {target} | {value:.4g} "
+                  f"{'✓' if target.met(run) else '✗'} | {len(run['epochs'])} | {seconds:.1f} s |")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--measure"]:
+        sys.exit(measure())
+    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE))

@@ -1,0 +1,279 @@
+"""The nn-designer command, run as users run it: a real process, real files, its exit status and its words."""
+import importlib.util
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from designer.project import read_project, write_project
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "resources" / "examples"
+SCRIPT = Path(sys.executable).with_name("nn-designer")
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "designer.cli"]
+TIMEOUT = 120
+
+
+def nnd(*args, cwd=None, timeout=TIMEOUT):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    return subprocess.run([*COMMAND, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def _user_error(result, *words):
+    """Exit 2, the words in the message, and no Python traceback."""
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "Traceback" not in output, output
+    for word in words:
+        assert word in output, output
+
+
+def _example(name, tmp_path, **training):
+    project = read_project(EXAMPLES / name)
+    project.training.update(training)
+    path = tmp_path / name
+    write_project(project, path)
+    return path
+
+
+def _load_examples_module():
+    spec = importlib.util.spec_from_file_location("make_examples", EXAMPLES / "make_examples.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+# ---------------------------------------------------------------- help, version
+def test_version_and_help_answer_without_importing_torch():
+    assert nnd("--version").stdout.strip() == "nn-designer 0.1.0"
+    code = ("import sys, contextlib, io\nfrom designer.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()) as out: status = main(['--help'])\n"
+            "assert status == 0 and 'check' in out.getvalue() and 'export' in out.getvalue(), out.getvalue()\n"
+            "sys.exit(1 if 'torch' in sys.modules else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT)
+    assert result.returncode == 0, result.stderr
+
+
+def test_bad_arguments_exit_2_with_usage():
+    result = nnd("train", EXAMPLES / "xor.nnd", "--epochs", "zero")
+    _user_error(result, "--epochs", "whole number")
+    _user_error(nnd("export", EXAMPLES / "xor.nnd", "--to", "gif", "-o", "x"), "invalid choice")
+
+
+# ---------------------------------------------------------------- check
+def test_check_a_valid_example_prints_the_parameter_count():
+    result = nnd("check", EXAMPLES / "spiral.nnd")
+    assert result.returncode == 0, result.stderr
+    assert "valid" in result.stdout and "337 trainable parameters" in result.stdout
+
+
+def test_check_a_file_that_is_not_a_project(tmp_path):
+    path = tmp_path / "notes.nnd"
+    path.write_text("shopping list")
+    _user_error(nnd("check", path), "notes.nnd", "not an NN Designer project")
+    _user_error(nnd("check", tmp_path / "missing.nnd"), "missing.nnd")
+
+
+def test_check_names_every_invalid_layer_and_connection(tmp_path):
+    project = read_project(EXAMPLES / "xor.nnd")
+    project.graph.update_layer("h", activation="swish")
+    project.graph.connect("out", "x", connection_id="back")
+    write_project(project, tmp_path / "bad.nnd")
+    result = nnd("check", tmp_path / "bad.nnd")
+    _user_error(result, "layer h: unknown activation 'swish'", "connection back:", "2 errors")
+    lines = [line for line in result.stdout.splitlines() if line.startswith("error:")]
+    assert len(lines) == 2
+    _user_error(nnd("train", tmp_path / "bad.nnd"), "layer h", "connection back")
+
+
+def test_bad_csv_data_names_the_line_and_column(tmp_path):
+    (tmp_path / "data.csv").write_text("a,b,label\n0.1,0.2,yes\n0.3,oops,no\n")
+    project = read_project(EXAMPLES / "xor.nnd")
+    project.dataset = {"kind": "csv", "path": "data.csv", "features": ["a", "b"], "target": "label"}
+    write_project(project, tmp_path / "csv.nnd")
+    _user_error(nnd("check", tmp_path / "csv.nnd"), "data.csv", "line 3", "'b'", "oops")
+    _user_error(nnd("train", tmp_path / "csv.nnd"), "data.csv", "line 3")
+
+
+def test_a_loss_that_does_not_fit_and_an_input_that_does_not_match(tmp_path):
+    path = _example("xor.nnd", tmp_path, loss="cross_entropy")
+    _user_error(nnd("check", path), "cross_entropy", "'out' has 1 unit")
+    project = read_project(EXAMPLES / "xor.nnd")
+    project.graph.update_layer("x", shape=[3])
+    write_project(project, tmp_path / "shape.nnd")
+    _user_error(nnd("train", tmp_path / "shape.nnd"), "layer x", "[3]", "[2]")
+
+
+# ---------------------------------------------------------------- train
+def test_train_json_lines_and_the_saved_run(tmp_path):
+    source = _example("xor.nnd", tmp_path)
+    before = source.read_bytes()
+    out = tmp_path / "trained.nnd"
+    result = nnd("train", source, "--epochs", "3", "--seed", "4", "--json", "--out", out)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2, 3]
+    for record in records:
+        assert set(record) == {"epoch", "train_loss", "val_loss", "train_accuracy", "val_accuracy"}
+        assert all(isinstance(record[k], float) for k in record if k != "epoch")
+    assert source.read_bytes() == before  # --out leaves the original alone
+    trained = read_project(out)
+    run = trained.history[-1]
+    assert run["id"] == "run-1" and run["status"] == "completed" and run["epochs"] == [1, 2, 3]
+    assert run["training"]["epochs"] == 3 and run["training"]["seed"] == 4
+    assert run["val_loss"] == pytest.approx([r["val_loss"] for r in records])
+    assert set(trained.weights) == {"x-h.weight", "h.bias", "h-out.weight", "out.bias"}
+    assert "completed after 3 epochs" in result.stderr
+
+
+def test_train_in_place_twice_continues_and_regression_has_no_accuracy_keys(tmp_path):
+    path = _example("sine-recurrent.nnd", tmp_path)
+    for _ in range(2):
+        result = nnd("train", path, "--epochs", "1", "--json")
+        assert result.returncode == 0, result.stderr
+        assert set(json.loads(result.stdout)) == {"epoch", "train_loss", "val_loss"}
+    history = read_project(path).history
+    assert [run["id"] for run in history] == ["run-1", "run-2"]
+    assert history[1]["initial_weights"] == "stored"
+    assert history[1]["train_accuracy"] == []
+
+
+def test_an_absurd_learning_rate_diverges_exit_3_and_is_stored(tmp_path):
+    project = read_project(EXAMPLES / "xor.nnd")
+    project.dataset = {"kind": "builtin", "name": "plane", "samples": 200, "seed": 1}
+    project.graph.update_layer("out", activation="linear")
+    project.training.update(learning_rate=1e6, epochs=50)
+    write_project(project, tmp_path / "plane.nnd")
+    out = tmp_path / "out.nnd"
+    result = nnd("train", tmp_path / "plane.nnd", "--out", out)
+    assert result.returncode == 3, result.stderr
+    assert "diverged" in result.stderr and "learning rate" in result.stderr and "Traceback" not in result.stderr
+    saved = read_project(out)
+    assert saved.history[-1]["status"] == "diverged"
+    assert all(np.isfinite(w).all() for w in saved.weights.values())
+
+
+def test_ctrl_c_stops_after_the_batch_and_saves_a_stopped_run(tmp_path):
+    path = _example("xor.nnd", tmp_path)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    process = subprocess.Popen([*COMMAND, "train", str(path), "--epochs", "100000", "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        first = process.stdout.readline()  # training is under way
+        assert json.loads(first)["epoch"] == 1
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    run = read_project(path).history[-1]
+    assert run["status"] == "stopped" and 1 <= len(run["epochs"]) < 100000
+
+
+def test_an_unavailable_device_is_a_user_error(tmp_path):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    _user_error(nnd("train", EXAMPLES / "xor.nnd", "--device", "cuda", "--out", tmp_path / "o.nnd"),
+                "'cuda' is not available")
+
+
+# ---------------------------------------------------------------- export
+@pytest.mark.parametrize("name", ["shapes-local.nnd", "sine-recurrent.nnd"])
+def test_exported_source_and_weights_reproduce_the_model_in_a_fresh_interpreter(tmp_path, name):
+    import torch
+
+    from designer.compiler import compile_graph
+
+    path = _example(name, tmp_path)
+    assert nnd("train", path, "--epochs", "1").returncode == 0
+    out = tmp_path / "export" / "model.py"
+    out.parent.mkdir()
+    result = nnd("export", path, "--to", "py", "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "export" / "model.safetensors").exists()
+    assert nnd("export", path, "--to", "safetensors", "-o", tmp_path / "w.safetensors").returncode == 0
+
+    project = read_project(path)
+    module = compile_graph(project.graph, weights=project.weights)
+    generator = torch.Generator().manual_seed(0)
+    shape = (5, 20, 1) if module.is_sequence else (5, *module.input_shape)
+    x = torch.rand(shape, generator=generator)
+    np.save(tmp_path / "x.npy", x.numpy())
+    with torch.no_grad():
+        expected = module(x).numpy()
+    code = textwrap.dedent(f"""
+        import sys, numpy, torch
+        sys.path.insert(0, {str(out.parent)!r})
+        from model import load
+        for weights in ({str(out.with_suffix('.safetensors'))!r}, {str(tmp_path / 'w.safetensors')!r}):
+            model = load(weights)
+            with torch.no_grad():
+                y = model(torch.from_numpy(numpy.load({str(tmp_path / 'x.npy')!r})))
+            numpy.save(weights + ".out.npy", y.numpy())
+        print("designer" in sys.modules)
+    """)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT,
+                         cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "False"  # the exported file stands alone
+    for weights in (out.with_suffix(".safetensors"), tmp_path / "w.safetensors"):
+        np.testing.assert_allclose(np.load(f"{weights}.out.npy"), expected, atol=1e-6, rtol=0)
+
+
+def test_export_refusals(tmp_path):
+    _user_error(nnd("export", EXAMPLES / "xor.nnd", "--to", "onnx", "-o", tmp_path / "m.onnx"), "not available yet")
+    _user_error(nnd("export", EXAMPLES / "xor.nnd", "--to", "safetensors", "-o", tmp_path / "w.safetensors"),
+                "no trained weights", "nn-designer train")
+    assert not (tmp_path / "w.safetensors").exists()
+
+
+def test_opening_a_missing_file_in_the_window_is_a_user_error(tmp_path):
+    _user_error(nnd(tmp_path / "nothing.nnd"), "nothing.nnd", "no such file")
+
+
+def test_a_bug_is_reported_as_one_in_words_with_exit_1(capsys):
+    from designer.cli import _guarded
+
+    assert _guarded(lambda: [][1]) == 1
+    message = capsys.readouterr().err
+    assert message.startswith("internal error: IndexError") and "please report it" in message
+    assert "Traceback" not in message
+
+
+# ---------------------------------------------------------------- the examples
+@pytest.mark.slow
+def test_each_example_reaches_its_target(tmp_path):
+    examples = _load_examples_module()
+    missed = []
+    for name, (_make, target) in examples.EXAMPLES.items():
+        out = tmp_path / name
+        result = nnd("train", EXAMPLES / name, "--out", out, timeout=60)
+        assert result.returncode == 0, result.stderr
+        run = read_project(out).history[-1]
+        if not target.met(run):
+            missed.append(f"{name}: {target} not reached: {run[target.metric][-1]}")
+        assert not math.isnan(run["train_loss"][-1])
+    assert not missed, missed
+
+
+def test_the_shipped_examples_are_what_the_generator_makes(tmp_path):
+    examples = _load_examples_module()
+    assert examples.main(tmp_path) == 0
+    for name in examples.EXAMPLES:
+        shipped, made = read_project(EXAMPLES / name), read_project(tmp_path / name)
+        assert shipped.graph.to_dict() == made.graph.to_dict(), name
+        assert (shipped.dataset, shipped.training, shipped.name) == (made.dataset, made.training, made.name)
+        assert shipped.weights is None and shipped.history == []
+    assert examples.DEFAULT_EXAMPLE.name == "spiral.nnd"
