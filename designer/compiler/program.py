@@ -287,13 +287,16 @@ class _Codegen(_Builder):
         is_sequence = bool(self.recurrent) or any(graph.layers[lid].kind in GATES for lid in self.order)
         self.value = {lid: self.names.new(f"v_{lid}") for lid in self.order}
         self.lines: list[str] = []
+        self.final_activation: str | None = None
         self._aliases()
         if is_sequence:
             self._sequence()
         else:
             self._feed_forward()
         output = graph.layers[self.output_id]
-        body = "\n".join("        " + line if line else "" for line in self.lines)
+        body = "\n".join("        " + line for line in self.lines)
+        logits_lines = [line for line in self.lines if line is not self.final_activation]
+        logits_body = "\n".join("        " + line for line in logits_lines)
         out_value = self.value[self.output_id]
         out_logits = self.logit_name if output.kind == "neurons" else out_value
         source = (
@@ -302,7 +305,7 @@ class _Codegen(_Builder):
             f"        return {out_value}\n"
             "\n"
             "    def logits(self, x):\n"
-            f"{body}\n"
+            f"{logits_body}\n"
             f"        return {out_logits}\n")
         activation = output.activation if output.kind == "neurons" else "tanh"
         return Program(self.weights, self.masks, source, sorted(self.helpers), tuple(graph.layers[self.input_id].shape),
@@ -406,7 +409,10 @@ class _Codegen(_Builder):
         if lid == self.output_id:
             self.logit_name = self.names.new(f"z_{lid}")
             self.lines.append(f"{indent}{self.logit_name} = {expr}")
-            self.lines.append(f"{indent}{self.value[lid]} = {act.format(self.logit_name)}")
+            line = f"{indent}{self.value[lid]} = {act.format(self.logit_name)}"
+            self.lines.append(line)
+            if not indent:  # run once, after everything else: logits() can leave it out
+                self.final_activation = line
         else:
             self.lines.append(f"{indent}{self.value[lid]} = {act.format(expr)}")
 

@@ -1,11 +1,10 @@
 """The building blocks that compiled forward code calls.
 
-Torch only, and no imports beyond ``torch`` and ``torch.nn.functional as F``: :func:`export_source`
+Torch only, and no imports beyond ``torch``: :func:`~designer.compiler.export_source`
 copies these definitions verbatim into the standalone file it writes, so a compiled module and its
 exported source run the very same code.
 """
 import torch
-import torch.nn.functional as F
 
 
 class StepFunction(torch.autograd.Function):

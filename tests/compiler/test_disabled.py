@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from designer.compiler import compile_graph
-from designer.graph import local_links
+from designer.graph import Connectivity, local_links
 
 
 def train(module, x, steps=5, **adam):
@@ -41,8 +41,7 @@ def test_disabled_dense_links_stay_exactly_zero_after_optimizer_steps(build):
 
 def test_disabled_unshared_local_links_hit_the_right_weight_and_stay_zero(build):
     connectivity = {"kind": "local", "window": 3, "stride": 1, "padding": "same"}
-    links = local_links((2, 5, 5), (1, 5, 5), __import__("designer.graph", fromlist=["Connectivity"])
-                        .Connectivity.from_dict(connectivity))
+    links = local_links((2, 5, 5), (1, 5, 5), Connectivity.from_dict(connectivity))
     disabled = [links[0], links[40], links[-1]]
     graph = build([("x", "input", [2, 5, 5]), ("y", "neurons", [1, 5, 5])], [("x", "y", connectivity, disabled)])
     module = compile_graph(graph, seed=0)

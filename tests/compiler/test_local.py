@@ -1,4 +1,6 @@
 """Local connections: unshared ones against explicit loops, shared ones against convolution."""
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -19,7 +21,6 @@ def loop_reference(x, weight, source_shape, target_shape, connectivity):
     out_c = target_shape[0] if len(target_shape) == 3 else 1
     w = weight.reshape(out_c, *geo.out_spatial, geo.in_channels, *geo.window)
     out = torch.zeros(batch, out_c, *geo.out_spatial, dtype=torch.float64)
-    import itertools
     for b in range(batch):
         for o in range(out_c):
             for pos in itertools.product(*[range(n) for n in geo.out_spatial]):
