@@ -14,7 +14,7 @@ GRID_DOT_MAJOR = QColor("#BFC5CF")
 CARD = QColor("#FFFFFF")
 CARD_BORDER = QColor("#D3D8E0")
 CARD_BORDER_HOVER = QColor("#9AA4B2")
-SHADOW = QColor(16, 24, 40, 22)
+SHADOW = QColor(16, 24, 40, 34)
 
 # Text
 TEXT = QColor("#1D2433")

@@ -49,6 +49,15 @@ def _weight_colour(w: float, alpha: int = 220) -> QColor:
     return colour
 
 
+def _opaque(colour: QColor, alpha: int) -> QColor:
+    """``colour`` at ``alpha`` over the canvas, as an opaque colour: blending each pixel of
+    hundreds of translucent lines costs about three times as much as drawing them opaque."""
+    a = alpha / 255.0
+    bg = style.CANVAS_BACKGROUND
+    return QColor(round(colour.red() * a + bg.red() * (1 - a)), round(colour.green() * a + bg.green() * (1 - a)),
+                  round(colour.blue() * a + bg.blue() * (1 - a)))
+
+
 def _arrow(tip: QPointF, direction: QPointF, size: float) -> QPolygonF:
     length = math.hypot(direction.x(), direction.y()) or 1.0
     ux, uy = direction.x() / length, direction.y() / length
@@ -141,9 +150,20 @@ class ConnectionItem(QGraphicsItem):
             self.links = [Link(t, s, (t, s) not in disabled) for t, s in self._pairs(connection, src, dst)]
             if not self.links:
                 self.mode = "band"  # a window that does not fit the target: validation says why
+            # where each link starts and ends on its cards: fixed until a layer changes shape
+            self._link_targets = np.array([link.target for link in self.links], dtype=np.int64)
+            self._source_local = np.array([(source.neuron_center(link.source).x(),
+                                             source.neuron_center(link.source).y()) for link in self.links]
+                                          ).reshape(-1, 2)
+            self._target_local = np.array([(target.neuron_center(link.target).x(),
+                                             target.neuron_center(link.target).y()) for link in self.links]
+                                          ).reshape(-1, 2)
         else:
             self.mode = "band"
         self.setZValue(2.0 if self.mode == "links" else 0.5)
+        # Hundreds of lines are worth caching: a drag then redraws only the connections that move.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache if self.mode == "links"
+                          else QGraphicsItem.CacheMode.NoCache)
         self._apply_weights()
         self.update_geometry()
 
@@ -268,28 +288,25 @@ class ConnectionItem(QGraphicsItem):
             bounds = loop.boundingRect().united(self._arrows[0].boundingRect())
         elif self.mode == "links":
             s_pos, t_pos = source.scenePos(), target.scenePos()
-            s_cent = {i: source.neuron_center(i) for i in {link.source for link in self.links}}
-            t_cent = {i: target.neuron_center(i) for i in {link.target for link in self.links}}
-            ends = np.array([(s_cent[link.source].x() + s_pos.x(), s_cent[link.source].y() + s_pos.y(),
-                              t_cent[link.target].x() + t_pos.x(), t_cent[link.target].y() + t_pos.y())
-                             for link in self.links], dtype=np.float64).reshape(-1, 4)
-            d = ends[:, 2:] - ends[:, :2]
+            centres = np.hstack([self._source_local + (s_pos.x(), s_pos.y()),
+                                 self._target_local + (t_pos.x(), t_pos.y())])
+            d = centres[:, 2:] - centres[:, :2]
             length = np.hypot(d[:, 0], d[:, 1])
             length[length == 0] = 1.0
             u = d / length[:, None]
             r_s, r_t = source.layout.radius, target.layout.radius + 1.0
-            ends = np.hstack([ends[:, :2] + u * r_s, ends[:, 2:] - u * r_t])
+            ends = np.hstack([centres[:, :2] + u * r_s, centres[:, 2:] - u * r_t])
             self._ends = ends
             self._lines = [QLineF(a, b, c, e) for a, b, c, e in ends.tolist()]
-            targets = np.array([link.target for link in self.links])
-            for index, c in t_cent.items():
-                # the arrowhead points along the mean direction of the links arriving at this neuron
-                mean = u[targets == index].mean(axis=0)
-                norm = float(np.hypot(*mean)) or 1.0
-                ux, uy = mean / norm
-                r = target.layout.radius
-                tip = QPointF(c.x() + t_pos.x() - ux * r, c.y() + t_pos.y() - uy * r)
-                self._arrows.append(_arrow(tip, QPointF(ux, uy), 4.5))
+            # each arrowhead points along the mean direction of the links arriving at its neuron
+            ids, first, group = np.unique(self._link_targets, return_index=True, return_inverse=True)
+            mean = np.zeros((len(ids), 2))
+            np.add.at(mean, group.ravel(), u)
+            mean /= np.maximum(np.hypot(mean[:, 0], mean[:, 1]), 1e-9)[:, None]
+            r = target.layout.radius
+            tips = centres[first, 2:] - mean * r
+            self._arrows = [_arrow(QPointF(x, y), QPointF(ux, uy), 4.5)
+                            for (x, y), (ux, uy) in zip(tips.tolist(), mean.tolist())]
             if len(ends):
                 bounds = bounds.united(QRectF(QPointF(ends[:, [0, 2]].min(), ends[:, [1, 3]].min()),
                                               QPointF(ends[:, [0, 2]].max(), ends[:, [1, 3]].max())))
@@ -363,7 +380,8 @@ class ConnectionItem(QGraphicsItem):
         if not link.enabled:
             pen = QPen(style.LINK_DISABLED, 1.0, Qt.PenStyle.DashLine)
         elif link.weight is not None:
-            pen = QPen(_weight_colour(link.weight, self._crowd_alpha(230)), 0.6 + 2.6 * abs(link.weight) / self._max_abs)
+            pen = QPen(_opaque(_weight_colour(link.weight), self._crowd_alpha(230)),
+                       0.6 + 2.6 * abs(link.weight) / self._max_abs)
         elif self.problem:
             pen = QPen(style.PROBLEM, 1.2)
         elif selected:
@@ -374,7 +392,9 @@ class ConnectionItem(QGraphicsItem):
             pen.setColor(style.HOVER)
             pen.setWidthF(pen.widthF() + 1.2)
             pen.setStyle(Qt.PenStyle.SolidLine)
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        # Cosmetic: a link is as thick on screen at any zoom, and Qt strokes thin cosmetic lines on
+        # its fast path (a 1-unit scaled pen takes the general stroker: ten times slower here).
+        pen.setCosmetic(True)
         return pen
 
     def _crowd_alpha(self, alpha: int) -> int:
@@ -382,9 +402,7 @@ class ConnectionItem(QGraphicsItem):
         return int(max(alpha * 0.3, min(alpha, alpha * math.sqrt(16 / max(len(self.links), 1)))))
 
     def _neutral_link_colour(self) -> QColor:
-        colour = QColor(style.LINK)
-        colour.setAlpha(self._crowd_alpha(160))
-        return colour
+        return _opaque(style.LINK, self._crowd_alpha(style.LINK.alpha()))
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())

@@ -21,6 +21,10 @@ LOW_DETAIL = 0.45  # below this zoom, cards are plain boxes
 PORT_RADIUS = 6.0
 LAYER_TYPE = QGraphicsItem.UserType + 1
 
+_SHADOW_OPAQUE = QColor(
+    *(round(c * style.SHADOW.alphaF() + b * (1 - style.SHADOW.alphaF()))
+      for c, b in zip(style.SHADOW.getRgb()[:3], style.CANVAS_BACKGROUND.getRgb()[:3])))
+
 _TITLE_FONT = None
 _SUB_FONT = None
 _GAP_FONT = None
@@ -197,11 +201,11 @@ class LayerItem(QGraphicsItem):
             return
         self.painted_detail = "high"
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        # soft shadow: two translucent rounded rects below the card
+        # a soft shadow below the card, opaque (pre-blended on the canvas colour): blending a
+        # translucent shape costs several times more, and the canvas under a card is plain
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(style.SHADOW)
-        painter.drawRoundedRect(frame.adjusted(-1, 1, 1, 4), 11, 11)
-        painter.drawRoundedRect(frame.adjusted(0, 0.5, 0, 1.5), 10, 10)
+        painter.setBrush(_SHADOW_OPAQUE)
+        painter.drawRoundedRect(frame.adjusted(-0.5, 1.0, 0.5, 2.5), 10.5, 10.5)
         # the card
         if self.problem:
             border = QPen(style.PROBLEM, 2.0)
