@@ -192,16 +192,11 @@ def main(path: str | os.PathLike | None = None) -> int:
 def self_test() -> int:
     """Open the window off-screen, load the default example, train one epoch, check the plot got points.
 
-    Used to smoke-test installed bundles (``nn-designer --self-test``). STUB: the packaging engineer
-    completes it (it needs the bundle's layout); until then it reports that it is not built yet.
+    Used to smoke-test installed bundles (``nn-designer --self-test``); the checks are in :mod:`designer.selftest`.
     """
-    try:
-        from designer.ui.training import TrainingController  # noqa: F401
-    except ImportError:
-        print("nn-designer --self-test: not built yet (the training views are missing)", file=sys.stderr)
-        return 1
-    print("nn-designer --self-test: not built yet", file=sys.stderr)
-    return 1
+    from designer.selftest import run_self_test
+
+    return run_self_test()
 
 
 if __name__ == "__main__":  # pragma: no cover

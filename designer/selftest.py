@@ -1,9 +1,10 @@
 """`nn-designer --self-test`: prove that an installed copy works, without anyone at the screen.
 
-Opens the real window off-screen on the default example, trains one epoch through the window's own
-:class:`~designer.ui.training.TrainingController` (the worker thread, the live loss plot), checks that the
-plot received points, saves the trained project and reads it back, and opens the About dialog (torch, the
-icons). It prints one line per check and returns 0 when all passed, 1 otherwise. A watchdog ends a hung
+Starts the window off-screen as :func:`designer.app.main` does (the same QApplication, the default example,
+the first paint before torch, the engine warmed up on a background thread), trains one epoch through the
+window's own :class:`~designer.ui.training.TrainingController` (the worker thread, the live loss plot),
+checks that the plot received points, saves the trained project and reads it back, and opens the About
+dialog (torch, the icons). It prints one line per check and returns 0 when all passed, 1 otherwise. A watchdog ends a hung
 run after ``timeout`` seconds with the stacks of every thread, so a broken bundle never hangs CI.
 
 It leaves nothing behind: settings (recent files, window layout) go to a temporary folder, and the
@@ -24,8 +25,6 @@ from typing import Any, TextIO
 
 #: seconds after which a self-test that has not finished is ended as failed
 DEFAULT_TIMEOUT = 120.0
-#: the example the window opens when started without a file (cli.md: "ready to press Train")
-FALLBACK_EXAMPLE = "spiral.nnd"
 
 
 class SelfTestFailure(Exception):
@@ -86,19 +85,6 @@ def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> Non
         QThread.msleep(5)
 
 
-def default_example() -> Path:
-    """The example the window opens on start-up (``designer.app.DEFAULT_EXAMPLE`` when it names one)."""
-    from designer.ui import resource_path
-
-    name = FALLBACK_EXAMPLE
-    try:
-        from designer import app
-        name = getattr(app, "DEFAULT_EXAMPLE", None) or name
-    except ImportError:
-        pass
-    return Path(name) if Path(name).is_absolute() else resource_path("examples", str(name))
-
-
 class SelfTest:
     """The checks, in order; each returns the text of its report line."""
 
@@ -122,22 +108,45 @@ class SelfTest:
         dialogs.ask_open_path = lambda parent, folder: None
 
     def open_window(self) -> str:
+        from designer.app import DEFAULT_EXAMPLE, initial_project
         from designer.ui.main_window import MainWindow
 
         self._silence_modal_dialogs()
-        example = default_example()
-        if not example.is_file():
-            raise SelfTestFailure(f"the default example {example} is missing from this installation")
         start = time.perf_counter()
-        window = self.window = MainWindow()
+        project, is_example, problem = initial_project(None)  # what `nn-designer` opens with no file
+        if project is None:
+            raise SelfTestFailure(f"the default example {'/'.join(DEFAULT_EXAMPLE)} is missing or broken "
+                                  f"in this installation{': ' + problem if problem else ''}")
+        window = self.window = MainWindow(training=False)
+        window.open_project(project, is_example=is_example)
         painted: list[bool] = []
         window.first_painted.connect(lambda: painted.append(True))
-        if not window.open_path(example, is_example=True):
-            raise SelfTestFailure(f"cannot open {example.name}: {'; '.join(self.messages)}")
         window.show()
         _wait_until(lambda: bool(painted), 30, "the window's first paint")
         seconds = time.perf_counter() - start
-        return f"window painted in {seconds:.2f} s on the example {example.name}"
+        return f"window painted in {seconds:.2f} s on the example {DEFAULT_EXAMPLE[-1]}"
+
+    def load_engine(self) -> str:
+        """pyqtgraph, the training docks and torch, loaded on a background thread as at every start."""
+        from designer.app import EngineWarmup
+
+        window = self.window
+        warmup = EngineWarmup(window)
+        views, engine = [], []
+        warmup.views_ready.connect(window.install_training)
+        warmup.views_ready.connect(window.set_views_ready)
+        warmup.views_ready.connect(lambda: views.append(time.perf_counter()))
+        warmup.engine_ready.connect(window.set_engine_ready)
+        warmup.engine_ready.connect(lambda: engine.append(time.perf_counter()))
+        start = time.perf_counter()
+        warmup.start()
+        _wait_until(lambda: bool(engine), 60, "loading the training views and torch in the background")
+        if not window.training:
+            raise SelfTestFailure("the training views did not load (see the message above)")
+        if "torch" not in sys.modules:
+            raise SelfTestFailure("torch did not load (see the message above)")
+        return (f"training views in {views[0] - start:.2f} s and torch in {engine[0] - start:.2f} s, "
+                f"loaded in the background")
 
     def check_design(self) -> str:
         from designer.graph import errors, parameter_count
@@ -154,7 +163,6 @@ class SelfTest:
         from PySide6.QtCore import QThread
 
         window = self.window
-        window.install_training()
         controller = window.training
         if not controller:
             raise SelfTestFailure("the window has no training controller (designer.ui.training did not load)")
@@ -237,7 +245,8 @@ class SelfTest:
         return "closed the window; no thread left running"
 
     def checks(self) -> list[tuple[str, Callable[[], str]]]:
-        return [("opening the window", self.open_window), ("checking the design", self.check_design),
+        return [("opening the window", self.open_window), ("loading the engine", self.load_engine),
+                ("checking the design", self.check_design),
                 ("training one epoch", self.train_one_epoch), ("checking the loss plot", self.check_loss_plot),
                 ("saving the project", self.save_and_reopen), ("the About dialog", self.about),
                 ("closing the window", self.close)]
@@ -258,13 +267,14 @@ def run_self_test(timeout: float = DEFAULT_TIMEOUT, out: TextIO | None = None) -
     try:
         with tempfile.TemporaryDirectory(prefix="nn-designer-self-test-") as folder:
             from PySide6.QtCore import QSettings
-            from PySide6.QtWidgets import QApplication
 
             # Recent files and the window layout go here, not into the user's settings.
             for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
                 QSettings.setPath(QSettings.Format.IniFormat, scope, folder)
             _quiet_offscreen_notice()
-            app = QApplication.instance() or _make_application()
+            from designer.app import create_application
+
+            app = create_application()  # the app's name, icon, style and theme
             test = SelfTest(Path(folder), watchdog)
             failed = False
             for step, check in test.checks():
@@ -293,18 +303,6 @@ def run_self_test(timeout: float = DEFAULT_TIMEOUT, out: TextIO | None = None) -
         return 1
     print(f"self-test passed in {seconds:.1f} s", file=out, flush=True)
     return 0
-
-
-def _make_application():
-    """The QApplication as the app makes it (name, icon, style), when ``designer.app`` offers that."""
-    from PySide6.QtWidgets import QApplication
-
-    try:
-        from designer import app as app_module
-        make = getattr(app_module, "create_application", None)
-    except ImportError:
-        make = None
-    return make() if make is not None else QApplication([sys.argv[0]])
 
 
 def _abandon(window: Any) -> None:
