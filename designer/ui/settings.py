@@ -63,7 +63,13 @@ def clear_recent_files() -> None:
 def documents_folder() -> str:
     """Where a new or copied project is saved unless the user picks elsewhere."""
     folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-    return folder or str(Path.home())
+    if not folder:
+        return str(Path.home())
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)  # a fresh account may not have one yet
+    except OSError:
+        return str(Path.home())
+    return folder
 
 
 def last_folder() -> str:

@@ -16,8 +16,9 @@ from designer.ui.main_window import MainWindow
 
 
 @pytest.fixture(autouse=True)
-def isolated_settings(tmp_path):
-    """Recent files and window layout go to a temporary folder, never the user's real settings."""
+def isolated_settings(tmp_path, monkeypatch):
+    """Settings, recent files and Documents live in a temporary home, never the user's real ones."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     QStandardPaths.setTestModeEnabled(True)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
     yield
