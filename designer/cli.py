@@ -261,6 +261,8 @@ def _train(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.file)
     if out.is_dir():
         raise UsageError(f"--out {out}: that is a folder; give a file name such as {out / 'trained.nnd'}")
+    if not out.resolve().parent.is_dir():  # say so now, not after the training
+        raise UsageError(f"--out {out}: the folder {out.resolve().parent} does not exist")
 
     import torch
     from tqdm import tqdm
