@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import linecache
+import weakref
 from typing import Any, Mapping
 
 import numpy as np
@@ -150,6 +151,7 @@ def module_class(program: Program) -> type[DesignModule]:
     cls = namespace["Compiled"]
     cls.__name__ = cls.__qualname__ = "DesignModule"
     cls.__module__ = __name__
+    weakref.finalize(cls, linecache.cache.pop, filename, None)  # forget the text with the class
     return cls
 
 

@@ -120,3 +120,17 @@ def test_module_moves_between_dtypes_and_devices(build):
     if torch.cuda.is_available():
         module = module.to("cuda")
         torch.testing.assert_close(module(x.double().cuda()).cpu(), expected)
+
+
+def test_any_valid_ids_compile_even_keywords_digits_and_ids_alike_once_sanitised(build):
+    graph = build([("1in", "input", [2]), ("for", "neurons", [3], "tanh"), ("a-b", "neurons", [3], "relu"),
+                   ("a_b", "neurons", [3], "sigmoid"), ("self", "neurons", [2]), ("x", "neurons", [1])],
+                  [("1in", "for"), ("for", "a-b"), ("for", "a_b"), ("a-b", "self"), ("a_b", "self"), ("self", "x")])
+    module = compile_graph(graph, seed=0)
+    w = {k: torch.from_numpy(v) for k, v in module.named_weights().items()}
+    x = torch.randn(3, 2)
+    h = torch.tanh(x @ w["1in-for.weight"].T + w["for.bias"])
+    a = torch.relu(h @ w["for-a-b.weight"].T + w["a-b.bias"])
+    b = torch.sigmoid(h @ w["for-a_b.weight"].T + w["a_b.bias"])
+    s = a @ w["a-b-self.weight"].T + b @ w["a_b-self.weight"].T + w["self.bias"]
+    torch.testing.assert_close(module(x), s @ w["self-x.weight"].T + w["x.bias"])
