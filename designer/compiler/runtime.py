@@ -61,18 +61,16 @@ class LocalUnshared(torch.autograd.Function):
     def forward(ctx, x, weight, window, stride):
         ctx.save_for_backward(x, weight)
         ctx.window, ctx.stride = window, stride
-        single = x.shape[1] == 1
         out = None
         for index, w in zip(window_slices(window, stride, weight.shape[2:-1]), weight.unbind(0)):
             patch = x[index]
-            if single:  # [batch, 1, *grid] * [out, *grid] -> [batch, out, *grid]
+            for c in range(x.shape[1]):
+                # [batch, 1, *grid] * [out, *grid] -> [batch, out, *grid]: one product per offset and channel,
+                # far faster than a batched matrix product of tiny matrices per position
                 if out is None:
-                    out = patch * w[..., 0]
+                    out = patch[:, c:c + 1] * w[..., c]
                 else:
-                    out.addcmul_(patch, w[..., 0])
-            else:
-                term = torch.einsum("bc...,o...c->bo...", patch, w)
-                out = term if out is None else out.add_(term)
+                    out.addcmul_(patch[:, c:c + 1], w[..., c])
         return out
 
     @staticmethod
@@ -82,22 +80,18 @@ class LocalUnshared(torch.autograd.Function):
         need_x, need_weight = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         grad_x = torch.zeros_like(x) if need_x else None
         grad_weight = torch.empty_like(weight) if need_weight else None
-        single, out_channels = x.shape[1] == 1, weight.shape[1]
+        single_out = weight.shape[1] == 1
         slices = window_slices(ctx.window, ctx.stride, weight.shape[2:-1])
         for k, (index, w) in enumerate(zip(slices, weight.unbind(0))):
             patch = x[index]
-            if need_weight:
-                if single:
-                    grad_weight[k, ..., 0] = (grad * patch).sum(0)
-                else:
-                    grad_weight[k] = torch.einsum("bo...,bc...->o...c", grad, patch)
-            if need_x:
-                if single and out_channels == 1:
-                    grad_x[index].addcmul_(grad, w[..., 0])
-                elif single:
-                    grad_x[index] += (grad * w[..., 0]).sum(1, keepdim=True)
-                else:
-                    grad_x[index] += torch.einsum("bo...,o...c->bc...", grad, w)
+            for c in range(x.shape[1]):
+                if need_weight:
+                    grad_weight[k, ..., c] = (grad * patch[:, c:c + 1]).sum(0)
+                if need_x:
+                    if single_out:
+                        grad_x[index][:, c:c + 1].addcmul_(grad, w[..., c])
+                    else:
+                        grad_x[index][:, c] += (grad * w[..., c]).sum(1)
         return grad_x, grad_weight, None, None
 
 
