@@ -26,7 +26,7 @@ from designer import __version__
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 COMMANDS = ("check", "train", "export")
 EXPORT_FORMATS = ("py", "safetensors", "onnx", "torchrun", "svg", "png")
-NOT_YET = ("onnx", "torchrun", "svg", "png")
+NOT_YET = ("onnx", "svg", "png")
 ISSUES = "https://github.com/nn-designer/nn-designer/issues"
 
 
@@ -98,10 +98,13 @@ def _parser() -> argparse.ArgumentParser:
                             '"train_accuracy", "val_accuracy"} (accuracy only for classification)')
     train.set_defaults(run=_train)
 
-    export = commands.add_parser("export", help="write the model as PyTorch source or its weights",
-                                 description="Write FILE's model as standalone PyTorch source (py) or its "
-                                             "trained weights (safetensors). onnx, torchrun, svg and png are "
-                                             "not available in this version.")
+    export = commands.add_parser("export", help="write the model as PyTorch source, its weights, or a "
+                                                "torchrun training script",
+                                 description="Write FILE's model as standalone PyTorch source (py, with "
+                                             "its weights beside it as OUT.safetensors), its trained weights "
+                                             "(safetensors), or a training script for torchrun (torchrun: "
+                                             "OUT.py with its data and starting weights beside it). onnx, svg "
+                                             "and png are not available in this version.")
     export.add_argument("file", metavar="FILE.nnd")
     export.add_argument("--to", required=True, choices=EXPORT_FORMATS, dest="format")
     export.add_argument("-o", "--output", required=True, metavar="OUT")
@@ -405,6 +408,8 @@ def _export(args: argparse.Namespace) -> int:
         _write_atomically(out, _weights_bytes(project, args.file))
         print(f"wrote {out}", file=sys.stderr)
         return EXIT_OK
+    if args.format == "torchrun":
+        return _export_torchrun(project, out)
 
     from designer.compiler import CompileError, export_source
     from designer.graph import errors as graph_errors
@@ -427,6 +432,20 @@ def _export(args: argparse.Namespace) -> int:
         lines.append(f"{args.file} has no trained weights yet: the model starts from fresh ones "
                      f"(train it with: nn-designer train {args.file})")
     print("\n".join(lines), file=sys.stderr)
+    return EXIT_OK
+
+
+def _export_torchrun(project, out: Path) -> int:
+    from designer.training.script import torchrun_files
+
+    if out.suffix != ".py":
+        raise UsageError(f"-o {out}: the training script is a Python file; give a name ending in .py")
+    files = torchrun_files(project, out.stem)
+    for name, data in files.items():
+        _write_atomically(out.with_name(name), data)
+    written = ", ".join(str(out.with_name(name)) for name in files)
+    print(f"wrote {written}\nrun it with: torchrun --nproc_per_node=N {out}   (or: python {out})",
+          file=sys.stderr)
     return EXIT_OK
 
 

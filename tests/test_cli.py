@@ -236,7 +236,8 @@ def test_exported_source_and_weights_reproduce_the_model_in_a_fresh_interpreter(
 
 
 def test_export_refusals(tmp_path):
-    _user_error(nnd("export", EXAMPLES / "xor.nnd", "--to", "onnx", "-o", tmp_path / "m.onnx"), "not available yet")
+    for kind in ("onnx", "svg", "png"):
+        _user_error(nnd("export", EXAMPLES / "xor.nnd", "--to", kind, "-o", tmp_path / f"m.{kind}"), "not available yet")
     _user_error(nnd("export", EXAMPLES / "xor.nnd", "--to", "safetensors", "-o", tmp_path / "w.safetensors"),
                 "no trained weights", "nn-designer train")
     assert not (tmp_path / "w.safetensors").exists()
@@ -300,3 +301,58 @@ def test_small_designs_train_on_one_thread_and_large_ones_on_pytorchs_choice():
 
 def test_a_missing_output_folder_is_refused_before_training(tmp_path):
     _user_error(nnd("train", EXAMPLES / "xor.nnd", "--out", tmp_path / "no" / "such.nnd"), "does not exist")
+
+
+# ---------------------------------------------------------------- export --to torchrun
+def _torchrun_export(tmp_path, name="xor.nnd"):
+    path = _example(name, tmp_path)
+    out = tmp_path / "run" / "job.py"
+    out.parent.mkdir()
+    result = nnd("export", path, "--to", "torchrun", "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert "torchrun --nproc_per_node" in result.stderr
+    return path, out
+
+
+def _epochs(stdout):
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def test_the_torchrun_script_in_one_process_repeats_the_engines_losses(tmp_path):
+    from designer.training import train_project
+
+    path, out = _torchrun_export(tmp_path)
+    run = subprocess.run([sys.executable, str(out), "--epochs", "3", "--device", "cpu"], capture_output=True,
+                         text=True, timeout=TIMEOUT, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    records = _epochs(run.stdout)
+    project = read_project(path)
+    engine = train_project(project, epochs=3, device="cpu")
+    assert [r["train_loss"] for r in records] == pytest.approx(engine.train_loss, rel=1e-6)
+    assert [r["val_accuracy"] for r in records] == pytest.approx(engine.val_accuracy)
+    trained = out.with_name("job.trained.safetensors")
+    from safetensors.numpy import load_file
+    weights = load_file(str(trained))
+    for name, value in project.weights.items():
+        np.testing.assert_allclose(weights[name], value, atol=1e-6)
+
+
+def test_the_torchrun_script_trains_in_two_processes(tmp_path):
+    from safetensors.numpy import load_file
+
+    from designer.compiler import compile_graph
+
+    path, out = _torchrun_export(tmp_path, "sine-recurrent.nnd")
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                          str(out), "--epochs", "2", "--device", "cpu"],
+                         capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    records = _epochs(run.stdout)
+    assert [r["epoch"] for r in records] == [1, 2]  # printed once, by the first process
+    assert set(records[0]) == {"epoch", "train_loss", "val_loss"}
+    weights = load_file(str(out.with_name("job.trained.safetensors")))
+    compile_graph(read_project(path).graph, weights=weights)  # the .nnd names and shapes
+
+
+def test_the_torchrun_export_wants_a_py_name(tmp_path):
+    _user_error(nnd("export", EXAMPLES / "xor.nnd", "--to", "torchrun", "-o", tmp_path / "job"), "ending in .py")
