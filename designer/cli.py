@@ -38,13 +38,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (``sys.argv[1:]`` when None) and return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
-    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
-        # `nn-designer FILE.nnd`: open the window on it
-        if len(argv) > 1:
-            parser.error(f"unexpected arguments after {argv[0]}: {' '.join(argv[1:])} "
-                         f"(to run a command, put it first: nn-designer check FILE.nnd)")
-        return _guarded(lambda: _open_window(argv[0]))
     try:
+        if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+            # `nn-designer FILE.nnd`: open the window on it
+            if len(argv) > 1:
+                parser.error(f"unexpected arguments after {argv[0]}: {' '.join(argv[1:])} "
+                             f"(to run a command, put it first: nn-designer check FILE.nnd)")
+            return _guarded(lambda: _open_window(argv[0]))
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed the usage and the problem (or the help)
         return int(exc.code or 0)
@@ -213,8 +213,6 @@ def diagnose(project) -> tuple[list[str], list[str], str]:
 
     errors: list[str] = []
     notes: list[str] = []
-    for problem in validate(project.graph):
-        (errors if problem.severity == "error" else notes).append(str(problem))
     parameters = project.graph.parameter_count()
 
     from designer.training import TrainingConfig, TrainingError, available_devices
@@ -236,6 +234,11 @@ def diagnose(project) -> tuple[list[str], list[str], str]:
         dataset = load_dataset(project.dataset, base)
     except DataError as exc:
         errors.append(f"error: dataset: {exc}")
+    # the design's problems first, each naming its layer or connection (the input's shape against the data too)
+    design = []
+    for problem in validate(project.graph, dataset.input_shape if dataset is not None else None):
+        (design if problem.severity == "error" else notes).append(str(problem))
+    errors[:0] = design
 
     if dataset is not None and config is not None and not errors:
         from designer.compiler import CompileError
