@@ -5,6 +5,7 @@ The build itself takes minutes and is checked by `packaging/build.sh` followed b
 `--self-test` (see packaging/README.md), not here.
 """
 import configparser
+import json
 import os
 import re
 import shutil
@@ -73,6 +74,23 @@ def test_spec_builds_the_nn_designer_executable_from_the_cli_entry_with_the_reso
     assert exe.kwargs["upx"] is False and collect.kwargs["upx"] is False
     icon = exe.kwargs["icon"]  # Windows and macOS only: PyInstaller ignores it elsewhere
     assert icon is None if sys.platform.startswith("linux") else Path(icon).is_file()
+
+
+def test_spec_excludes_no_module_that_the_app_loads(tmp_path):
+    # Leaving out a module the app imports breaks only the bundle, minutes of build later: check it here by
+    # running the self-test from source (the whole app: window, engine warm-up, one epoch, save, About).
+    pytest.importorskip("PyInstaller", reason="the spec imports PyInstaller's helpers (pip install '.[package]')")
+    steps = {name: type(name, (_Recorded,), {}) for name in ("Analysis", "PYZ", "EXE", "COLLECT", "BUNDLE")}
+    exec(compile(SPEC.read_text(), str(SPEC), "exec"), {"SPECPATH": str(PACKAGING), "workpath": str(tmp_path), **steps})
+    excluded = _Recorded.calls["Analysis"].kwargs["excludes"]
+    code = ("import json, sys; from designer.selftest import run_self_test; status = run_self_test(); "
+            "print(json.dumps(sorted(sys.modules))); sys.exit(status)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240,
+                            env=clean_env(XDG_CONFIG_HOME=str(tmp_path / "config")), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    loaded = json.loads(result.stdout.splitlines()[-1])
+    wrongly_excluded = [name for name in loaded for ex in excluded if name == ex or name.startswith(ex + ".")]
+    assert not wrongly_excluded
 
 
 def test_entry_script_runs_the_nn_designer_command():
