@@ -1,52 +1,82 @@
-"""Test configuration shared by every test: off-screen Qt, and no thread or timer left running."""
+"""Test configuration shared by every test: off-screen Qt, and no thread or timer left running.
+
+The two guards follow napari's ``_dangling_qthreads``/``_dangling_qtimers``: they wrap
+``QThread.start`` and ``QTimer.start`` for the duration of a Qt test, remember where each was
+started, and fail the test if any is still running at its end.
+"""
 import os
+import traceback
+import weakref
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 
 
+def _where() -> str:
+    frames = traceback.extract_stack()[:-2]
+    for frame in reversed(frames):
+        if "/designer/" in frame.filename or "/tests/" in frame.filename:
+            return f"{frame.filename}:{frame.lineno} in {frame.name}"
+    return "unknown place"
+
+
+def _uses_qt(request) -> bool:
+    return "qtbot" in request.fixturenames or "qapp" in request.fixturenames
+
+
 @pytest.fixture(autouse=True)
-def _no_dangling_qthreads(request):
-    """Fail a test that leaves a QThread running (as napari's ``_dangling_qthreads``)."""
-    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+def _dangling_qthreads(request, monkeypatch):
+    """Fail a test that leaves a QThread running."""
+    if not _uses_qt(request):
         yield
         return
     from PySide6.QtCore import QThread
-    from PySide6.QtWidgets import QApplication
 
+    started: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+    original = QThread.start
+
+    def start(self, *args, **kwargs):
+        started[self] = _where()
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(QThread, "start", start)
     yield
-    app = QApplication.instance()
-    if app is None:
-        return
-    running = [t for t in app.findChildren(QThread) if t.isRunning()]
-    import gc
-    running += [o for o in gc.get_objects() if isinstance(o, QThread) and _alive(o) and o.isRunning()
-                and o is not QThread.currentThread() and o not in running]
+    running = []
+    for thread, where in list(started.items()):
+        try:
+            if thread.isRunning():
+                running.append(f"{thread!r} started at {where}")
+        except RuntimeError:  # the C++ object is gone: it cannot be running
+            pass
     if running:
-        pytest.fail(f"the test left {len(running)} QThread(s) running: {running}")
+        pytest.fail("the test left QThread(s) running:\n" + "\n".join(running))
 
 
 @pytest.fixture(autouse=True)
-def _no_dangling_qtimers(request):
+def _dangling_qtimers(request, monkeypatch):
     """Fail a test that leaves an active QTimer behind (a live plot or probe still ticking)."""
-    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+    if not _uses_qt(request):
         yield
         return
     from PySide6.QtCore import QTimer
 
+    started: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+    original = QTimer.start
+
+    def start(self, *args, **kwargs):
+        started[self] = _where()
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(QTimer, "start", start)
     yield
-    import gc
-    active = [o for o in gc.get_objects() if isinstance(o, QTimer) and _alive(o) and o.isActive()]
+    active = []
+    for timer, where in list(started.items()):
+        try:
+            if timer.isActive():
+                active.append(f"{timer.objectName() or timer!r} started at {where}")
+                timer.stop()
+        except RuntimeError:
+            pass
     if active:
-        for timer in active:
-            timer.stop()
-        pytest.fail(f"the test left {len(active)} QTimer(s) running: {[t.objectName() or t for t in active]}")
-
-
-def _alive(obj) -> bool:
-    try:
-        import shiboken6
-        return shiboken6.isValid(obj)
-    except Exception:
-        return False
+        pytest.fail("the test left QTimer(s) running:\n" + "\n".join(active))
