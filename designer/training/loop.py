@@ -303,6 +303,8 @@ class _Loop:
                 for group in self.optimizer.param_groups:
                     group["lr"] = value
             elif name == "momentum":
+                if self.config.optimizer != "sgd":
+                    continue  # asked before the run began (later, Control refuses it for adam)
                 for group in self.optimizer.param_groups:
                     group["momentum"] = value
             self.settings[name] = value
