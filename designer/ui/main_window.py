@@ -202,6 +202,10 @@ class MainWindow(QMainWindow):
         self.addActions([self.action_undo, self.action_redo])
         self.action_delete = self._action("action_delete", "&Delete", self.canvas.delete_selected, key.Delete,
                                           "delete", "Delete the selected layers and connections")
+        # Delete acts on the canvas only: in a field of a panel the key belongs to that field
+        self.action_delete.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.removeAction(self.action_delete)
+        self.canvas.addAction(self.action_delete)
         self.action_select_all = self._action("action_select_all", "Select &All", self.select_all, key.SelectAll)
         self.action_fit = self._action("action_fit", "&Fit to Window", self.canvas.fit, "Ctrl+0", "fit",
                                        "Show the whole design")

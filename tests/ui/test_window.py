@@ -25,6 +25,15 @@ def isolated_settings(tmp_path, monkeypatch):
     QStandardPaths.setTestModeEnabled(False)
 
 
+@pytest.fixture(autouse=True)
+def quick_typing():
+    """Combo boxes search what is typed within this interval; shorter keeps the tests quick."""
+    interval = QApplication.keyboardInputInterval()
+    QApplication.setKeyboardInputInterval(150)
+    yield
+    QApplication.setKeyboardInputInterval(interval)
+
+
 def make_window(qtbot, graph: Graph | None = None, dataset: dict | None = None) -> MainWindow:
     project = Project.new("Test design")
     if graph is not None:
@@ -36,7 +45,8 @@ def make_window(qtbot, graph: Graph | None = None, dataset: dict | None = None) 
     qtbot.addWidget(window, before_close_func=lambda w: w.undo_stack.setClean())
     window.resize(1200, 800)
     window.show()
-    qtbot.waitExposed(window)
+    window.activateWindow()  # keys go to the active window, as on a desktop
+    qtbot.waitUntil(window.isActiveWindow)
     return window
 
 
@@ -80,6 +90,7 @@ def drop_on_canvas(window: MainWindow, mime: QMimeData, pos: QPoint) -> bool:
 
 def choose(qtbot, combo, text: str) -> None:
     """Pick an entry of a combo box by typing its first letters, as a keyboard user does."""
+    qtbot.wait(QApplication.keyboardInputInterval() + 10)  # typing after a pause starts a new search
     combo.setFocus()
     qtbot.keyClicks(combo, text)
     assert combo.currentText().startswith(text), (combo.currentText(), text)
@@ -155,7 +166,7 @@ def test_typing_a_shape_reshapes_the_layer_and_a_bad_shape_explains_itself(qtbot
 def test_switching_a_connection_to_local_reshapes_the_target_and_redraws_the_links(qtbot):
     window = make_window(qtbot, image_graph(), PIXELS)
     scene = window.canvas.canvas_scene
-    dense_links = {(link.target, link.source) for link in scene.item_for("x-h").links} or None
+    assert scene.item_for("x-h").mode == "band"  # 1,024 dense links are drawn as one band
     window.canvas.select("x-h")
     inspector = window.inspector
     assert inspector.connectivity.currentData() == "dense"
@@ -167,8 +178,8 @@ def test_switching_a_connection_to_local_reshapes_the_target_and_redraws_the_lin
     qtbot.waitUntil(lambda: window.status_text().startswith("Valid"))
     item = scene.item_for("x-h")
     drawn = {(link.target, link.source) for link in item.links}
-    if item.mode == "links":  # drawn neuron to neuron: each of the 36 targets sees its 9 sources
-        assert len(drawn) == 36 * 9 and drawn != dense_links
+    assert item.mode == "links"  # now drawn neuron to neuron: each of the 36 targets sees its 9 sources
+    assert len(drawn) == 36 * 9 and (0, 0) in drawn and (0, 8 * 2 + 2) in drawn and (0, 3) not in drawn
     assert inspector.window.isVisible() and inspector.window.text() == "3"
 
     # the connection and the target's shape are one undo step
@@ -177,6 +188,7 @@ def test_switching_a_connection_to_local_reshapes_the_target_and_redraws_the_lin
     assert window.graph.connection("x-h").connectivity.kind == "dense"
     assert window.graph.layer("h").shape == (16,)
     assert inspector.connectivity.currentData() == "dense"
+    assert scene.item_for("x-h").mode == "band"
     window.action_redo.trigger()
     assert window.graph.layer("h").shape == (6, 6)
     assert inspector.connectivity.currentData() == "local"
@@ -298,3 +310,47 @@ def test_names_shortcuts_and_accessible_names(qtbot):
     assert window.action_fit.shortcut().toString() == "Ctrl+0"
     for menu in ("menu_file", "menu_edit", "menu_view", "menu_training", "menu_help"):
         assert getattr(window, menu).title()
+
+
+def test_enter_in_the_palette_adds_the_layer_in_view_and_select_all_selects_everything(qtbot):
+    window = make_window(qtbot, xor_graph())
+    palette = window.palette.list
+    palette.setCurrentRow(0)
+    palette.setFocus()
+    qtbot.keyClick(palette, Qt.Key.Key_Return)
+    added = [lid for lid in window.graph.layers if lid not in ("x", "h", "out")]
+    assert len(added) == 1 and window.graph.layer(added[0]).kind == "input"
+    assert window.canvas.selected_ids() == added
+    window.canvas.setFocus()
+    window.action_select_all.trigger()
+    assert set(window.canvas.selected_ids()) == {"x", "h", "out", added[0], "x-h", "h-out"}
+    qtbot.waitUntil(lambda: window.status_text() == "1 problem")  # two input layers
+
+
+def test_the_delete_key_deletes_on_the_canvas_but_not_while_typing_elsewhere(qtbot):
+    window = make_window(qtbot, xor_graph())
+    window.canvas.select("out")
+    combo = window.dataset_panel.loss
+    combo.setFocus()
+    qtbot.keyClick(combo, Qt.Key.Key_Delete)
+    assert "out" in window.graph.layers
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas.viewport(), Qt.Key.Key_Delete)
+    assert "out" not in window.graph.layers
+    qtbot.keyClick(window.canvas.viewport(), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert "out" in window.graph.layers
+
+
+def test_the_preview_plots_the_points_of_two_dimensional_datasets(qtbot):
+    window = make_window(qtbot, xor_graph())
+    window.set_views_ready()  # start-up does this once pyqtgraph has loaded in the background
+    panel = window.dataset_panel
+    qtbot.waitUntil(lambda: panel._scatter is not None and len(panel._scatter.data) == 400)
+    choose(qtbot, panel.dataset_name, "Spiral")
+    qtbot.waitUntil(lambda: not panel._preview_timer.isActive())
+    x, y, task = panel.preview_points()
+    assert task == "classification" and x.shape == (400, 2) and set(y.tolist()) == {0, 1}
+    assert panel.preview_holder.isVisible()
+    choose(qtbot, panel.dataset_name, "Shapes")
+    qtbot.waitUntil(lambda: not panel._preview_timer.isActive())
+    assert not panel.preview_holder.isVisible()  # images: no scatter
