@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import math
 import os
@@ -26,7 +27,7 @@ from designer import __version__
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 COMMANDS = ("check", "train", "export")
 EXPORT_FORMATS = ("py", "safetensors", "onnx", "torchrun", "svg", "png")
-NOT_YET = ("onnx", "svg", "png")
+NOT_YET = ("svg", "png")
 ISSUES = "https://github.com/nn-designer/nn-designer/issues"
 
 
@@ -103,8 +104,9 @@ def _parser() -> argparse.ArgumentParser:
                                  description="Write FILE's model as standalone PyTorch source (py, with "
                                              "its weights beside it as OUT.safetensors), its trained weights "
                                              "(safetensors), or a training script for torchrun (torchrun: "
-                                             "OUT.py with its data and starting weights beside it). onnx, svg "
-                                             "and png are not available in this version.")
+                                             "OUT.py with its data and starting weights beside it), or an ONNX "
+                                             "graph (onnx; needs pip install 'nn-designer[onnx]'). svg and png "
+                                             "are not available in this version.")
     export.add_argument("file", metavar="FILE.nnd")
     export.add_argument("--to", required=True, choices=EXPORT_FORMATS, dest="format")
     export.add_argument("-o", "--output", required=True, metavar="OUT")
@@ -413,6 +415,8 @@ def _export(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.format == "torchrun":
         return _export_torchrun(project, out)
+    if args.format == "onnx":
+        return _export_onnx(project, out, args.file)
 
     from designer.compiler import CompileError, export_source
     from designer.graph import errors as graph_errors
@@ -435,6 +439,48 @@ def _export(args: argparse.Namespace) -> int:
         lines.append(f"{args.file} has no trained weights yet: the model starts from fresh ones "
                      f"(train it with: nn-designer train {args.file})")
     print("\n".join(lines), file=sys.stderr)
+    return EXIT_OK
+
+
+def _export_onnx(project, out: Path, file: str) -> int:
+    """The compiled model as an ONNX graph (torch.onnx's exporter), any batch size, trained weights."""
+    missing = [name for name in ("onnx", "onnxscript") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError(f"export --to onnx needs the {' and '.join(missing)} package"
+                         f"{'s' if len(missing) > 1 else ''}: pip install 'nn-designer[onnx]'")
+    import logging
+    import warnings
+
+    import torch
+
+    from designer.compiler import compile_graph
+    from designer.data import load_dataset
+
+    module = compile_graph(project.graph, seed=0)
+    if project.weights:
+        module.load_named_weights(project.weights)
+    module.eval()
+    shape: tuple[int, ...] = tuple(module.input_shape)
+    if module.is_sequence:
+        # the time loop is unrolled: the graph takes sequences as long as the project's data
+        base = Path(project.path).resolve().parent if project.path else None
+        shape = (int(load_dataset(project.dataset, base).x_train.shape[1]), *shape)
+    example = torch.zeros((2, *shape))
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # it lists the torchvision operators it skips
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(module, (example,), None, dynamo=True, input_names=["x"],
+                                    output_names=["y"], verbose=False,
+                                    dynamic_shapes=({0: torch.export.Dim("batch", min=1)},))
+    with tempfile.TemporaryDirectory(dir=out.resolve().parent, prefix=f".{out.name}.") as scratch:
+        program.save(str(Path(scratch) / out.name))
+        os.replace(Path(scratch) / out.name, out)
+    size = " x ".join(["batch", *map(str, shape)])
+    print(f"wrote {out}: input 'x' [{size}] -> output 'y' [batch x {module.output_units}] "
+          f"({module.output_activation} outputs)", file=sys.stderr)
+    if not project.weights:
+        print(f"note: {file} has no trained weights yet: the graph holds fresh ones "
+              f"(train it first: nn-designer train {file})", file=sys.stderr)
     return EXIT_OK
 
 
@@ -469,6 +515,10 @@ def _write_atomically(path: Path, data: bytes | list[bytes | memoryview]) -> Non
         raise UsageError(f"{path}: the folder {folder} does not exist")
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
+        if hasattr(os, "fchmod"):  # mkstemp makes the file private; an export is an ordinary file
+            mask = os.umask(0)
+            os.umask(mask)
+            os.fchmod(handle, 0o666 & ~mask)
         with os.fdopen(handle, "wb") as f:
             for part in data if isinstance(data, list) else [data]:
                 f.write(part)

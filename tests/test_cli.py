@@ -236,7 +236,7 @@ def test_exported_source_and_weights_reproduce_the_model_in_a_fresh_interpreter(
 
 
 def test_export_refusals(tmp_path):
-    for kind in ("onnx", "svg", "png"):
+    for kind in ("svg", "png"):
         _user_error(nnd("export", EXAMPLES / "xor.nnd", "--to", kind, "-o", tmp_path / f"m.{kind}"), "not available yet")
     _user_error(nnd("export", EXAMPLES / "xor.nnd", "--to", "safetensors", "-o", tmp_path / "w.safetensors"),
                 "no trained weights", "nn-designer train")
@@ -356,3 +356,39 @@ def test_the_torchrun_script_trains_in_two_processes(tmp_path):
 
 def test_the_torchrun_export_wants_a_py_name(tmp_path):
     _user_error(nnd("export", EXAMPLES / "xor.nnd", "--to", "torchrun", "-o", tmp_path / "job"), "ending in .py")
+
+
+# ---------------------------------------------------------------- export --to onnx (the 'onnx' extra)
+def _has(*modules):
+    return all(importlib.util.find_spec(m) is not None for m in modules)
+
+
+@pytest.mark.skipif(not _has("onnx", "onnxscript", "onnxruntime"), reason="needs pip install 'nn-designer[onnx]' "
+                    "and onnxruntime")
+@pytest.mark.parametrize("name", ["shapes-local.nnd", "sine-recurrent.nnd"])
+def test_the_onnx_graph_computes_what_the_model_computes(tmp_path, name):
+    import onnxruntime
+    import torch
+
+    from designer.compiler import compile_graph
+    from designer.training import train_project
+
+    project = read_project(EXAMPLES / name)
+    train_project(project, epochs=1, device="cpu")
+    write_project(project, tmp_path / name)
+    out = tmp_path / "model.onnx"
+    result = nnd("export", tmp_path / name, "--to", "onnx", "-o", out)
+    assert result.returncode == 0, result.stderr
+    module = compile_graph(project.graph, weights=project.weights)
+    shape = (7, 20, 1) if module.is_sequence else (7, *module.input_shape)  # another batch size than exported
+    x = torch.rand(shape, generator=torch.Generator().manual_seed(1))
+    y = onnxruntime.InferenceSession(str(out)).run(None, {"x": x.numpy()})[0]
+    with torch.no_grad():
+        np.testing.assert_allclose(y, module(x).numpy(), atol=1e-5, rtol=0)
+
+
+@pytest.mark.skipif(_has("onnx", "onnxscript"), reason="the onnx packages are installed")
+def test_onnx_export_without_its_packages_says_how_to_get_them(tmp_path):
+    _user_error(nnd("export", EXAMPLES / "xor.nnd", "--to", "onnx", "-o", tmp_path / "m.onnx"),
+                "pip install 'nn-designer[onnx]'")
+    assert not (tmp_path / "m.onnx").exists()
