@@ -99,3 +99,17 @@ def test_a_recurrent_design_on_single_samples_is_refused():
     project.graph.connect("h", "h", connection_id="h-h")
     with pytest.raises(TrainingError, match="recurrent .* single samples"):
         train_project(project)
+
+
+@pytest.mark.parametrize("example", ["shapes-local.nnd", "sine-recurrent.nnd"])
+def test_compiled_local_and_recurrent_designs_train_the_same_way_twice(example):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "resources" / "examples" / example
+    runs = []
+    for _ in range(2):
+        project = read_project(path)
+        project.dataset["samples"] = 120
+        runs.append(train_project(project, epochs=2, device="cpu"))
+    assert runs[0].train_loss == runs[1].train_loss and runs[0].val_loss == runs[1].val_loss
+    assert runs[0].train_loss[1] < runs[0].train_loss[0]
