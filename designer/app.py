@@ -125,7 +125,7 @@ class EngineWarmup(QObject):
             import designer.ui.training  # noqa: F401
         except Exception as exc:  # the window still works without them: say so, do not crash
             print(f"nn-designer: could not load the training views: {exc}", file=sys.stderr)
-        self.views_ready.emit()
+        self._emit(self.views_ready)
         try:
             import torch
 
@@ -137,7 +137,14 @@ class EngineWarmup(QObject):
             import designer.training  # noqa: F401
         except Exception as exc:
             print(f"nn-designer: could not warm up torch: {exc}", file=sys.stderr)
-        self.engine_ready.emit()
+        self._emit(self.engine_ready)
+
+    @staticmethod
+    def _emit(signal) -> None:
+        try:
+            signal.emit()  # queued to the GUI thread
+        except RuntimeError:
+            pass  # the window closed while this thread was loading: nobody is left to tell
 
 
 def _probe_report(window: MainWindow, started: float, stage: str) -> None:

@@ -13,8 +13,8 @@ import time
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QLabel, QLineEdit, QSpinBox,
-                               QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QLabel, QLineEdit, QSizePolicy,
+                               QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
 
 from designer.graph import (ACTIVATIONS, LAYER_KINDS, Connectivity, Graph, GraphError, connection_weight_count,
                             layer_parameter_count, local_target_shape)
@@ -138,6 +138,8 @@ class Inspector(QWidget):
         line.setFrameShadow(QFrame.Shadow.Sunken)
         layout.addWidget(line)
         self.pages = QStackedWidget()
+        # size to the page on show, not to the tallest page (which would force a scroll bar)
+        self.pages.currentChanged.connect(self._fit_page)
         layout.addWidget(self.pages)
         layout.addStretch(1)
 
@@ -165,6 +167,11 @@ class Inspector(QWidget):
         self.empty_page.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.empty_page.setStyleSheet("padding-top: 4px;")
         self.pages.addWidget(self.empty_page)
+
+    def _fit_page(self, index: int) -> None:
+        for i in range(self.pages.count()):
+            policy = QSizePolicy.Policy.Preferred if i == index else QSizePolicy.Policy.Ignored
+            self.pages.widget(i).setSizePolicy(policy, policy)
 
     def set_design_info(self, name: str, description: str) -> None:
         """The project's name and description, shown while nothing is selected."""
@@ -225,7 +232,7 @@ class Inspector(QWidget):
         self.activation = _combo(ACTIVATION_NAMES)
         self.activation.setObjectName("layer_activation")
         self.activation.setToolTip("What each neuron applies to its weighted sum plus bias.")
-        self.bias = QCheckBox("Each neuron adds a learned bias")
+        self.bias = QCheckBox("Learned bias per neuron")
         self.bias.setObjectName("layer_bias")
         form.addRow("Id", self.layer_id)
         form.addRow("Label", self.label)
@@ -260,7 +267,9 @@ class Inspector(QWidget):
         self.stride.setToolTip("How far the window moves from one target neuron to the next.")
         self.padding = _combo({"valid": "Valid: windows stay inside", "same": "Same: pad to keep the size"})
         self.padding.setObjectName("connection_padding")
-        self.shared = QCheckBox("Share weights across positions (convolution)")
+        self.shared = QCheckBox("Shared across positions")
+        self.shared.setToolTip("One set of window weights for every position: a convolution. Off: each target "
+                               "neuron has its own weights (locally connected).")
         self.shared.setObjectName("connection_shared")
         form.addRow("Joins", self.ends)
         form.addRow("Kind", self.connectivity)

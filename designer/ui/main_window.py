@@ -158,7 +158,7 @@ class MainWindow(QMainWindow):
         """Dock sizes for a first start (afterwards the user's own layout is restored)."""
         self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 340], Qt.Orientation.Horizontal)
         self.resizeDocks([self.palette_dock, self.problems_dock], [300, 400], Qt.Orientation.Vertical)
-        self.resizeDocks([self.inspector_dock, self.dataset_dock], [300, 500], Qt.Orientation.Vertical)
+        self.resizeDocks([self.inspector_dock, self.dataset_dock], [360, 440], Qt.Orientation.Vertical)
         bottom = [d for d in self.findChildren(QDockWidget)
                   if self.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea and not d.isFloating()]
         if bottom:
