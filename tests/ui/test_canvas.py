@@ -492,3 +492,17 @@ def test_nothing_connects_into_an_input_layer(view, graph, stack):
     drag(view, port_of(view, "out"), view.mapFromScene(x.sceneBoundingRect().center()))
     assert set(graph.connections) == {"x-h", "h-out"} and stack.count() == 0
     assert not x.problem  # the red "refused" mark goes with the mouse
+
+
+def test_trained_biases_tint_neurons_and_show_on_hover(view):
+    view.set_weights({"h.bias": np.array([0.5, -0.25, 0.0, 1.0])})
+    h = layer_item(view, "h")
+    QTest.mouseMove(view.viewport(), view.mapFromScene(h.mapToScene(h.neuron_center(1))))
+    assert h.toolTip() == "h[1]: b = -0.250"
+    image = view.grab().toImage()
+    positive = image.pixelColor(view.mapFromScene(h.mapToScene(h.neuron_center(3) + QPointF(3, 3))))
+    negative = image.pixelColor(view.mapFromScene(h.mapToScene(h.neuron_center(1) + QPointF(3, 3))))
+    assert positive.red() > positive.blue() and negative.blue() > negative.red()
+    view.set_weights(None)
+    QTest.mouseMove(view.viewport(), view.mapFromScene(h.mapToScene(h.neuron_center(1) + QPointF(0, 1))))
+    assert h.toolTip() == "h[1]"

@@ -8,6 +8,7 @@ device coordinates so that moving a layer only blits it.
 """
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
@@ -81,6 +82,7 @@ class LayerItem(QGraphicsItem):
         self.drop_target = False
         self.problem = False
         self.selected_neuron: int | None = None
+        self.biases: np.ndarray | None = None  # the trained biases, when shown
         self.painted_detail = ""  # "high" or "low": what the last paint drew
         self.layout: LayerLayout = layout_layer((1,))
         self._frame = QRectF()
@@ -108,10 +110,26 @@ class LayerItem(QGraphicsItem):
         self._offset_y = self._frame.top() + HEADER + ah / 2 - (ay + ah / 2)
         self._neuron_cache = {i: QPointF(x, y + self._offset_y) for i, (x, y) in self.layout.neurons.items()}
         self.setPos(*layer.position)
-        self.setToolTip(f"{layer.name} ({layer.id}): {layer.kind}, shape {list(layer.shape)}, "
-                        f"{layer.units:,} neuron{'s' if layer.units != 1 else ''}"
-                        + (f", {layer.activation}" if layer.kind == "neurons" else ""))
+        self._summary = (f"{layer.name} ({layer.id}): {layer.kind}, shape {list(layer.shape)}, "
+                         f"{layer.units:,} neuron{'s' if layer.units != 1 else ''}"
+                         + (f", {layer.activation}" if layer.kind == "neurons" else ""))
+        self.setToolTip(self._summary)
+        if self.biases is not None and self.biases.shape != (layer.units,):
+            self.biases = None  # the trained biases were for another shape
         self.update()
+
+    def set_biases(self, biases) -> None:
+        """Tint each neuron by the sign and size of its trained bias (``[units]``), or None for neutral."""
+        values = None if biases is None else np.asarray(biases, dtype=np.float64).ravel()
+        self.biases = values if values is not None and values.shape == (self.layer.units,) else None
+        self.update()
+
+    def neuron_text(self, index: int) -> str:
+        """What hovering a neuron says: ``h[2]``, with its bias once trained."""
+        text = f"{self.layer.name}[{index}]"
+        if self.biases is not None:
+            text += f": b = {self.biases[index]:.3f}"
+        return text
 
     def set_output(self, is_output: bool) -> None:
         if is_output != self.is_output:
@@ -268,7 +286,10 @@ class LayerItem(QGraphicsItem):
         cells = self.layer.kind in ("lstm", "gru")
         painter.setPen(QPen(edge, 1.3))
         painter.setBrush(fill)
-        for center in self._neuron_cache.values():
+        tints = self._bias_tints(fill)
+        for index, center in self._neuron_cache.items():
+            if tints is not None:
+                painter.setBrush(tints[index])
             if cells:
                 painter.drawRoundedRect(QRectF(center.x() - r, center.y() - r, 2 * r, 2 * r), 3, 3)
             else:
@@ -309,15 +330,31 @@ class LayerItem(QGraphicsItem):
                 else:
                     painter.drawText(QRectF(c.x() - 8, c.y() - 8, 16, 16), Qt.AlignmentFlag.AlignCenter, gap.text)
 
+    def _bias_tints(self, fill: QColor) -> dict[int, QColor] | None:
+        if self.biases is None:
+            return None
+        scale = float(abs(self.biases).max()) or 1.0
+        tints = {}
+        for index in self._neuron_cache:
+            b = float(self.biases[index])
+            colour = QColor(style.WEIGHT_POSITIVE if b >= 0 else style.WEIGHT_NEGATIVE)
+            a = 0.15 + 0.7 * abs(b) / scale
+            tints[index] = QColor(round(colour.red() * a + 255 * (1 - a)), round(colour.green() * a + 255 * (1 - a)),
+                                  round(colour.blue() * a + 255 * (1 - a)))
+        return tints
+
     def type(self) -> int:  # noqa: A003 - Qt's name
         return LAYER_TYPE
 
     # ------------------------------------------------------------------ hover
     def hoverEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        self.set_state(hovered=True, port_hovered=self.port_contains(event.pos()))
+        self.set_state(hovered=True)
+        self.hoverMoveEvent(event)
 
     def hoverMoveEvent(self, event) -> None:  # noqa: N802
         self.set_state(port_hovered=self.port_contains(event.pos()))
+        index = self.neuron_at(event.pos())
+        self.setToolTip(self._summary if index is None else self.neuron_text(index))
 
     def hoverLeaveEvent(self, event) -> None:  # noqa: N802
         self.set_state(hovered=False, port_hovered=False)

@@ -81,6 +81,8 @@ class CanvasScene(QGraphicsScene):
     def _add_layer_item(self, layer: Layer, is_output: bool = False) -> LayerItem:
         item = LayerItem(layer, is_output)
         item.set_state(problem=layer.id in self._problem_ids)
+        if self._weights is not None:
+            item.set_biases(self._weights.get(f"{layer.id}.bias"))
         self.addItem(item)
         self.layer_items[layer.id] = item
         self._attached.setdefault(layer.id, set())
@@ -160,6 +162,8 @@ class CanvasScene(QGraphicsScene):
         self._weights = None if weights is None else dict(weights)
         for connection_id, item in self.connection_items.items():
             item.set_weights(None if weights is None else weights.get(f"{connection_id}.weight"))
+        for layer_id, layer_item in self.layer_items.items():
+            layer_item.set_biases(None if weights is None else weights.get(f"{layer_id}.bias"))
 
     def item_for(self, item_id: str) -> LayerItem | ConnectionItem | None:
         return self.layer_items.get(item_id) or self.connection_items.get(item_id)

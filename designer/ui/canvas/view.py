@@ -398,6 +398,8 @@ class CanvasView(QGraphicsView):
             self.viewport().unsetCursor()
 
     def _cancel_gestures(self) -> None:
+        if self._connect_from is not None and _alive(self._connect_from):
+            self._connect_from.set_state(port_hovered=False)  # hover events resume with the next move
         self._connect_from = None
         self._set_drop_target(None)
         self._rubber_line.setVisible(False)
