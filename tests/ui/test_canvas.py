@@ -506,3 +506,25 @@ def test_trained_biases_tint_neurons_and_show_on_hover(view):
     view.set_weights(None)
     QTest.mouseMove(view.viewport(), view.mapFromScene(h.mapToScene(h.neuron_center(1) + QPointF(0, 1))))
     assert h.toolTip() == "h[1]"
+
+
+def test_a_connection_says_what_it_is_on_hover(view, graph):
+    graph.add_layer(Layer("pixels", "input", (28, 28), position=(0, 400)))
+    graph.add_layer(Layer("features", "neurons", (26, 26), position=(300, 400)))
+    graph.connect("pixels", "features", Connectivity("local", 3), connection_id="conv")
+    item = connection_item(view, "conv")
+    assert item.mode == "band"
+    assert item.summary_text() == "conv: local, pixels → features (3×3 local), 6,084 weights"
+    view.set_weights({"conv.weight": np.full((26, 26, 1, 3, 3), 0.25)})
+    assert item.summary_text().endswith("mean w = 0.250")
+
+
+def test_a_canvas_made_for_an_existing_design_shows_all_of_it(qtbot, graph, stack):
+    graph.add_layer(Layer("far", "neurons", (3,), position=(2400, 1600)))
+    view = CanvasView(graph, stack)
+    qtbot.addWidget(view)
+    view.resize(800, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert all(visible.contains(item.sceneBoundingRect()) for item in view.canvas_scene.layer_items.values())

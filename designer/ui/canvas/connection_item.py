@@ -21,7 +21,8 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from designer.graph import GATES, Connection, GraphError, local_geometry, local_links
+from designer.graph import (GATES, Connection, GraphError, connection_weight_count, local_geometry,
+                            local_links)
 from designer.ui import style
 
 from .layer_item import LOW_DETAIL, LayerItem
@@ -191,7 +192,7 @@ class ConnectionItem(QGraphicsItem):
 
     def set_weights(self, weights: np.ndarray | None) -> None:
         """Colour by the trained weights (``[target_units, source_units]``), or back to neutral with None."""
-        self.weights = None if weights is None else np.asarray(weights, dtype=np.float64)
+        self.weights = None if weights is None else np.asarray(weights)  # no copy: training sends copies
         self._apply_weights()
         self.update()
 
@@ -202,7 +203,7 @@ class ConnectionItem(QGraphicsItem):
             link.weight = None
         if w is None or w.size == 0:
             return
-        self.mean_weight = float(w.mean())
+        self.mean_weight = float(w.mean(dtype=np.float64))
         self._max_abs = float(np.abs(w).max()) or 1.0
         if self.links:
             per_link = self._link_weights(w)
@@ -370,6 +371,12 @@ class ConnectionItem(QGraphicsItem):
         src, dst = self.source_item.layer, self.target_item.layer
         kind = "recurrent" if self.recurrent else self.connection.connectivity.kind
         text = f"{self.item_id}: {kind}, {src.name} → {dst.name}"
+        if self._label and not self.recurrent:
+            text += f" ({self._label})"
+        try:
+            text += f", {connection_weight_count(src, dst, self.connection):,} weights"
+        except GraphError:
+            pass  # a window that does not fit: the problems panel says so
         if self.mean_weight is not None:
             text += f", mean w = {self.mean_weight:.3f}"
         return text

@@ -103,7 +103,7 @@ class CanvasView(QGraphicsView):
         graph.events.layer_removed.connect(self._forget_neuron)
         subscriptions = list(self.canvas_scene._subscriptions) + [(graph.events.layer_removed, self._forget_neuron)]
         self.destroyed.connect(lambda *_: [event.disconnect(callback) for event, callback in subscriptions])
-        self.fit()
+        self._fitted = False  # fit once the view has its real size (see showEvent)
 
     # ------------------------------------------------------------------ public API
     def selected_ids(self) -> list[str]:
@@ -590,6 +590,12 @@ class CanvasView(QGraphicsView):
         while y <= rect.bottom() + step:
             painter.drawLine(QPointF(left, y), QPointF(right, y))
             y += step
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._fitted:
+            self._fitted = True
+            self.fit()
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
