@@ -418,7 +418,8 @@ class ConnectionItem(QGraphicsItem):
         if self.mode == "loop":
             self.painted_detail = "loop"
             self._paint_loop(painter, selected, lod)
-        elif self.mode == "links" and lod >= LOW_DETAIL:
+        elif self.mode == "links" and lod >= LOW_DETAIL and len(self.links) <= MAX_LINKS * lod * lod:
+            # links thin out into a band as the zoom shrinks them: 400 links at 100 %, 100 at 50 %
             self.painted_detail = "links"
             self._paint_links(painter, selected)
         else:
