@@ -19,7 +19,7 @@ import numpy as np
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QDoubleSpinBox, QLabel, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QDockWidget, QDoubleSpinBox, QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from designer.graph import errors
 from designer.project import Project
@@ -147,6 +147,8 @@ class TrainingController(QObject):
         self.loss_plot.toolbar.addWidget(self.learning_rate)
         self.status_label = QLabel("Not trained yet. Press Train (F5).")
         self.status_label.setObjectName("training_status")
+        # its text changes 20 times a second: a fixed size keeps that from re-laying out the window
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.message_label = QLabel()
         self.message_label.setObjectName("training_message")
         self.message_label.setWordWrap(True)
@@ -348,11 +350,11 @@ class TrainingController(QObject):
         self.last_error = None
         self.message_label.hide()
         self.loss_plot.set_history(project.history)
-        self.loss_plot.begin_run()
+        self.loss_plot.begin_run(epochs=self._epochs_total)
         self._lock_editing(True)
         self._set_state(PAUSED if step else RUNNING)
         self._status("Starting…")
-        thread.start()
+        thread.start(QThread.Priority.LowPriority)  # the GUI thread wins the CPU (see lower_thread_priority)
         return True
 
     def shutdown(self, timeout_ms: int = JOIN_TIMEOUT_MS) -> bool:

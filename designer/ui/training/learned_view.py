@@ -69,7 +69,7 @@ class PlaneView(pg.PlotWidget):
         self.val_points = pg.ScatterPlotItem(size=7, brush=pg.mkBrush(255, 255, 255, 0))
         self.addItem(self.train_points)
         self.addItem(self.val_points)
-        self.colour_bar = None
+        self._hollow = pg.mkBrush(255, 255, 255, 160)
         self.getPlotItem().setAspectLocked(False)
         self.getPlotItem().setMenuEnabled(False)
         self.classification = True
@@ -86,27 +86,31 @@ class PlaneView(pg.PlotWidget):
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         self.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
         if self.classification:
+            # one brush and pen per class, shared by its points: the scatter renders each symbol once
             colours = (class_colours(max(2, info["num_classes"])) * 255).astype(int)
-            brushes_train = [pg.mkBrush(*colours[int(c)]) for c in info["y_train"]]
-            self.train_points.setData(pos=info["x_train"], brush=brushes_train)
-            pens_val = [pg.mkPen(*colours[int(c)], width=1.6) for c in info["y_val"]]
-            self.val_points.setData(pos=info["x_val"], pen=pens_val, brush=pg.mkBrush(255, 255, 255, 160))
+            brushes = [pg.mkBrush(*c) for c in colours]
+            pens = [pg.mkPen(*c, width=1.6) for c in colours]
+            self.train_points.setData(pos=info["x_train"], brush=[brushes[int(c)] for c in info["y_train"]])
+            self.val_points.setData(pos=info["x_val"], pen=[pens[int(c)] for c in info["y_val"]],
+                                    brush=self._hollow)
         else:
-            # regression: points coloured by their true value on the same colour map as the heatmap
-            values = np.concatenate([np.ravel(info["y_train"][:, :1] if np.ndim(info["y_train"]) > 1
-                                              else info["y_train"])])
+            # regression: points coloured by their true value on the heatmap's colour map
+            y = np.asarray(info["y_train"], dtype=np.float64)
+            values = np.ravel(y[:, 0] if y.ndim > 1 else y)
             self._value_range = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
             self.train_points.setData(pos=info["x_train"], brush=self._value_brushes(info["y_train"]))
             self.val_points.setData(pos=info["x_val"], pen=[pg.mkPen(b.color(), width=1.6) for b in
                                                             self._value_brushes(info["y_val"])],
-                                    brush=pg.mkBrush(255, 255, 255, 160))
+                                    brush=self._hollow)
 
     def _value_brushes(self, y: np.ndarray) -> list:
+        """Brushes from the colour map in 32 steps, shared between points of the same step."""
         values = np.ravel(y[:, 0] if np.ndim(y) > 1 else y)
         low, high = self._value_range
-        lut = pg.colormap.get("viridis").getLookupTable(nPts=256)
-        index = np.clip(((values - low) / max(high - low, 1e-9) * 255).astype(int), 0, 255)
-        return [pg.mkBrush(*lut[i]) for i in index]
+        lut = pg.colormap.get("viridis").getLookupTable(nPts=32)
+        shared = [pg.mkBrush(*c) for c in lut]
+        index = np.clip(((values - low) / max(high - low, 1e-9) * 31).round().astype(int), 0, 31)
+        return [shared[i] for i in index]
 
     def set_predictions(self, payload: dict[str, Any]) -> None:
         if "probabilities" in payload:

@@ -28,12 +28,14 @@ MARKER_COLOUR = QColor(120, 120, 120)
 class Series:
     """A growing ``(x, y)`` buffer with amortised O(1) appends and zero-copy views."""
 
-    __slots__ = ("_x", "_y", "size")
+    __slots__ = ("_x", "_y", "size", "version", "low", "high")
 
     def __init__(self, capacity: int = 256) -> None:
         self._x = np.empty(capacity, dtype=np.float64)
         self._y = np.empty(capacity, dtype=np.float64)
         self.size = 0
+        self.version = 0  # changes with every append or clear: the plot redraws only changed curves
+        self.low, self.high = math.inf, -math.inf  # of the finite y values, kept as they arrive
 
     def append(self, x: float, y: float) -> None:
         if self.size == self._x.size:
@@ -43,6 +45,9 @@ class Series:
         self._x[self.size] = x
         self._y[self.size] = y
         self.size += 1
+        self.version += 1
+        if math.isfinite(y):
+            self.low, self.high = min(self.low, y), max(self.high, y)
 
     def extend(self, xs: np.ndarray, ys: np.ndarray) -> None:
         for x, y in zip(np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)):
@@ -50,6 +55,8 @@ class Series:
 
     def clear(self) -> None:
         self.size = 0
+        self.version += 1
+        self.low, self.high = math.inf, -math.inf
 
     @property
     def x(self) -> np.ndarray:
@@ -133,8 +140,18 @@ class LossPlot(QWidget):
         self._series = [(self.batch, self.batch_curve), (self.train, self.train_curve),
                         (self.val, self.val_curve), (self.train_accuracy, self.train_accuracy_curve),
                         (self.val_accuracy, self.val_accuracy_curve)]
+        self._drawn: dict[int, int] = {}  # id(series) -> the version its curve shows
         self._dirty = False
         self._live = False
+        # While live, the axes move in steps instead of auto-ranging on every tick: a new range
+        # regenerates the axes (and the linked accuracy plot), which was most of a redraw's cost.
+        self._follow_x = False
+        self._x_max = 0.0
+        self._y_range: tuple[float, float] | None = None
+        self._history_y = (math.inf, -math.inf)
+        self.planned_epochs = 0
+        self.loss.getViewBox().sigRangeChangedManually.connect(self._user_moved_view)
+        self.accuracy.getViewBox().sigRangeChangedManually.connect(self._user_moved_view)
 
         # hover: a vertical crosshair and the values at the nearest epoch
         self._crosshair = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(MARKER_COLOUR, width=1))
@@ -166,10 +183,17 @@ class LossPlot(QWidget):
         self.accuracy.setVisible(classification)
         self.loss.setLabel("bottom", None if classification else "epoch")
 
-    def begin_run(self, classification: bool | None = None) -> None:
-        """Clear the live curves and start redrawing; the previous run should be in the history."""
+    def begin_run(self, classification: bool | None = None, epochs: int = 0) -> None:
+        """Clear the live curves and start redrawing; the previous run should be in the history.
+
+        ``epochs`` is how many the run plans: the x axis never grows past it.
+        """
         for series, _curve_item in self._series:
             series.clear()
+        self.planned_epochs = int(epochs or 0)
+        self._follow_x = True
+        self._x_max = 0.0
+        self._y_range = None
         for item in self._marker_items:
             self.loss.removeItem(item)
         self._marker_items.clear()
@@ -181,10 +205,13 @@ class LossPlot(QWidget):
         self.timer.start()
 
     def end_run(self) -> None:
-        """Draw what is left and stop the timer."""
+        """Draw what is left and stop the timer; the view fits the whole run again."""
         self._live = False
         self.timer.stop()
         self.redraw()
+        if self._follow_x:
+            self.loss.enableAutoRange()
+        self._follow_x = False
 
     @property
     def is_live(self) -> bool:
@@ -229,15 +256,18 @@ class LossPlot(QWidget):
                 keep = np.isfinite(values[:n])
                 series.extend(epochs[:n][keep], values[:n][keep])
         for change in run.get("changes") or []:
-            self.add_marker(float(change.get("epoch", 0)), change_text(change))
+            self.add_marker(change_position(change), change_text(change))
         self._dirty = True
         self.redraw()
+        self.loss.enableAutoRange()
+        self._follow_x = False
 
     def set_history(self, runs: list[dict[str, Any]]) -> None:
         """Draw earlier runs of the project faintly behind the live curves (newest most visible)."""
         for plot, item in self._history_items:
             plot.removeItem(item)
         self._history_items.clear()
+        self._history_y = (math.inf, -math.inf)
         shown = runs[-5:]
         for age, run in enumerate(reversed(shown)):
             alpha = max(25, 90 - 20 * age)
@@ -250,6 +280,10 @@ class LossPlot(QWidget):
                 n = min(len(values), len(epochs))
                 if not n or not np.isfinite(values[:n]).any():
                     continue
+                if plot is self.loss:
+                    finite = values[:n][np.isfinite(values[:n])]
+                    self._history_y = (min(self._history_y[0], float(finite.min())),
+                                       max(self._history_y[1], float(finite.max())))
                 faint = QColor(colour)
                 faint.setAlpha(alpha)
                 item = pg.PlotDataItem(epochs[:n], values[:n], pen=pg.mkPen(faint, width=1),
@@ -272,8 +306,49 @@ class LossPlot(QWidget):
         if not self._dirty:
             return
         self._dirty = False
+        right = 0.0
         for series, item in self._series:
-            item.setData(series.x, series.y, connect="finite")
+            if self._drawn.get(id(series)) != series.version:
+                self._drawn[id(series)] = series.version
+                item.setData(series.x, series.y, connect="finite")
+            if series.size:
+                right = max(right, float(series.x[-1]))
+        if self._follow_x and self._live:
+            if right > self._x_max:
+                self._grow_x(right)
+            self._follow_y()
+
+    def _follow_y(self) -> None:
+        """Keep the loss in view, moving the y range only when the data leaves it or shrinks well inside it."""
+        low = min(self.batch.low, self.train.low, self.val.low, self._history_y[0])
+        high = max(self.batch.high, self.train.high, self.val.high, self._history_y[1])
+        if not (math.isfinite(low) and math.isfinite(high)):
+            return
+        if self.action_log_scale.isChecked():
+            if low <= 0:
+                return
+            low, high = math.log10(low), math.log10(high)
+        span = max(high - low, 1e-9)
+        current = self._y_range
+        if (current is not None and current[0] <= low and high <= current[1]
+                and current[1] - current[0] <= 3 * span):
+            return
+        # a quarter of the span spare on each side: the range changes every few ticks at most
+        self._y_range = (low - 0.25 * span, high + 0.25 * span)
+        self.loss.setYRange(*self._y_range, padding=0)
+
+    def _grow_x(self, right: float) -> None:
+        """Widen the x axis ahead of the data (by half as much again, to a round number)."""
+        history_end = max((float(np.nanmax(item.xData)) for _plot, item in self._history_items
+                           if item.xData is not None and len(item.xData)), default=0.0)
+        self._x_max = _round_up(max(right * 1.5, 10.0, history_end if right < history_end else 0.0))
+        if self.planned_epochs:
+            self._x_max = max(min(self._x_max, float(self.planned_epochs)), right)
+        self.loss.setXRange(0, self._x_max, padding=0.02)
+
+    @Slot()
+    def _user_moved_view(self, *_args) -> None:
+        self._follow_x = False  # the user zoomed or panned: leave the view where they put it
 
     # ---------------------------------------------------------------- view
     @Slot(bool)
@@ -282,6 +357,9 @@ class LossPlot(QWidget):
             self.action_log_scale.setChecked(on)
             return
         self.loss.setLogMode(y=on)
+        self._y_range = None
+        if self._live and self._follow_x:
+            self._follow_y()
         self.log_scale_toggled.emit(on)
 
     def values_at(self, epoch: float) -> str:
@@ -315,12 +393,39 @@ class LossPlot(QWidget):
         self.hover_label.setText(" ")
 
 
+def _round_up(value: float) -> float:
+    """The next of 1, 2, 5, 10, 20, 50 ... at or above ``value``."""
+    if value <= 0:
+        return 1.0
+    decade = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 5, 10):
+        if step * decade >= value - 1e-9:
+            return float(step * decade)
+    return float(10 * decade)
+
+
+def change_position(change: dict[str, Any]) -> float:
+    """Where a recorded change (``{"epoch", "batch", ...}``) took effect, in epochs.
+
+    The change applies from batch ``batch`` of epoch ``epoch`` on; without the epoch's batch count
+    it is drawn at the start of that epoch (batch 1) or half-way through it.
+    """
+    epoch = float(change.get("epoch", 1) or 1)
+    batch = float(change.get("batch", 1) or 1)
+    batches = change.get("batches")
+    if batches:
+        return epoch - 1 + (batch - 1) / float(batches)
+    return epoch - 1 if batch <= 1 else epoch - 0.5
+
+
 _SHORT_NAMES = {"learning_rate": "lr", "momentum": "momentum", "batch_size": "batch"}
 
 
 def change_text(change: dict[str, Any]) -> str:
     """``lr 0.01`` style text for a hyperparameter change record (``{"epoch", "learning_rate", ...}``)."""
+    if "name" in change and "value" in change:  # the loop's record: {"epoch", "batch", "name", "value"}
+        change = {str(change["name"]): change["value"]}
     items = [f"{_SHORT_NAMES.get(k, k)} {v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool)
              else f"{_SHORT_NAMES.get(k, k)} {v}"
-             for k, v in change.items() if k not in ("epoch", "batch", "step")]
+             for k, v in change.items() if k not in ("epoch", "batch", "batches", "step")]
     return ", ".join(items) or "changed"

@@ -1,0 +1,189 @@
+"""Training in the window: how responsive the GUI stays, and how fast training runs there.
+
+1. While the spiral example trains in the (off-screen) window, a 10 ms QTimer on the GUI thread
+   measures how late each tick is. Targets: at most 20 ms late at the 99th percentile, 100 ms at worst.
+   The same probe on the idle window is the baseline (it shows the machine's own noise).
+2. Training throughput in the window (samples/s, from the run's loop time) against the in-process
+   engine that ``nn-designer train`` runs (``designer.training.train_project``) on the same project and
+   epochs: target ratio at least 0.9. Runs alternate, medians of the repeats.
+
+    .venv/bin/python benchmarks/bench_gui_training.py [--epochs N] [--repeats R]
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+from PySide6.QtCore import QEventLoop, QObject, QSettings, QStandardPaths, QTimer, Slot  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from designer.project import read_project  # noqa: E402
+from designer.ui import resource_path  # noqa: E402
+
+PROBE_MS = 10
+TARGET_P99_MS = 20.0
+TARGET_MAX_MS = 100.0
+TARGET_RATIO = 0.9
+
+
+class LatenessProbe(QObject):
+    """A 10 ms timer on the GUI thread that records how late each tick arrives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timer = QTimer(self)
+        self.timer.setTimerType(self.timer.timerType().PreciseTimer)
+        self.timer.setInterval(PROBE_MS)
+        self.timer.timeout.connect(self.tick)
+        self.late_ms: list[float] = []
+        self._last = 0.0
+
+    def start(self) -> None:
+        self.late_ms = []
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    @Slot()
+    def tick(self) -> None:
+        now = time.perf_counter()
+        self.late_ms.append(max(0.0, (now - self._last) * 1000 - PROBE_MS))
+        self._last = now
+
+
+def spiral(epochs: int):
+    project = read_project(resource_path("examples", "spiral.nnd"))
+    project.path = None
+    project.weights = None
+    project.history = []
+    project.training.update(epochs=epochs, device="cpu")
+    return project
+
+
+def summary(late: list[float]) -> str:
+    return (f"p50 {np.percentile(late, 50):5.1f} ms, p99 {np.percentile(late, 99):5.1f} ms, "
+            f"max {max(late):6.1f} ms ({len(late)} ticks)")
+
+
+def train_in_window(app: QApplication, window, probe: LatenessProbe, epochs: int) -> tuple[float, list[float]]:
+    from designer.training.projects import next_run_id  # noqa: F401  (torch loaded before timing)
+
+    fresh = spiral(epochs)
+    window.project.weights = None
+    window.project.history = []
+    window.project.training = copy.deepcopy(fresh.training)
+    controller = window.training
+    loop = QEventLoop()
+    controller.run_finished.connect(loop.quit)
+    probe.start()
+    controller.train()
+    if controller.busy:
+        loop.exec()  # the real event loop, as the app runs it
+    controller.run_finished.disconnect(loop.quit)
+    probe.stop()
+    app.processEvents()
+    result = controller.last_result
+    assert result is not None and result["status"] == "completed", controller.last_error
+    return result["samples"] / result["seconds"], list(probe.late_ms)
+
+
+def train_headless(epochs: int, threads: int | None = None) -> float:
+    """``train_project`` as ``nn-designer train`` runs it: torch's default threads, or ``threads``
+    on a plain thread (the same count as the window's worker, to see the window's own overhead)."""
+    from designer.training import train_project
+
+    result = {}
+
+    def run() -> None:
+        import torch
+
+        if threads is not None:
+            torch.set_num_threads(threads)
+        result["speed"] = train_project(spiral(epochs), device="cpu").samples_per_second
+
+    if threads is None:
+        run()
+    else:
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+    return result["speed"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    settings_dir = tempfile.mkdtemp(prefix="nnd-bench-settings-")
+    QStandardPaths.setTestModeEnabled(True)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir)
+    app = QApplication.instance() or QApplication(sys.argv)
+
+    from designer.ui.main_window import MainWindow
+
+    window = MainWindow(spiral(args.epochs))
+    window.resize(1400, 900)
+    window.show()
+    app.processEvents()
+    probe = LatenessProbe()
+
+    # warm-up: torch, the optimizer, the first compile (app.py does this on a thread at start-up)
+    train_headless(1)
+    train_in_window(app, window, probe, 1)
+
+    loop = QEventLoop()
+    probe.start()
+    QTimer.singleShot(3000, loop.quit)
+    loop.exec()
+    probe.stop()
+    idle_late = list(probe.late_ms)
+
+    from designer.ui.training.worker import worker_threads
+
+    window_speeds, headless_speeds, same_thread_speeds, busy_late = [], [], [], []
+    for _ in range(args.repeats):
+        speed, late = train_in_window(app, window, probe, args.epochs)
+        window_speeds.append(speed)
+        busy_late += late
+        headless_speeds.append(train_headless(args.epochs))
+        same_thread_speeds.append(train_headless(args.epochs, worker_threads()))
+
+    p99, worst = float(np.percentile(busy_late, 99)), max(busy_late)
+    ratio = statistics.median(window_speeds) / statistics.median(headless_speeds)
+    ratio_same = statistics.median(window_speeds) / statistics.median(same_thread_speeds)
+    print(f"spiral example, {args.epochs} epochs x {args.repeats}, {os.cpu_count()} cores")
+    print(f"GUI timer lateness, idle window:     {summary(idle_late)}")
+    print(f"GUI timer lateness, while training:  {summary(busy_late)} "
+          f"(targets: p99 <= {TARGET_P99_MS:.0f}, max <= {TARGET_MAX_MS:.0f})")
+    print(f"throughput in the window:  median {statistics.median(window_speeds):8,.0f} samples/s "
+          f"{[round(s) for s in window_speeds]}")
+    print(f"throughput headless:       median {statistics.median(headless_speeds):8,.0f} samples/s "
+          f"{[round(s) for s in headless_speeds]}")
+    print(f"headless, {worker_threads()} torch thread(s) like the worker: median "
+          f"{statistics.median(same_thread_speeds):8,.0f} samples/s {[round(s) for s in same_thread_speeds]}")
+    print(f"ratio window / headless (nn-designer train): {ratio:.2f}; window / headless with the "
+          f"worker's thread count: {ratio_same:.2f} (target >= {TARGET_RATIO} for both)")
+    ok = p99 <= TARGET_P99_MS and worst <= TARGET_MAX_MS and min(ratio, ratio_same) >= TARGET_RATIO
+    print("PASS" if ok else "FAIL")
+    window.training.shutdown()
+    window._modified_outside_undo = False  # nothing to save: the benchmark's runs are thrown away
+    window.undo_stack.setClean()
+    window.close()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
