@@ -95,15 +95,20 @@ def main() -> int:
     torch.optim.Adam([nn.Parameter(torch.zeros(1))])  # the first optimizer imports torch._dynamo: not timed
 
     results: dict[str, list[float]] = {"engine": [], "plain": [], "plain, compiled module": []}
+    contenders = {
+        "engine": lambda seed: train(compile_graph(project.graph, seed=seed), data, config).samples_per_second,
+        "plain": lambda seed: plain_loop(plain_model(seed), data, args.epochs, config.batch_size,
+                                         config.learning_rate, seed),
+        "plain, compiled module": lambda seed: plain_loop(_Logits(compile_graph(project.graph, seed=seed)), data,
+                                                          args.epochs, config.batch_size, config.learning_rate,
+                                                          seed),
+    }
+    names = list(contenders)
     for repeat in range(args.repeats + 1):  # the first round warms up and is not counted
-        module = compile_graph(project.graph, seed=repeat)
-        run = train(module, data, config)
-        engine = run.samples_per_second
-        plain = plain_loop(plain_model(repeat), data, args.epochs, config.batch_size, config.learning_rate, repeat)
-        compiled = plain_loop(_Logits(compile_graph(project.graph, seed=repeat)), data, args.epochs,
-                              config.batch_size, config.learning_rate, repeat)
-        if repeat:
-            for name, value in zip(results, (engine, plain, compiled)):
+        # rotate who goes first, so that no contender always gets the warmest (or coldest) turn
+        for name in names[repeat % 3:] + names[:repeat % 3]:
+            value = contenders[name](repeat)
+            if repeat:
                 results[name].append(value)
 
     median = {name: statistics.median(values) for name, values in results.items()}
