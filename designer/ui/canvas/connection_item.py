@@ -343,6 +343,10 @@ class ConnectionItem(QGraphicsItem):
         return (path.contains(self.source_item.sceneBoundingRect().center())
                 and path.contains(self.target_item.sceneBoundingRect().center()))
 
+    def link_line(self, link: Link) -> QLineF:
+        """Where ``link`` is drawn, in scene coordinates (rim of the source neuron to rim of the target)."""
+        return QLineF(self._lines[self.links.index(link)])
+
     def link_at(self, point: QPointF, tolerance: float = PICK_TOLERANCE) -> Link | None:
         """The drawn link nearest to ``point`` within ``tolerance`` (scene units), if any."""
         if self.mode != "links" or not len(self._ends):

@@ -150,6 +150,14 @@ class CanvasView(QGraphicsView):
     def is_read_only(self) -> bool:
         return self._read_only
 
+    def drop_preview(self) -> LayerItem | None:
+        """The faint card showing where a palette item being dragged would land, if any."""
+        return self._ghost
+
+    def connection_preview(self) -> QGraphicsPathItem:
+        """The dashed line that follows the mouse while a connection is being drawn."""
+        return self._rubber_line
+
     def fit(self) -> None:
         """Zoom and scroll so the whole design is in view (at most at 150 %)."""
         items = list(self.canvas_scene.layer_items.values()) + list(self.canvas_scene.connection_items.values())
