@@ -421,8 +421,11 @@ def test_hovering_a_link_highlights_it_and_shows_its_weight(view):
 
 
 def test_select_all_selects_layers_and_connections(view):
+    told = []
+    view.selection_changed.connect(lambda: told.append(view.selected_ids()))
     view.select_all()
     assert view.selected_ids() == ["x", "h", "out", "x-h", "h-out"]
+    assert told == [["x", "h", "out", "x-h", "h-out"]]  # the inspector rebuilds once
 
 
 def test_a_closed_canvas_stops_following_the_graph(qtbot, graph, stack):

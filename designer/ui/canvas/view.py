@@ -115,8 +115,14 @@ class CanvasView(QGraphicsView):
 
     def select_all(self) -> None:
         """Select every layer and connection."""
-        for item in list(self.canvas_scene.layer_items.values()) + list(self.canvas_scene.connection_items.values()):
-            item.setSelected(True)
+        scene = self.canvas_scene
+        scene.blockSignals(True)  # one selection_changed, not one per item
+        try:
+            for item in list(scene.layer_items.values()) + list(scene.connection_items.values()):
+                item.setSelected(True)
+        finally:
+            scene.blockSignals(False)
+        self._scene_selection_changed()
 
     def select(self, item_id: str) -> None:
         """Select a layer or connection alone and bring it into view."""
