@@ -275,8 +275,9 @@ class ConnectionItem(QGraphicsItem):
             # the control height that puts the arc's apex 34 px above the higher card
             apex = min(s_frame.top(), t_frame.top()) - 34.0
             top = (apex - (p0.y() + p3.y()) / 8.0) * 8.0 / 6.0
-            reach = 80.0
-            c1, c2 = QPointF(p0.x() + reach, top), QPointF(p3.x() - reach, top)
+            # reach out sideways by more than half a card, so the arc comes down beside the cards
+            c1 = QPointF(p0.x() + max(80.0, s_frame.width() * 0.8), top)
+            c2 = QPointF(p3.x() - max(80.0, t_frame.width() * 0.8), top)
             loop = QPainterPath(p0)
             loop.cubicTo(c1, c2, p3)
             self._loop = loop
