@@ -179,7 +179,13 @@ class LossPlot(QWidget):
 
     # ---------------------------------------------------------------- feeding
     def set_classification(self, classification: bool) -> None:
-        """Accuracy only means something for classes: hide its plot for regression."""
+        """Accuracy only means something for classes: without them its plot leaves the layout."""
+        shown = self.accuracy.scene() is not None and self.accuracy in self.graphics.ci.items
+        if classification and not shown:
+            self.graphics.addItem(self.accuracy, row=1, col=0)
+            self.graphics.ci.layout.setRowStretchFactor(1, 1)
+        elif not classification and shown:
+            self.graphics.removeItem(self.accuracy)
         self.accuracy.setVisible(classification)
         self.loss.setLabel("bottom", None if classification else "epoch")
 
