@@ -532,3 +532,17 @@ def test_a_canvas_made_for_an_existing_design_shows_all_of_it(qtbot, graph, stac
     qtbot.waitExposed(view)
     visible = view.mapToScene(view.viewport().rect()).boundingRect()
     assert all(visible.contains(item.sceneBoundingRect()) for item in view.canvas_scene.layer_items.values())
+
+
+def test_escape_during_a_drag_puts_the_layers_back(view, graph, stack):
+    h = layer_item(view, "h")
+    vp = view.viewport()
+    start = view.mapFromScene(h.mapToScene(h.frame.topLeft() + QPointF(30, 10)))
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    QTest.mouseMove(vp, start + QPoint(60, 60))
+    assert graph.layer("h").position == (280.0, 60.0)
+    QTest.keyClick(vp, Qt.Key.Key_Escape)
+    QTest.mouseMove(vp, start + QPoint(100, 60))
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start + QPoint(100, 60))
+    assert graph.layer("h").position == (220.0, 0.0)
+    assert not stack.canUndo() and not stack.canRedo()

@@ -377,6 +377,13 @@ class CanvasView(QGraphicsView):
         elif moves:  # some already in place: move the rest, still the same drag
             self.undo_stack.push(MoveLayersCommand(self.graph, moves, (self._drag_id, tuple(sorted(moves)))))
 
+    def _undo_this_drag(self) -> None:
+        index = self.undo_stack.index()
+        top = self.undo_stack.command(index - 1) if index > 0 else None
+        if isinstance(top, MoveLayersCommand) and top.drag_id == self._drag_id:
+            top.setObsolete(True)  # undone and dropped: a cancelled drag leaves nothing to redo
+            self.undo_stack.undo()
+
     @staticmethod
     def _can_connect(target: LayerItem) -> bool:
         return target.layer.kind != "input"  # the data feeds an input layer, nothing else may
@@ -476,6 +483,8 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         if event.key() == Qt.Key.Key_Escape:
+            if self._moving is not None:
+                self._undo_this_drag()  # Escape puts dragged layers back where the drag began
             self._cancel_gestures()
             self.canvas_scene.clearSelection()
             event.accept()
