@@ -114,6 +114,8 @@ class MoveLayersCommand(QUndoCommand):
         super().__init__(parent)
         self.graph = graph
         self.drag_id = drag_id
+        #: set before undoing a cancelled drag: the undo then drops the step, leaving nothing to redo
+        self.discard_on_undo = False
         self.moves: dict[str, tuple[Position, Position]] = {}
         for layer_id, (old, new) in moves.items():
             graph.layer(layer_id)
@@ -146,6 +148,8 @@ class MoveLayersCommand(QUndoCommand):
     def undo(self) -> None:
         for layer_id, (old, _new) in self.moves.items():
             self.graph.move_layer(layer_id, old)
+        if self.discard_on_undo:
+            self.setObsolete(True)  # QUndoStack deletes a command that turns obsolete in its undo
 
 
 class AddConnectionCommand(QUndoCommand):

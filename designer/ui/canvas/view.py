@@ -381,7 +381,7 @@ class CanvasView(QGraphicsView):
         index = self.undo_stack.index()
         top = self.undo_stack.command(index - 1) if index > 0 else None
         if isinstance(top, MoveLayersCommand) and top.drag_id == self._drag_id:
-            top.setObsolete(True)  # undone and dropped: a cancelled drag leaves nothing to redo
+            top.discard_on_undo = True  # a cancelled drag leaves nothing to redo
             self.undo_stack.undo()
 
     @staticmethod
