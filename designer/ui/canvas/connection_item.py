@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen, QPolygonF
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from designer.graph import (GATES, Connection, GraphError, connection_weight_count, local_geometry,
@@ -266,6 +266,13 @@ class ConnectionItem(QGraphicsItem):
         band = _band_path(s_frame, s_area, t_frame, t_area)
         self._band = band
         self._label_at = band.pointAtPercent(0.25) * 0.5 + band.pointAtPercent(0.75) * 0.5
+        if self._label:
+            # where the cards leave too little room, the label rides above the band, clear of the ports
+            gap = max(t_frame.left() - s_frame.right(), s_frame.left() - t_frame.right())
+            label_w = QFontMetricsF(style.ui_font(7.5, bold=True)).horizontalAdvance(self._label) + 12
+            if gap < label_w + 28:
+                top = band.boundingRect().top()
+                self._label_at = QPointF(self._label_at.x(), top - 11)
         bounds = band.boundingRect()
         if self.mode == "loop":
             p0 = source.mapToScene(source.port_center())
@@ -312,6 +319,8 @@ class ConnectionItem(QGraphicsItem):
             if len(ends):
                 bounds = bounds.united(QRectF(QPointF(ends[:, [0, 2]].min(), ends[:, [1, 3]].min()),
                                               QPointF(ends[:, [0, 2]].max(), ends[:, [1, 3]].max())))
+        if self._label:
+            bounds = bounds.united(QRectF(self._label_at.x() - 50, self._label_at.y() - 9, 100, 18))
         self._bounds = bounds.adjusted(-12, -14, 12, 12)
         self.update()
 
