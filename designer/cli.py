@@ -269,8 +269,11 @@ def _train(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.file)
     if out.is_dir():
         raise UsageError(f"--out {out}: that is a folder; give a file name such as {out / 'trained.nnd'}")
-    if not out.resolve().parent.is_dir():  # say so now, not after the training
-        raise UsageError(f"--out {out}: the folder {out.resolve().parent} does not exist")
+    folder = out.resolve().parent
+    if not folder.is_dir():  # say so now, not after the training
+        raise UsageError(f"--out {out}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"cannot save into {folder}: it is not writable; choose another place with --out")
 
     import torch
     from tqdm import tqdm

@@ -76,6 +76,20 @@ def test_check_a_valid_example_prints_the_parameter_count():
     assert "valid" in result.stdout and "337 trainable parameters" in result.stdout
 
 
+def test_check_reports_warnings_but_a_design_with_only_warnings_is_valid(tmp_path):
+    project = read_project(EXAMPLES / "xor.nnd")
+    project.graph.connect("h", "h", connection_id="loop")  # fine for the design, wrong for single samples
+    write_project(project, tmp_path / "loop.nnd")
+    _user_error(nnd("check", tmp_path / "loop.nnd"), "recurrent", "single samples")
+    from designer.graph import Layer
+    project = read_project(EXAMPLES / "xor.nnd")
+    project.graph.add_layer(Layer("spare", "neurons", (3,), position=(220, 200)))
+    write_project(project, tmp_path / "spare.nnd")
+    result = nnd("check", tmp_path / "spare.nnd")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "warning: layer spare: not reached from the input" in result.stdout and "valid" in result.stdout
+
+
 def test_check_a_file_that_is_not_a_project(tmp_path):
     path = tmp_path / "notes.nnd"
     path.write_text("shopping list")

@@ -79,6 +79,9 @@ def choose_objective(loss: str, module: nn.Module, dataset, output_layer: str | 
     units = int(module.output_units)
     activation = getattr(module, "output_activation", "linear")
     output = f"the output layer {output_layer!r}" if output_layer else "the output layer"
+    if units == 1 and activation == "softmax":
+        raise TrainingError(f"{output} is one unit with softmax, which always gives 1; use sigmoid for one "
+                            f"output unit, or one softmax unit per class")
     if dataset.task != "classification":
         if loss not in ("auto", "mse"):
             raise TrainingError(f"training: loss {loss!r} needs classes, but the dataset {dataset.name!r} is a "
@@ -91,9 +94,6 @@ def choose_objective(loss: str, module: nn.Module, dataset, output_layer: str | 
         return Objective("mse", on_logits=False, classification=False, one_hot=False, threshold=math.nan)
 
     classes = int(dataset.num_classes)
-    if units == 1 and activation == "softmax":
-        raise TrainingError(f"{output} is one unit with softmax, which always gives 1; use sigmoid for one "
-                            f"output unit, or one softmax unit per class")
     if units == 1 and classes != 2:
         raise TrainingError(f"{output} has 1 unit, which can tell 2 classes apart, but the dataset "
                             f"{dataset.name!r} has {classes} classes; give it {classes} units with softmax")
