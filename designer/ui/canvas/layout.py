@@ -18,7 +18,7 @@ HEADER = 38.0         # title and subtitle above the neurons
 PAD = 14.0
 MIN_WIDTH = 84.0
 
-COLUMN_ALL = 12       # a column of up to this many neurons is drawn whole
+COLUMN_ALL = 16       # a column of up to this many neurons is drawn whole (16: a common hidden size)
 COLUMN_HEAD, COLUMN_TAIL = 5, 3
 GRID_ALL = 10         # grid sides up to this are drawn whole
 GRID_HEAD, GRID_TAIL = 4, 2
