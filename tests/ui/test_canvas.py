@@ -546,3 +546,11 @@ def test_escape_during_a_drag_puts_the_layers_back(view, graph, stack):
     QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start + QPoint(100, 60))
     assert graph.layer("h").position == (220.0, 0.0)
     assert not stack.canUndo() and not stack.canRedo()
+
+
+def test_a_long_label_is_shortened_on_the_card_but_whole_in_the_tooltip(view, graph):
+    graph.update_layer("h", label="a hidden layer with a very long descriptive name indeed")
+    h = layer_item(view, "h")
+    assert h.title.endswith("…") and len(h.title) < 40
+    assert h.frame.width() < 240
+    assert "a hidden layer with a very long descriptive name indeed" in h.toolTip()

@@ -20,6 +20,7 @@ from .layout import HEADER, MIN_WIDTH, PAD, LayerLayout, layout_layer
 
 LOW_DETAIL = 0.45  # below this zoom, cards are plain boxes
 PORT_RADIUS = 6.0
+MAX_TITLE_WIDTH = 180.0
 LAYER_TYPE = QGraphicsItem.UserType + 1
 
 _SHADOW_OPAQUE = QColor(
@@ -97,9 +98,10 @@ class LayerItem(QGraphicsItem):
         if is_output is not None:
             self.is_output = is_output
         self.layout = layout_layer(layer.shape)
-        self.title = layer.name
-        self.subtitle = describe(layer)
         title_font, sub_font, _ = _fonts()
+        # a long label is shortened with an ellipsis rather than stretching the card (the tooltip has it all)
+        self.title = QFontMetricsF(title_font).elidedText(layer.name, Qt.TextElideMode.ElideRight, MAX_TITLE_WIDTH)
+        self.subtitle = describe(layer)
         text_w = max(QFontMetricsF(title_font).horizontalAdvance(self.title) + 16,
                      QFontMetricsF(sub_font).horizontalAdvance(self.subtitle))
         ax, ay, aw, ah = self.layout.area
