@@ -554,3 +554,16 @@ def test_a_long_label_is_shortened_on_the_card_but_whole_in_the_tooltip(view, gr
     assert h.title.endswith("…") and len(h.title) < 40
     assert h.frame.width() < 240
     assert "a hidden layer with a very long descriptive name indeed" in h.toolTip()
+
+
+def test_zoomed_out_a_click_on_a_connection_selects_it_without_switching_links(view, graph, stack):
+    view.set_zoom(0.3)
+    view.centerOn(220, 0)
+    view.grab()
+    item = connection_item(view, "h-out")
+    assert item.painted_detail == "band"
+    point = item.link_line(item.links[0]).center()
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     view.mapFromScene(point))
+    assert view.selected_ids() == ["h-out"]
+    assert not graph.connection("h-out").disabled and stack.count() == 0

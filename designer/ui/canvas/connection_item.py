@@ -111,6 +111,7 @@ class ConnectionItem(QGraphicsItem):
         self.problem = False
         self.painted_detail = ""
         self.mode = "band"  # "links", "band" or "loop"
+        self._links_shown = True  # False while the zoom draws a "links" connection as its band
         self.links: list[Link] = []
         self.weights: np.ndarray | None = None
         self.mean_weight: float | None = None
@@ -134,6 +135,7 @@ class ConnectionItem(QGraphicsItem):
         self.target_item = target
         self.recurrent = recurrent
         self.links = []
+        self.hovered_link = None
         self._label = ""
         conn = connection.connectivity
         src, dst = source.layer, target.layer
@@ -337,10 +339,16 @@ class ConnectionItem(QGraphicsItem):
             path.addRect(self._bounds)
         return path
 
+    def shows_links(self) -> bool:
+        """Whether single links are on screen (not at a zoom that draws them as the band)."""
+        return self.mode == "links" and self._links_shown
+
     def contains(self, point: QPointF) -> bool:
         """Only the drawn parts are hit: a link, the band or the loop, not the space between links."""
-        if self.mode == "links":
+        if self.mode == "links" and self._links_shown:
             return self.link_at(point) is not None
+        if self.mode == "links":
+            return self._band.contains(point)
         return self.shape().contains(point)
 
     def collidesWithPath(self, path: QPainterPath, mode=Qt.ItemSelectionMode.IntersectsItemShape) -> bool:  # noqa: N802
@@ -359,7 +367,7 @@ class ConnectionItem(QGraphicsItem):
 
     def link_at(self, point: QPointF, tolerance: float = PICK_TOLERANCE) -> Link | None:
         """The drawn link nearest to ``point`` within ``tolerance`` (scene units), if any."""
-        if self.mode != "links" or not len(self._ends):
+        if not self.shows_links() or not len(self._ends):
             return None
         e = self._ends
         p = np.array([point.x(), point.y()])
@@ -434,9 +442,11 @@ class ConnectionItem(QGraphicsItem):
             self._paint_loop(painter, selected, lod)
         elif self.mode == "links" and lod >= LOW_DETAIL and len(self.links) <= MAX_LINKS * lod * lod:
             # links thin out into a band as the zoom shrinks them: 400 links at 100 %, 100 at 50 %
+            self._links_shown = True
             self.painted_detail = "links"
             self._paint_links(painter, selected)
         else:
+            self._links_shown = False
             self.painted_detail = "band"
             self._paint_band(painter, selected, lod)
 

@@ -234,7 +234,7 @@ class CanvasView(QGraphicsView):
             if index is not None:
                 return "neuron", layer, index
         for item in self.canvas_scene.connection_items.values():
-            if item.mode == "links" and item.boundingRect().contains(scene_pos):
+            if item.shows_links() and item.boundingRect().contains(scene_pos):
                 link = item.link_at(scene_pos, tolerance)
                 if link is not None:
                     return "link", item, link
