@@ -519,8 +519,9 @@ def test_a_connection_says_what_it_is_on_hover(view, graph):
     item = connection_item(view, "conv")
     assert item.mode == "band"
     assert item.summary_text() == "conv: local, pixels → features (3×3 local), 6,084 weights"
+    graph.update_connection("conv", disabled=[(0, 0), (0, 1)])
     view.set_weights({"conv.weight": np.full((26, 26, 1, 3, 3), 0.25)})
-    assert item.summary_text().endswith("mean w = 0.250")
+    assert connection_item(view, "conv").summary_text().endswith("2 links switched off, mean w = 0.250")
 
 
 def test_a_canvas_made_for_an_existing_design_shows_all_of_it(qtbot, graph, stack):

@@ -399,6 +399,9 @@ class ConnectionItem(QGraphicsItem):
             text += f", {connection_weight_count(src, dst, self.connection):,} weights"
         except GraphError:
             pass  # a window that does not fit: the problems panel says so
+        if self.connection.disabled:
+            n = len(self.connection.disabled)
+            text += f", {n} link{'s' if n != 1 else ''} switched off"
         if self.mean_weight is not None:
             text += f", mean w = {self.mean_weight:.3f}"
         return text
