@@ -198,8 +198,10 @@ def _open_window(path: str | None) -> int:
 def _check(args: argparse.Namespace) -> int:
     from designer.project import read_project
 
+    from designer.training.checks import check_project
+
     project = read_project(args.file)
-    errors, notes, summary = diagnose(project)
+    errors, notes, summary = check_project(project)
     for line in errors + notes:
         print(line)
     if errors:
@@ -207,58 +209,6 @@ def _check(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     print(f"{args.file}: valid; {summary}")
     return EXIT_OK
-
-
-def diagnose(project) -> tuple[list[str], list[str], str]:
-    """``(errors, warnings, summary)`` for a project, each problem one line naming what it concerns."""
-    from designer.graph import validate
-
-    errors: list[str] = []
-    notes: list[str] = []
-    parameters = project.graph.parameter_count()
-
-    from designer.training import TrainingConfig, TrainingError, available_devices
-
-    config = None
-    try:
-        config = TrainingConfig.from_dict(project.training)
-        if config.device not in ("auto", *available_devices()):
-            notes.append(f"warning: training: device {config.device!r} is not available on this machine; "
-                         f"train with --device cpu here")
-    except TrainingError as exc:
-        errors.append(f"error: {exc}")
-
-    from designer.data import DataError, load_dataset
-
-    dataset = None
-    try:
-        base = Path(project.path).resolve().parent if project.path else None
-        dataset = load_dataset(project.dataset, base)
-    except DataError as exc:
-        errors.append(f"error: dataset: {exc}")
-    # the design's problems first, each naming its layer or connection (the input's shape against the data too)
-    design = []
-    for problem in validate(project.graph, dataset.input_shape if dataset is not None else None):
-        (design if problem.severity == "error" else notes).append(str(problem))
-    errors[:0] = design
-
-    if dataset is not None and config is not None and not errors:
-        from designer.compiler import CompileError
-        from designer.training.projects import prepare_project
-
-        try:
-            prepared = prepare_project(project, device="cpu")
-            if prepared.weights_note:
-                notes.append(f"warning: weights: {prepared.weights_note}")
-        except CompileError as exc:
-            errors.extend(str(p) for p in exc.problems or [exc])
-        except (TrainingError, DataError) as exc:
-            errors.append(f"error: {exc}")
-    summary = f"{parameters:,} trainable parameter{'s' if parameters != 1 else ''}"
-    if dataset is not None:
-        summary += (f"; dataset {dataset.name!r}: {len(dataset.x_train):,} training and {len(dataset.x_val):,} "
-                    f"validation samples")
-    return errors, notes, summary
 
 
 # ---------------------------------------------------------------- train
@@ -278,11 +228,11 @@ def _train(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from designer.training import Control, train
-    from designer.training.projects import prepare_project, record_run
+    from designer.training import Control, prepare_project, record_run, suggested_threads, train
 
     prepared = prepare_project(project, epochs=args.epochs, device=args.device, seed=args.seed)
-    torch.set_num_threads(args.threads or default_threads(project.graph, prepared))
+    torch.set_num_threads(args.threads or suggested_threads(project.graph, prepared.dataset,
+                                                            prepared.config.batch_size))
     if prepared.weights_note:
         print(f"warning: {prepared.weights_note}", file=sys.stderr)
     config = prepared.config
@@ -320,40 +270,6 @@ def _train(args: argparse.Namespace) -> int:
     if run.status == "stopped":
         return EXIT_INTERRUPTED
     return EXIT_OK
-
-
-#: below this many multiply-adds per batch, extra CPU threads cost more in hand-offs than they save
-#: (measured: the spiral and shapes examples train 5-8x faster on 1 thread than on 2 on a busy 2-core machine)
-SMALL_BATCH_WORK = 4_000_000
-
-
-def default_threads(graph, prepared) -> int:
-    """1 thread for small designs, PyTorch's own choice for large ones (``--threads`` overrides)."""
-    import torch
-
-    steps = prepared.dataset.x_train.shape[1] if prepared.dataset.is_sequence else 1
-    work = multiply_adds(graph) * steps * prepared.config.batch_size
-    return 1 if work < SMALL_BATCH_WORK else torch.get_num_threads()
-
-
-def multiply_adds(graph) -> int:
-    """Multiply-adds of one forward pass of one sample (one time step), from the design alone."""
-    from designer.graph import GATES, local_geometry, local_out_channels
-
-    total = 0
-    for conn in graph.connections.values():
-        source, target = graph.layers.get(conn.source), graph.layers.get(conn.target)
-        if source is None or target is None:
-            continue
-        gates = GATES.get(target.kind, 1)
-        if conn.connectivity.kind == "local":
-            geo = local_geometry(source.shape, conn.connectivity)
-            total += local_out_channels(target.shape, geo) * geo.positions * geo.in_channels * geo.window_size
-        else:
-            total += gates * target.units * source.units
-        if target.kind in GATES:
-            total += gates * target.units * target.units
-    return total
 
 
 def epoch_record(stats, classification: bool) -> dict[str, Any]:

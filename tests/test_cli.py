@@ -297,22 +297,6 @@ def test_the_shipped_examples_are_what_the_generator_makes(tmp_path):
     assert examples.DEFAULT_EXAMPLE.name == "spiral.nnd"
 
 
-def test_small_designs_train_on_one_thread_and_large_ones_on_pytorchs_choice():
-    import torch
-
-    from designer.cli import default_threads, multiply_adds
-    from designer.training import prepare_project
-
-    spiral = read_project(EXAMPLES / "spiral.nnd")
-    assert multiply_adds(spiral.graph) == 2 * 16 + 16 * 16 + 16 * 1
-    shapes = read_project(EXAMPLES / "shapes-local.nnd")
-    assert multiply_adds(shapes.graph) == 6 * 14 * 14 * 9 + 8 * 6 * 6 * 6 * 9 + 4 * 8 * 6 * 6
-    assert default_threads(spiral.graph, prepare_project(spiral)) == 1
-    spiral.graph.update_layer("h1", shape=[2000])
-    spiral.graph.update_layer("h2", shape=[2000])
-    assert default_threads(spiral.graph, prepare_project(spiral)) == torch.get_num_threads()
-
-
 def test_a_missing_output_folder_is_refused_before_training(tmp_path):
     _user_error(nnd("train", EXAMPLES / "xor.nnd", "--out", tmp_path / "no" / "such.nnd"), "does not exist")
 

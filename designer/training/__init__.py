@@ -9,9 +9,11 @@ from .devices import available_devices, resolve_device
 from .loop import BatchStats, EpochStats, Run, check_fits, evaluate, train
 from .objectives import Objective, choose_objective
 from .projects import Prepared, check_input_layer, prepare_project, record_run, train_project
+from .threads import suggested_threads
 
 __all__ = [
     "HYPERPARAMETERS", "LOSSES", "OPTIMIZERS", "BatchStats", "Control", "EpochStats", "Objective", "Prepared",
     "Run", "TrainingConfig", "TrainingError", "available_devices", "check_fits", "check_input_layer",
-    "choose_objective", "evaluate", "prepare_project", "record_run", "resolve_device", "train", "train_project",
+    "choose_objective", "evaluate", "prepare_project", "record_run", "resolve_device", "suggested_threads", "train",
+    "train_project",
 ]

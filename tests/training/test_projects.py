@@ -113,3 +113,22 @@ def test_compiled_local_and_recurrent_designs_train_the_same_way_twice(example):
         runs.append(train_project(project, epochs=2, device="cpu"))
     assert runs[0].train_loss == runs[1].train_loss and runs[0].val_loss == runs[1].val_loss
     assert runs[0].train_loss[1] < runs[0].train_loss[0]
+
+
+def test_small_designs_train_on_one_thread_and_large_ones_on_pytorchs_choice():
+    from pathlib import Path
+
+    import torch
+
+    from designer.training.threads import multiply_adds, suggested_threads
+
+    examples = Path(__file__).resolve().parents[2] / "resources" / "examples"
+    spiral = read_project(examples / "spiral.nnd")
+    assert multiply_adds(spiral.graph) == 2 * 16 + 16 * 16 + 16 * 1
+    shapes = read_project(examples / "shapes-local.nnd")
+    assert multiply_adds(shapes.graph) == 6 * 14 * 14 * 9 + 8 * 6 * 6 * 6 * 9 + 4 * 8 * 6 * 6
+    prepared = prepare_project(spiral)
+    assert suggested_threads(spiral.graph, prepared.dataset, 16) == 1
+    spiral.graph.update_layer("h1", shape=[2000])
+    spiral.graph.update_layer("h2", shape=[2000])
+    assert suggested_threads(spiral.graph, prepared.dataset, 16) == torch.get_num_threads()
