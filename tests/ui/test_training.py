@@ -287,7 +287,7 @@ def test_a_learning_rate_change_takes_effect_during_the_run_and_is_marked(qtbot,
     assert len(markers) == 1 and markers[0].value() == pytest.approx(1 / 20)
 
 
-def test_undo_is_off_while_training_even_when_settings_change(qtbot, open_window):
+def test_undo_and_open_are_off_while_training_and_panel_settings_reach_the_run(qtbot, open_window):
     window = open_window(xor_project(epochs=LONG_RUN))
     controller = window.training
     controller.action_step.trigger()  # paused: nothing moves while we look
@@ -295,9 +295,15 @@ def test_undo_is_off_while_training_even_when_settings_change(qtbot, open_window
     window.dataset_panel.learning_rate.setValue(0.2)  # pushes an undoable settings change
     assert window.undo_stack.canUndo()
     assert not window.action_undo.isEnabled()
+    # nor can another project replace the one being trained
+    assert not window.action_open.isEnabled() and not window.action_new.isEnabled()
+    # the panel's change reaches the run at its next batch
+    controller.action_step.trigger()
+    qtbot.waitUntil(lambda: len(controller.loss_plot.batch.x) == 2)
     controller.stop()
     wait_idle(qtbot, window)
-    assert window.action_undo.isEnabled()
+    assert window.action_undo.isEnabled() and window.action_open.isEnabled()
+    assert {"name": "learning_rate", "value": 0.2, "epoch": 1, "batch": 2} in window.project.history[-1]["changes"]
 
 
 def test_saving_after_training_stores_weights_and_curves_and_reopening_shows_them(qtbot, open_window, tmp_path,

@@ -576,9 +576,12 @@ class TrainingController(QObject):
             widget = getattr(window, name, None)
             if widget is not None:
                 widget.setEnabled(not locked)
-        action = getattr(window, "action_delete", None)
-        if action is not None:
-            action.setEnabled(not locked)
+        # Deleting edits the design; New and Open would replace the project the run belongs to:
+        # the user stops the run first (its weights then go into the project they can save).
+        for name in ("action_delete", "action_new", "action_open", "menu_recent", "menu_examples"):
+            widget = getattr(window, name, None)
+            if widget is not None:
+                widget.setEnabled(not locked)
         if locked:
             training = window.project.training
             self._live_settings = {k: training[k] for k in LIVE_SETTINGS if k in training}

@@ -148,12 +148,19 @@ class TrainingWorker(QObject):
             self._pending_batches += 1
         self._last_batch = stats
         now = time.monotonic()
-        if now - self._last_report >= REPORT_INTERVAL:
+        if now - self._last_report >= REPORT_INTERVAL or self._pausing():
             self._flush(now)
         if now - self._last_prediction >= PREDICTION_INTERVAL:
             self._emit_predictions(now)
         if now - self._last_weights >= WEIGHTS_INTERVAL:
             self._emit_weights(now)
+
+    def _pausing(self) -> bool:
+        """The loop will hold before the next batch (a single step, or Pause pressed): report now,
+        or the batches just trained would wait unseen until the user goes on. (A step to the end
+        of the epoch is reported as usual: the epoch's end flushes it.)"""
+        control = self.control
+        return control is not None and control.paused and not getattr(control, "_to_epoch_end", False)
 
     def _on_epoch(self, stats: Any) -> None:
         self._flush()
