@@ -109,5 +109,5 @@ if [ "$user_install" = 1 ] && have xdg-mime; then
     xdg-mime default nn-designer.desktop application/vnd.nn-designer+zip || true
 fi
 
-echo "install.sh: installed NN Designer $("$target/nn-designer" --version 2>/dev/null || echo) into $prefix"
+echo "install.sh: installed $("$target/nn-designer" --version 2>/dev/null || echo "NN Designer") into $prefix"
 echo "install.sh: run it as $prefix/bin/nn-designer, from the application menu, or by opening an .nnd file"
