@@ -257,7 +257,8 @@ def _train(args: argparse.Namespace) -> int:
         run = train(prepared.module, prepared.dataset, config, control=control, on_epoch=on_epoch)
     finally:
         bar.close()
-        signal.signal(signal.SIGINT, previous)
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     run.initial_weights = prepared.initial_weights
     record_run(project, prepared.module, run)
 
@@ -286,7 +287,10 @@ def _finite(value: float | None) -> float | None:
 
 
 def _stop_on_interrupt(control) -> Any:
-    """First Ctrl+C: stop after the current batch and save; a second one interrupts at once."""
+    """First Ctrl+C: stop after the current batch and save; a second one interrupts at once.
+
+    Returns the handler to put back afterwards (None when none was installed: not the main thread).
+    """
     previous = signal.getsignal(signal.SIGINT)
 
     def handler(signum, frame):
@@ -298,7 +302,7 @@ def _stop_on_interrupt(control) -> Any:
     try:
         signal.signal(signal.SIGINT, handler)
     except ValueError:  # not the main thread (main() called from a worker): leave Ctrl+C alone
-        return previous
+        return None
     return previous
 
 

@@ -390,3 +390,17 @@ def test_onnx_export_without_its_packages_says_how_to_get_them(tmp_path):
     _user_error(nnd("export", EXAMPLES / "xor.nnd", "--to", "onnx", "-o", tmp_path / "m.onnx"),
                 "pip install 'nn-designer[onnx]'")
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_main_runs_in_process_from_a_worker_thread(tmp_path, capsys):
+    import threading
+
+    from designer.cli import main
+
+    status = []
+    worker = threading.Thread(target=lambda: status.append(
+        main(["train", str(EXAMPLES / "perceptron.nnd"), "--epochs", "2", "--json", "--out", str(tmp_path / "p.nnd")])))
+    worker.start()
+    worker.join(TIMEOUT)
+    assert status == [0]
+    assert [json.loads(line)["epoch"] for line in capsys.readouterr().out.splitlines()] == [1, 2]
