@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from designer.graph import Layer
@@ -111,6 +111,7 @@ class LayerItem(QGraphicsItem):
         # shift the neurons from the layout's centre to below the header
         self._offset_y = self._frame.top() + HEADER + ah / 2 - (ay + ah / 2)
         self._neuron_cache = {i: QPointF(x, y + self._offset_y) for i, (x, y) in self.layout.neurons.items()}
+        self._build_neuron_paths()
         self.setPos(*layer.position)
         self._summary = (f"{layer.name} ({layer.id}): {layer.kind}, shape {list(layer.shape)}, "
                          f"{layer.units:,} neuron{'s' if layer.units != 1 else ''}"
@@ -132,6 +133,24 @@ class LayerItem(QGraphicsItem):
         if self.biases is not None:
             text += f": b = {self.biases[index]:.3f}"
         return text
+
+    def _build_neuron_paths(self) -> None:
+        """All neurons as one path, and all their glyphs as another: two draw calls per layer, not 2 per neuron."""
+        r = self.layout.radius
+        cells = self.layer.kind in ("lstm", "gru")
+        neurons, glyphs = QPainterPath(), QPainterPath()
+        glyph = _activation_glyph(self.layer.activation) if self.layer.kind == "neurons" else None
+        for center in self._neuron_cache.values():
+            if cells:
+                neurons.addRoundedRect(QRectF(center.x() - r, center.y() - r, 2 * r, 2 * r), 3, 3)
+                loop = QRectF(center.x() - r * 0.45, center.y() - r * 0.45, r * 0.9, r * 0.9)
+                glyphs.arcMoveTo(loop, 90)
+                glyphs.arcTo(loop, 90, 270)
+            else:
+                neurons.addEllipse(center, r, r)
+                if glyph is not None:
+                    glyphs.addPath(QTransform(r * 0.55, 0, 0, r * 0.55, center.x(), center.y()).map(glyph))
+        self._neurons_path, self._glyphs_path = neurons, glyphs
 
     def set_output(self, is_output: bool) -> None:
         if is_output != self.is_output:
@@ -285,33 +304,25 @@ class LayerItem(QGraphicsItem):
             painter.setPen(style.TEXT_MUTED)
             painter.drawText(QRectF(area.left(), area.bottom() + 1, area.width(), 12),
                              Qt.AlignmentFlag.AlignCenter, f"{self.layer.shape[0]} channels")
-        cells = self.layer.kind in ("lstm", "gru")
         painter.setPen(QPen(edge, 1.3))
-        painter.setBrush(fill)
         tints = self._bias_tints(fill)
-        for index, center in self._neuron_cache.items():
-            if tints is not None:
+        if tints is None:
+            painter.setBrush(fill)
+            painter.drawPath(self._neurons_path)  # every neuron in one call
+        else:
+            r = self.layout.radius
+            cells = self.layer.kind in ("lstm", "gru")
+            for index, center in self._neuron_cache.items():
                 painter.setBrush(tints[index])
-            if cells:
-                painter.drawRoundedRect(QRectF(center.x() - r, center.y() - r, 2 * r, 2 * r), 3, 3)
-            else:
-                painter.drawEllipse(center, r, r)
-        if cells and r * lod >= 5:
-            # a small loop on every cell: the unit feeds itself through time
-            painter.setPen(QPen(edge, 1.0))
+                if cells:
+                    painter.drawRoundedRect(QRectF(center.x() - r, center.y() - r, 2 * r, 2 * r), 3, 3)
+                else:
+                    painter.drawEllipse(center, r, r)
+        if not self._glyphs_path.isEmpty() and r * lod >= (5 if self.layer.kind in ("lstm", "gru") else 6.5):
+            # the activation drawn in each neuron (a loop in each gated cell), once big enough to read
+            painter.setPen(QPen(edge, 1.1))
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            for center in self._neuron_cache.values():
-                painter.drawArc(QRectF(center.x() - r * 0.45, center.y() - r * 0.45, r * 0.9, r * 0.9), 90 * 16, 270 * 16)
-        elif self.layer.kind == "neurons" and r * lod >= 6.5:
-            glyph = _activation_glyph(self.layer.activation)
-            painter.setPen(QPen(edge, 1.2 / (r * 0.55)))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            for center in self._neuron_cache.values():
-                painter.save()
-                painter.translate(center)
-                painter.scale(r * 0.55, r * 0.55)
-                painter.drawPath(glyph)
-                painter.restore()
+            painter.drawPath(self._glyphs_path)
         if self.selected_neuron is not None and self.selected_neuron in self._neuron_cache:
             painter.setPen(QPen(style.ACCENT, 2.0))
             painter.setBrush(Qt.BrushStyle.NoBrush)
