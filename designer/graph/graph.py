@@ -71,12 +71,13 @@ class Graph:
         self._flow = None
         self.events.changed.emit()
 
-    def add_layer(self, layer: Layer) -> Layer:
+    def add_layer(self, layer: Layer, index: int | None = None) -> Layer:
+        """Add a layer, last in drawing order or at ``index`` (undo of a delete puts it back where it was)."""
         if not ID_PATTERN.match(layer.id):
             raise GraphError(f"layer id {layer.id!r} must be 1 to 64 letters, digits, '_', '.' or '-'")
         if layer.id in self.layers or layer.id in self.connections:
             raise GraphError(f"the id {layer.id!r} is already used")
-        self.layers[layer.id] = layer
+        self.layers = _inserted(self.layers, layer.id, layer, index)
         self._flow = None
         self.events.layer_added.emit(layer)
         self._changed()
@@ -119,14 +120,15 @@ class Graph:
     def move_layer(self, layer_id: str, position: tuple[float, float]) -> tuple[float, float]:
         return self.update_layer(layer_id, position=tuple(position))["position"]
 
-    def add_connection(self, connection: Connection) -> Connection:
+    def add_connection(self, connection: Connection, index: int | None = None) -> Connection:
+        """Add a connection, last in drawing order or at ``index``."""
         if not ID_PATTERN.match(connection.id):
             raise GraphError(f"connection id {connection.id!r} must be 1 to 64 letters, digits, '_', '.' or '-'")
         if connection.id in self.connections or connection.id in self.layers:
             raise GraphError(f"the id {connection.id!r} is already used")
         for end in (connection.source, connection.target):
             self.layer(end)
-        self.connections[connection.id] = connection
+        self.connections = _inserted(self.connections, connection.id, connection, index)
         self._flow = None
         self.events.connection_added.emit(connection)
         self._changed()
@@ -218,3 +220,13 @@ class Graph:
 
     def copy(self) -> "Graph":
         return Graph.from_dict(copy.deepcopy(self.to_dict()))
+
+
+def _inserted(items: dict, key: str, value, index: int | None) -> dict:
+    """``items`` with ``key`` added at ``index`` of its order (the end when ``index`` is None)."""
+    if index is None or index >= len(items):
+        items[key] = value
+        return items
+    pairs = list(items.items())
+    pairs.insert(max(index, 0), (key, value))
+    return dict(pairs)

@@ -75,8 +75,8 @@ class RemoveItemsCommand(QUndoCommand):
             graph.layer(layer_id)  # raises GraphError naming an unknown id
         for connection_id in self.connection_ids:
             graph.connection(connection_id)
-        self._layers: list[Layer] = []
-        self._connections: list[Connection] = []
+        self._layers: list[tuple[int, Layer]] = []
+        self._connections: list[tuple[int, Connection]] = []
         count = len(self.layer_ids) + len(self.connection_ids)
         if count == 1 and self.layer_ids:
             self.setText(f"Delete layer {graph.layer(self.layer_ids[0]).name}")
@@ -90,9 +90,12 @@ class RemoveItemsCommand(QUndoCommand):
         doomed_layers = set(self.layer_ids)
         doomed = set(self.connection_ids) | {c.id for c in graph.connections.values()
                                              if c.source in doomed_layers or c.target in doomed_layers}
-        # Remember them in drawing order, so that undo puts them back as they were.
-        self._connections = [_connection_copy(c) for c in graph.connections.values() if c.id in doomed]
-        self._layers = [_layer_copy(layer) for layer in graph.layers.values() if layer.id in doomed_layers]
+        # Remember them with their places in drawing order, so that undo puts them back as they were
+        # (the order decides which connection of a cycle is the recurrent one).
+        self._connections = [(i, _connection_copy(c)) for i, c in enumerate(graph.connections.values())
+                             if c.id in doomed]
+        self._layers = [(i, _layer_copy(layer)) for i, layer in enumerate(graph.layers.values())
+                        if layer.id in doomed_layers]
         for connection_id in self.connection_ids:
             if connection_id in graph.connections:
                 graph.remove_connection(connection_id)
@@ -100,10 +103,10 @@ class RemoveItemsCommand(QUndoCommand):
             graph.remove_layer(layer_id)
 
     def undo(self) -> None:
-        for layer in self._layers:
-            self.graph.add_layer(_layer_copy(layer))
-        for connection in self._connections:
-            self.graph.add_connection(_connection_copy(connection))
+        for index, layer in self._layers:
+            self.graph.add_layer(_layer_copy(layer), index)
+        for index, connection in self._connections:
+            self.graph.add_connection(_connection_copy(connection), index)
 
 
 class MoveLayersCommand(QUndoCommand):

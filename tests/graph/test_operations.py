@@ -202,3 +202,15 @@ def test_flow_is_recomputed_after_a_change(graph):
     assert graph.flow().outputs == ["out2"]
     graph.remove_layer("out2")
     assert graph.flow().outputs == ["out"]
+
+
+def test_add_at_an_index_puts_layers_and_connections_back_in_place():
+    from designer.graph import Connection, Graph, Layer
+    g = Graph()
+    for name in ("a", "b", "c"):
+        g.add_layer(Layer(name, "neurons", (2,)))
+    g.add_layer(Layer("between", "neurons", (2,)), index=1)
+    g.add_connection(Connection("a-c", "a", "c"))
+    g.add_connection(Connection("a-b", "a", "b"), index=0)
+    assert list(g.layers) == ["a", "between", "b", "c"]
+    assert list(g.connections) == ["a-b", "a-c"]

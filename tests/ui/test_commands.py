@@ -64,6 +64,17 @@ def test_delete_restores_layers_and_their_connections(graph, stack):
     assert not graph.connections
 
 
+def test_undo_of_a_delete_restores_the_drawing_order(graph, stack):
+    """The order decides which connection of a cycle loops back; undo must not change it."""
+    graph.connect("out", "h")  # closes a cycle: h -> out -> h
+    before = graph.to_dict()
+    recurrent = set(graph.flow().recurrent)
+    stack.push(RemoveItemsCommand(graph, ["x"], ["h-out"]))
+    stack.undo()
+    assert graph.to_dict() == before
+    assert graph.flow().recurrent == recurrent
+
+
 def test_moves_of_one_drag_merge_into_one_step(graph, stack):
     stack.push(MoveLayersCommand(graph, {"h": ((220, 0), (240, 0)), "x": ((0, 0), (20, 0))}, drag_id=1))
     stack.push(MoveLayersCommand(graph, {"h": ((240, 0), (260, 20)), "x": ((20, 0), (40, 20))}, drag_id=1))
