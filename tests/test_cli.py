@@ -268,6 +268,12 @@ def test_a_bug_is_reported_as_one_in_words_with_exit_1(capsys):
     message = capsys.readouterr().err
     assert message.startswith("internal error: IndexError") and "please report it" in message
     assert "Traceback" not in message
+    # the details for the report are in a file the message names
+    details = Path(message.split("the details are in ")[1].split(". This is a bug")[0])
+    try:
+        assert "Traceback" in details.read_text() and "IndexError" in details.read_text()
+    finally:
+        details.unlink()
 
 
 # ---------------------------------------------------------------- the examples
