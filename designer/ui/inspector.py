@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QLabel
                                QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
 
 from designer.graph import (ACTIVATIONS, LAYER_KINDS, Connectivity, Graph, GraphError, connection_weight_count,
-                            layer_parameter_count, local_target_shape)
+                            layer_parameter_count, local_geometry, local_target_shape)
 
 from .commands import UpdateConnectionCommand, UpdateLayerCommand
 
@@ -267,6 +267,10 @@ class Inspector(QWidget):
         self.stride.setToolTip("How far the window moves from one target neuron to the next.")
         self.padding = _combo({"valid": "Valid: windows stay inside", "same": "Same: pad to keep the size"})
         self.padding.setObjectName("connection_padding")
+        self.produces = QLabel()
+        self.produces.setObjectName("connection_produces")
+        self.produces.setWordWrap(True)
+        self.produces.setStyleSheet("color: palette(placeholder-text);")
         self.shared = QCheckBox("Shared across positions")
         self.shared.setToolTip("One set of window weights for every position: a convolution. Off: each target "
                                "neuron has its own weights (locally connected).")
@@ -278,6 +282,7 @@ class Inspector(QWidget):
         form.addRow("Stride", self.stride)
         form.addRow("Padding", self.padding)
         form.addRow("Weights", self.shared)
+        form.addRow("Produces", self.produces)
         self._connection_form = form
         self.connectivity.currentIndexChanged.connect(self._apply_connectivity_kind)
         self.window.editingFinished.connect(self._apply_window)
@@ -386,8 +391,15 @@ class Inspector(QWidget):
         self.shared.setChecked(c.shared)
         local = c.kind == "local"
         form = self._connection_form
-        for widget in (self.window, self.stride, self.padding, self.shared):
+        for widget in (self.window, self.stride, self.padding, self.shared, self.produces):
             form.setRowVisible(widget, local)
+        if local and source is not None:
+            try:
+                grid = local_geometry(source.shape, c).out_spatial
+                size = " × ".join(map(str, grid))
+                self.produces.setText(f"a {size} grid per channel" if len(grid) > 1 else f"{size} neurons per channel")
+            except GraphError:
+                self.produces.setText("no grid: the window does not fit (see Problems)")
         form.setRowVisible(self.window_error, local and not self.window_error.isHidden())
         self.pages.setCurrentWidget(self.connection_page)
 

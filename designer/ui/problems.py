@@ -79,6 +79,9 @@ class ProblemsPanel(QWidget):
         self.list.setObjectName("problems_list")
         self.list.setAccessibleName("Problems")
         self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setResizeMode(QListWidget.ResizeMode.Adjust)  # re-wrap the rows when the dock narrows
+        self.list.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
         self.list.setAlternatingRowColors(True)
         self.list.itemClicked.connect(self._activate)
         self.list.itemActivated.connect(self._activate)
