@@ -7,6 +7,7 @@ any other edit. For the 2-D built-in datasets a small scatter plot previews the 
 from __future__ import annotations
 
 import copy
+import time
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -15,7 +16,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox,
                                QVBoxLayout, QWidget)
 
-SETTINGS_COMMAND_ID = 0x4E4E5350  # "NNSP": consecutive changes of one field merge into one undo step
+SETTINGS_COMMAND_ID = 0x4E4E5350  # "NNSP": quick successive changes of one field merge into one undo step
+MERGE_SECONDS = 1.0  # holding a spin box's arrow is one change; two edits a while apart are two
 
 BUILTIN_TITLES = {
     "gate_and": "AND gate (truth table)",
@@ -44,8 +46,8 @@ CLASS_COLOURS = ("#3E6FD8", "#E8590C", "#12B76A", "#C11574", "#7A5AF8", "#F79009
 class ChangeSettingsCommand(QUndoCommand):
     """Replace the project's ``dataset`` or ``training`` block; undo puts the old one back.
 
-    The block is changed in place (others may hold the dict). Consecutive changes of the same
-    field (spin-box arrows) merge into one step.
+    The block is changed in place (others may hold the dict). Quick successive changes of the same
+    field (a spin box's arrow held down) merge into one step.
     """
 
     def __init__(self, project, block: str, new: dict[str, Any], on_change: Callable[[str], None],
@@ -59,6 +61,7 @@ class ChangeSettingsCommand(QUndoCommand):
         self.old = copy.deepcopy(getattr(project, block))
         self.new = copy.deepcopy(new)
         self.on_change = on_change
+        self.made = time.monotonic()
 
     def _set(self, values: dict[str, Any]) -> None:
         block = getattr(self.project, self.block)
@@ -77,9 +80,11 @@ class ChangeSettingsCommand(QUndoCommand):
 
     def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 (Qt's name)
         if not (isinstance(other, ChangeSettingsCommand) and other.project is self.project
-                and other.block == self.block and self.field and other.field == self.field):
+                and other.block == self.block and self.field and other.field == self.field
+                and other.made - self.made < MERGE_SECONDS):
             return False
         self.new = copy.deepcopy(other.new)
+        self.made = other.made
         if self.new == self.old:
             self.setObsolete(True)
         return True

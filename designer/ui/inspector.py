@@ -484,8 +484,15 @@ class Inspector(QWidget):
 
     def _update_layer(self, layer, **changes) -> None:
         changes = {k: v for k, v in changes.items() if getattr(layer, k) != v}
-        if changes:
-            self._push(LayerFieldCommand(self.graph, layer.id, **changes))
+        if not changes:
+            return
+        try:
+            command = LayerFieldCommand(self.graph, layer.id, **changes)
+        except GraphError as exc:  # the design refuses the value: say why, keep the layer as it is
+            self._load()
+            self.input_rejected.emit(str(exc))
+            return
+        self._push(command)
 
     def _apply_label(self) -> None:
         layer = self._layer()
@@ -548,8 +555,13 @@ class Inspector(QWidget):
     def _set_connectivity(self, conn, connectivity: Connectivity, text: str) -> None:
         if connectivity == conn.connectivity:
             return
-        commands = [UpdateConnectionCommand(self.graph, conn.id, connectivity=connectivity)]
-        commands += self._follow_target(conn, connectivity)
+        try:
+            commands = [UpdateConnectionCommand(self.graph, conn.id, connectivity=connectivity)]
+            commands += self._follow_target(conn, connectivity)
+        except GraphError as exc:
+            self._load()
+            self.input_rejected.emit(str(exc))
+            return
         self._push(*commands, text=text if len(commands) > 1 else None)
 
     def _apply_connectivity_kind(self, _index: int) -> None:
