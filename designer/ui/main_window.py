@@ -50,8 +50,23 @@ def examples() -> list[Path]:
     return sorted(folder.glob("*.nnd")) if folder.is_dir() else []
 
 
-def _title_case(stem: str) -> str:
-    return stem.replace("_", " ").replace("-", " ").strip().capitalize()
+_example_titles: dict[tuple[Path, float], str] = {}
+
+
+def _example_title(path: Path) -> str:
+    """The example's own project name ("XOR", "Spiral"), else a title made from its file name."""
+    try:
+        key = (path, path.stat().st_mtime)
+    except OSError:
+        key = (path, 0.0)
+    if key not in _example_titles:
+        try:
+            _example_titles[key] = read_project(path).name or ""
+        except ProjectError:
+            _example_titles[key] = ""
+        if not _example_titles[key]:
+            _example_titles[key] = path.stem.replace("_", " ").replace("-", " ").strip().capitalize()
+    return _example_titles[key]
 
 
 class MainWindow(QMainWindow):
@@ -112,6 +127,7 @@ class MainWindow(QMainWindow):
             neuron_selected.connect(self._neuron_selected)
         self.problems.problem_activated.connect(self._select_problem)
         self.palette.item_activated.connect(self._add_from_palette)
+        self.inspector.input_rejected.connect(lambda message: self.statusBar().showMessage(message, 6000))
         self.dataset_panel.settings_changed.connect(self._settings_changed)
         self.undo_stack.cleanChanged.connect(self._update_title)
 
@@ -529,9 +545,13 @@ class MainWindow(QMainWindow):
         return self._write(Path(path))
 
     def _write(self, path: Path) -> bool:
+        old_name = self.project.name
+        if old_name in ("", "Untitled") and path != self.project.path:
+            self.project.name = path.stem  # the user just named it, by naming the file
         try:
             write_project(self.project, path)
         except (ProjectError, OSError) as exc:
+            self.project.name = old_name
             dialogs.show_error(self, "Cannot save project", str(exc))
             return False
         self.project.path = path
@@ -570,7 +590,7 @@ class MainWindow(QMainWindow):
         self.menu_examples.clear()
         found = examples()
         for path in found:
-            action = self.menu_examples.addAction(_title_case(path.stem))
+            action = self.menu_examples.addAction(_example_title(path))
             action.setStatusTip(f"Open the {path.stem} example")
             action.triggered.connect(lambda _checked=False, p=path: self.open_interactively(p))
         if not found:

@@ -264,3 +264,14 @@ def test_a_project_file_dropped_on_the_window_opens(qtbot, tmp_path):
     QApplication.sendEvent(viewport, QDropEvent(QPointF(pos), *args))
     qtbot.waitUntil(lambda: window.project.name == "Dropped")
     assert set(window.graph.layers) == {"x", "h", "out"}
+
+
+def test_saving_an_untitled_design_names_it_after_the_file(qtbot, tmp_path, monkeypatch):
+    window = make_window(qtbot)
+    assert window.windowTitle().startswith("Untitled")
+    from designer.ui.commands import AddLayerCommand
+    window.undo_stack.push(AddLayerCommand(window.graph, Layer("x", "input", (2,))))
+    monkeypatch.setattr(dialogs, "ask_save_path", Recorder(str(tmp_path / "my net.nnd")))
+    assert window.save()
+    assert window.windowTitle() == "my net[*] — NN Designer" and not window.isWindowModified()
+    assert read_project(tmp_path / "my net.nnd").name == "my net"
