@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QScrollArea, QToolBar, QWidget
 
@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         self.canvas.setObjectName("canvas")
         self.canvas.setAccessibleName("Network canvas")
         self.setCentralWidget(self.canvas)
+        self._build_empty_hint()
         self._build_docks()
         self._build_actions()
         self._build_menus()
@@ -170,10 +171,43 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.palette_dock, self.problems_dock, Qt.Orientation.Vertical)
         self.splitDockWidget(self.inspector_dock, self.dataset_dock, Qt.Orientation.Vertical)
 
+    def _build_empty_hint(self) -> None:
+        """A word on the empty canvas for someone who has never used the app."""
+        hint = QLabel(self.canvas.viewport())
+        hint.setObjectName("canvas_empty_hint")
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.setTextFormat(Qt.TextFormat.RichText)
+        hint.setText("<div style='font-size:15px; color:#475467; font-weight:600'>An empty design</div>"
+                     "<div style='color:#667085; margin-top:6px'>Drag an <b>Input layer</b> from the palette "
+                     "onto the canvas,<br>then layers of neurons, and connect them from their right-hand "
+                     "ports.<br>Or open an example: <b>File › Examples</b>.</div>")
+        hint.setStyleSheet("QLabel { background: rgba(255, 255, 255, 215); border: 1px dashed #D0D5DD;"
+                           " border-radius: 12px; padding: 18px 26px; }")
+        # drops and clicks go through to the canvas underneath
+        hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._empty_hint = hint
+        self.canvas.viewport().installEventFilter(self)
+        self.graph.events.changed.connect(self._update_empty_hint)
+        self._update_empty_hint()
+
+    def _update_empty_hint(self) -> None:
+        hint = self._empty_hint
+        hint.setVisible(not self.graph.layers)
+        if hint.isVisible():
+            hint.adjustSize()
+            area = self.canvas.viewport().rect()
+            hint.move(area.center().x() - hint.width() // 2, area.center().y() - hint.height() // 2)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self.canvas.viewport() and event.type() == QEvent.Type.Resize:
+            self._update_empty_hint()
+        return super().eventFilter(watched, event)
+
     def _apply_default_sizes(self) -> None:
         """Dock sizes for a first start (afterwards the user's own layout is restored)."""
         self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 340], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.palette_dock, self.problems_dock], [300, 400], Qt.Orientation.Vertical)
+        self.resizeDocks([self.palette_dock, self.problems_dock], [self.palette.sizeHint().height(), 400],
+                         Qt.Orientation.Vertical)
         self.resizeDocks([self.inspector_dock, self.dataset_dock], [360, 440], Qt.Orientation.Vertical)
         bottom = [d for d in self.findChildren(QDockWidget)
                   if self.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea and not d.isFloating()]

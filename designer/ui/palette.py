@@ -174,13 +174,19 @@ class Palette(QWidget):
                             "<br><i>Drag onto the canvas.</i>")
             item.setSizeHint(QSize(0, 44))
             self.list.addItem(item)
+        # exactly as tall as its items: the palette never scrolls, and the dock below gets the rest
+        rows = self.list.count()
+        self.list.setFixedHeight(rows * (44 + 2 * self.list.spacing()) + 2 * self.list.frameWidth() + 4)
+        self.list.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.itemActivated.connect(lambda item: self.item_activated.emit(item.data(Qt.ItemDataRole.UserRole)))
-        layout.addWidget(self.list, 1)
+        layout.addWidget(self.list)
         hint = QLabel("Drag a layer onto the canvas, then drag from a layer's edge to another to connect them.")
         hint.setObjectName("palette_hint")
         hint.setWordWrap(True)
         hint.setStyleSheet("color: palette(placeholder-text); font-size: 11px;")
         layout.addWidget(hint)
+        layout.addStretch(1)
+        self.setMinimumHeight(self.list.height() + hint.sizeHint().height() * 2 + 18)
 
     def mimeData(self, kind: str) -> QMimeData:  # noqa: N802 (named as Qt's own drag data hook)
         """The drag data of palette item ``kind`` (one of :data:`KINDS`)."""

@@ -98,8 +98,12 @@ def choose(qtbot, combo, text: str) -> None:
 
 def test_dragging_from_the_palette_creates_a_layer_where_it_was_dropped(qtbot):
     window = make_window(qtbot)
-    pos = QPoint(420, 260)
+    hint = window.findChild(QWidget, "canvas_empty_hint")
+    assert hint.isVisible() and "Drag an" in hint.text()  # an empty canvas says what to do
+    pos = hint.geometry().center()  # right on the hint: it lets the drop through to the canvas
+    assert window.canvas.viewport().childAt(pos) is None
     assert drop_on_canvas(window, window.palette.mimeData("neurons"), pos)
+    assert not hint.isVisible()
 
     assert len(window.graph.layers) == 1
     layer = next(iter(window.graph.layers.values()))
@@ -113,6 +117,7 @@ def test_dragging_from_the_palette_creates_a_layer_where_it_was_dropped(qtbot):
 
     window.action_undo.trigger()
     assert window.graph.layers == {}
+    assert hint.isVisible()
 
 
 def test_every_palette_item_drops_as_its_kind(qtbot):
