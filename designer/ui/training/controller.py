@@ -13,6 +13,7 @@ every batch; closing the window stops the run and joins the thread (``quit`` + `
 from __future__ import annotations
 
 import copy
+import time
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,8 @@ IDLE, RUNNING, PAUSED = "idle", "running", "paused"
 JOIN_TIMEOUT_MS = 2000
 #: the settings the loop takes while it runs (the others need a new run)
 LIVE_SETTINGS = ("learning_rate", "momentum", "l1", "l2")
+#: seconds between updates of the status line during a run
+STATUS_INTERVAL = 0.25
 ERROR_STYLE = "color: #B42318; background: #FEF3F2; border: 1px solid #FDA29B; border-radius: 3px; padding: 3px;"
 
 
@@ -62,6 +65,7 @@ class TrainingController(QObject):
         self._run_project: Any = None
         self._failure: tuple[str, bool] | None = None
         self._position = 0.0
+        self._status_time = 0.0
         self._epochs_total = 0
         self._info: dict[str, Any] = {}
         self._syncing = False
@@ -394,10 +398,14 @@ class TrainingController(QObject):
     def _on_batches_finished(self, stats: dict[str, Any]) -> None:
         self._position = float(stats["position"])
         self.loss_plot.add_batches(self._position, float(stats["loss"]))
-        if self.state == RUNNING or stats.get("batch"):
-            total = f"/{self._epochs_total}" if self._epochs_total else ""
-            self._status(f"Epoch {stats['epoch']}{total}, batch {stats['batch']}/{stats['batches']} · "
-                         f"loss {stats['loss']:.4g}" + (" · paused" if self.state == PAUSED else ""))
+        now = time.monotonic()
+        # a status line is read, not watched: 4 times a second is plenty (and each change repaints)
+        if self.state == RUNNING and now - self._status_time < STATUS_INTERVAL:
+            return
+        self._status_time = now
+        total = f"/{self._epochs_total}" if self._epochs_total else ""
+        self._status(f"Epoch {stats['epoch']}{total}, batch {stats['batch']}/{stats['batches']} · "
+                     f"loss {stats['loss']:.4g}" + (" · paused" if self.state == PAUSED else ""))
 
     @Slot(object)
     def _on_epoch_finished(self, stats: dict[str, Any]) -> None:

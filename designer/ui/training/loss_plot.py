@@ -118,7 +118,7 @@ class LossPlot(QWidget):
             plot.getAxis("left").setWidth(52)  # equal widths keep the two x axes aligned
             # No grid and no SI prefixes: with the range changing every tick, grid lines and prefix
             # relabelling (HTML layout) were most of the cost of a redraw.
-            for axis in ("left", "bottom"):
+            for axis in ("left", "bottom", "top", "right"):  # hidden ones too: they relabel on every range
                 plot.getAxis(axis).enableAutoSIPrefix(False)
             plot.setMouseEnabled(x=True, y=False)
             plot.getViewBox().setLimits(xMin=0)

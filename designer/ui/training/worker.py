@@ -24,8 +24,8 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 REPORT_INTERVAL = 0.05
 #: seconds between evaluations of the model for the "what the network learned" view
 PREDICTION_INTERVAL = 0.2
-#: seconds between copies of the weights for the canvas
-WEIGHTS_INTERVAL = 0.3
+#: seconds between copies of the weights for the canvas (2 a second: each repaints every link)
+WEIGHTS_INTERVAL = 0.5
 
 
 @dataclass
@@ -44,7 +44,11 @@ def worker_threads() -> int:
     return max(1, (os.cpu_count() or 1) - 1)
 
 
-def lower_thread_priority(steps: int = 10) -> None:
+#: how much nicer than the GUI thread the training thread runs (Linux nice steps)
+WORKER_NICENESS = 10
+
+
+def lower_thread_priority(steps: int | None = None) -> None:
     """Make the calling thread yield the CPU to the GUI thread when both want it.
 
     On Linux the nice value is per thread (setpriority with the thread id); a training thread at
@@ -55,6 +59,7 @@ def lower_thread_priority(steps: int = 10) -> None:
         return
     try:
         tid = threading.get_native_id()
+        steps = WORKER_NICENESS if steps is None else steps
         os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + steps))
     except (OSError, AttributeError):
         pass  # not allowed or not supported: train at normal priority
@@ -112,15 +117,17 @@ class TrainingWorker(QObject):
     def _train(self) -> None:
         import torch
 
-        from designer.training import prepare_project, train
+        from designer.training import prepare_project, suggested_threads, train
 
         from .predictions import Probe
 
-        torch.set_num_threads(worker_threads())
         lower_thread_priority()
         # the same preparation as `nn-designer train`: data, input shape, compiling, stored weights
         prepared = prepare_project(self.job.project, epochs=self.job.epochs)
         module, dataset = prepared.module, prepared.dataset
+        # as many threads as the design deserves (one for small ones), and never the GUI's core
+        torch.set_num_threads(min(worker_threads(), suggested_threads(self.job.project.graph, dataset,
+                                                                      prepared.config.batch_size)))
         self._module = module
         self._probe = Probe(module, dataset)
         self._batch_size = int(prepared.config.batch_size)
