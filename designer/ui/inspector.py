@@ -156,6 +156,13 @@ class Inspector(QWidget):
         events.connection_added.connect(self._on_structure_changed)
         events.layer_added.connect(self._on_structure_changed)
         events.reset.connect(self._on_reset)
+        subscriptions = [(events.layer_changed, self._on_layer_changed),
+                         (events.connection_changed, self._on_connection_changed),
+                         (events.layer_removed, self._on_removed), (events.connection_removed, self._on_removed),
+                         (events.connection_added, self._on_structure_changed),
+                         (events.layer_added, self._on_structure_changed), (events.reset, self._on_reset)]
+        # the graph outlives the inspector (the window keeps one graph): stop listening when it goes
+        self.destroyed.connect(lambda *_: [event.disconnect(callback) for event, callback in subscriptions])
         self.show_selection([])
 
     # ------------------------------------------------------------------ pages

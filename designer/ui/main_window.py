@@ -121,6 +121,9 @@ class MainWindow(QMainWindow):
         self._validation_timer.setInterval(0)
         self._validation_timer.timeout.connect(self.validate_now)
         self.graph.events.changed.connect(self._schedule_validation)
+        # the graph may outlive this window (a test, a script): stop listening when the window goes
+        events, callbacks = self.graph.events, (self._schedule_validation, self._update_empty_hint)
+        self.destroyed.connect(lambda *_: [events.changed.disconnect(cb) for cb in callbacks])
 
         self.canvas.selection_changed.connect(self._selection_changed)
         neuron_selected = getattr(self.canvas, "neuron_selected", None)
