@@ -27,7 +27,7 @@ from designer import __version__
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 COMMANDS = ("check", "train", "export")
 EXPORT_FORMATS = ("py", "safetensors", "onnx", "torchrun", "svg", "png")
-NOT_YET = ("svg", "png")
+PICTURES = ("svg", "png")
 ISSUES = "https://github.com/nn-designer/nn-designer/issues"
 
 
@@ -99,14 +99,15 @@ def _parser() -> argparse.ArgumentParser:
                             '"train_accuracy", "val_accuracy"} (accuracy only for classification)')
     train.set_defaults(run=_train)
 
-    export = commands.add_parser("export", help="write the model as PyTorch source, its weights, or a "
-                                                "torchrun training script",
+    export = commands.add_parser("export", help="write the model as PyTorch source, its weights, a torchrun "
+                                                "training script, an ONNX graph or a picture",
                                  description="Write FILE's model as standalone PyTorch source (py, with "
                                              "its weights beside it as OUT.safetensors), its trained weights "
                                              "(safetensors), or a training script for torchrun (torchrun: "
                                              "OUT.py with its data and starting weights beside it), or an ONNX "
-                                             "graph (onnx; needs pip install 'nn-designer[onnx]'). svg and png "
-                                             "are not available in this version.")
+                                             "graph (onnx; needs pip install 'nn-designer[onnx]'), or a picture of "
+                                             "the network as the canvas draws it, links coloured by the trained "
+                                             "weights (svg, or png at twice the canvas's size).")
     export.add_argument("file", metavar="FILE.nnd")
     export.add_argument("--to", required=True, choices=EXPORT_FORMATS, dest="format")
     export.add_argument("-o", "--output", required=True, metavar="OUT")
@@ -325,13 +326,12 @@ def _summary(run, out: Path) -> str:
 def _export(args: argparse.Namespace) -> int:
     from designer.project import read_project
 
-    if args.format in NOT_YET:
-        raise UsageError(f"export --to {args.format} is not available yet in nn-designer {__version__}; "
-                         f"use --to py or --to safetensors")
     project = read_project(args.file)
     out = Path(args.output)
     if out.is_dir():
         raise UsageError(f"-o {out}: that is a folder; give a file name")
+    if args.format in PICTURES:
+        return _export_picture(project, out, args.format, args.file)
     if args.format == "safetensors":
         _write_atomically(out, _weights_bytes(project, args.file))
         print(f"wrote {out}", file=sys.stderr)
@@ -404,6 +404,24 @@ def _export_onnx(project, out: Path, file: str) -> int:
     if not project.weights:
         print(f"note: {file} has no trained weights yet: the graph holds fresh ones "
               f"(train it first: nn-designer train {file})", file=sys.stderr)
+    return EXIT_OK
+
+
+def _export_picture(project, out: Path, kind: str, file: str) -> int:
+    """The network as the canvas draws it (``designer.ui.picture``), links coloured by the trained weights."""
+    if out.suffix.lower() != f".{kind}":
+        raise UsageError(f"-o {out}: --to {kind} writes a {kind.upper()} picture; give a name ending in .{kind}")
+    # Imported by name, as the window is: Qt sits above this module in the layering, and only pictures need it.
+    try:
+        picture = importlib.import_module("designer.ui.picture")
+    except ImportError as exc:  # a server without the system libraries Qt draws with (libEGL, fontconfig ...)
+        raise UsageError(f"export --to {kind} draws with Qt, which cannot load here ({exc}); install the "
+                         f"missing library, or export on a machine that runs the window") from None
+    picture.render_picture(project, out, format=kind)
+    print(f"wrote {out}", file=sys.stderr)
+    if not project.weights:
+        print(f"note: {file} has no trained weights yet, so the links are drawn plain; after "
+              f"nn-designer train {file} they show each weight's sign and size", file=sys.stderr)
     return EXIT_OK
 
 
