@@ -11,7 +11,7 @@ import time
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtGui import QImage, QPixmap, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox,
                                QVBoxLayout, QWidget)
@@ -460,10 +460,14 @@ class DatasetPanel(QScrollArea):
         if self._preview_enabled:
             self._preview_timer.start()
 
-    def preview_points(self):
-        """``(x, y, task)`` of the shown 2-D built-in dataset, or ``None`` where there is no point preview."""
+    def preview_data(self):
+        """What the preview shows of the chosen built-in dataset, or ``None`` (files are not read here).
+
+        ``("points", x, y, task)`` for the 2-D sets, ``("sequences", x, y, task)`` for sequences,
+        ``("images", x, y, class_names)`` for images; a few samples, drawn as the loader draws them.
+        """
         d = self.project.dataset
-        if d.get("kind", "builtin") != "builtin" or d.get("name") not in POINT_DATASETS:
+        if d.get("kind", "builtin") != "builtin":
             return None
         try:
             import numpy as np
@@ -471,23 +475,31 @@ class DatasetPanel(QScrollArea):
             from designer.data.builtin import builtin_of
             from designer.data.options import noise_of, samples_of, seed_of
             entry = builtin_of(d)
-            samples = min(samples_of(d, entry.samples), 2000)  # a preview, not the whole set
-            # the data stream of the seed, as the loader draws it, so the preview shows the same points
+            if d.get("name") in POINT_DATASETS:
+                count = min(samples_of(d, entry.samples), 2000)  # a preview, not the whole set
+            else:
+                count = min(samples_of(d, entry.samples), 8)
+            # the data stream of the seed, as the loader draws it, so the preview shows the same samples
             data_seed, _split_seed = np.random.SeedSequence(seed_of(d)).spawn(2)
-            x, y = entry.generate(np.random.default_rng(data_seed), samples, noise_of(d, entry.noise))
+            x, y = entry.generate(np.random.default_rng(data_seed), count, noise_of(d, entry.noise))
         except (ImportError, ValueError):
             return None
-        return x, y, entry.task
+        if d.get("name") in POINT_DATASETS:
+            return "points", x, y, entry.task
+        if entry.is_sequence:
+            return "sequences", x[:4], y[:4], entry.task
+        if np.asarray(x).ndim == 3:
+            return "images", x[:8], y[:8], list(entry.class_names)
+        return None
 
-    def _draw_preview(self) -> None:
-        points = self.preview_points()
-        self.preview_holder.setVisible(points is not None)
-        if points is None:
-            return
-        import numpy as np
+    def preview_points(self):
+        """``(x, y, task)`` of the shown 2-D built-in dataset, or ``None`` where there is no point preview."""
+        data = self.preview_data()
+        return data[1:] if data is not None and data[0] == "points" else None
+
+    def _ensure_plot(self):
         import pyqtgraph as pg  # imported here: it takes longer to load than the whole window
 
-        x, y, task = points
         if self._plot is None:
             self._plot = pg.PlotWidget(background="#FFFFFF")
             self._plot.setObjectName("dataset_preview_plot")
@@ -495,20 +507,85 @@ class DatasetPanel(QScrollArea):
             self._plot.setMenuEnabled(False)
             self._plot.setMouseEnabled(x=False, y=False)
             self._plot.hideButtons()
-            self._plot.setAspectLocked(True)
             for axis in ("left", "bottom"):
                 self._plot.getAxis(axis).setPen("#98A2B3")
                 self._plot.getAxis(axis).setTextPen("#667085")
             self._scatter = pg.ScatterPlotItem(size=5, pen=None)
             self._plot.addItem(self._scatter)
+            self._lines = []
             self.preview_holder.layout().addWidget(self._plot)
-        if task == "classification":
-            palette = [pg.mkBrush(c) for c in CLASS_COLOURS]
-            brushes = [palette[int(v) % len(palette)] for v in np.asarray(y).reshape(-1)]
+            self._images = QLabel()
+            self._images.setObjectName("dataset_preview_images")
+            self._images.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.preview_holder.layout().addWidget(self._images)
+        return pg
+
+    def _draw_preview(self) -> None:
+        data = self.preview_data()
+        self.preview_holder.setVisible(data is not None)
+        if data is None:
+            return
+        import numpy as np
+
+        pg = self._ensure_plot()
+        kind = data[0]
+        self._plot.setVisible(kind != "images")
+        self._images.setVisible(kind == "images")
+        for line in self._lines:
+            self._plot.removeItem(line)
+        self._lines = []
+        if kind == "points":
+            _, x, y, task = data
+            self._plot.setAspectLocked(True)
+            if task == "classification":
+                palette = [pg.mkBrush(c) for c in CLASS_COLOURS]
+                brushes = [palette[int(v) % len(palette)] for v in np.asarray(y).reshape(-1)]
+            else:
+                values = np.asarray(y, dtype=float).reshape(len(x), -1)[:, 0]
+                span = float(values.max() - values.min()) or 1.0
+                colour_map = pg.colormap.get("CET-D1")
+                brushes = [pg.mkBrush(c) for c in colour_map.map((values - values.min()) / span, mode="qcolor")]
+            self._scatter.setData(x=np.asarray(x)[:, 0], y=np.asarray(x)[:, 1], brush=brushes)
+            self._plot.autoRange(padding=0.05)
+        elif kind == "sequences":
+            _, x, y, _task = data
+            self._plot.setAspectLocked(False)
+            self._scatter.setData(x=[], y=[])
+            steps = np.asarray(x).shape[1]
+            targets = np.asarray(y, dtype=float).reshape(len(x), -1)[:, 0]
+            for i, sequence in enumerate(np.asarray(x, dtype=float).reshape(len(x), steps, -1)[:, :, 0]):
+                colour = CLASS_COLOURS[i % len(CLASS_COLOURS)]
+                line = pg.PlotDataItem(np.arange(steps), sequence, pen=pg.mkPen(colour, width=1.6))
+                target = pg.ScatterPlotItem([steps], [targets[i]], size=7, brush=pg.mkBrush(colour),
+                                            pen=pg.mkPen("#FFFFFF"))
+                for item in (line, target):
+                    self._plot.addItem(item)
+                    self._lines.append(item)
+            self._plot.autoRange(padding=0.05)
         else:
-            values = np.asarray(y, dtype=float).reshape(len(x), -1)[:, 0]
-            span = float(values.max() - values.min()) or 1.0
-            colour_map = pg.colormap.get("CET-D1")
-            brushes = [pg.mkBrush(c) for c in colour_map.map((values - values.min()) / span, mode="qcolor")]
-        self._scatter.setData(x=np.asarray(x)[:, 0], y=np.asarray(x)[:, 1], brush=brushes)
-        self._plot.autoRange(padding=0.05)
+            _, x, y, class_names = data
+            self._images.setPixmap(_montage(np.asarray(x), scale=3))
+            names = [class_names[int(v)] if int(v) < len(class_names) else str(v) for v in np.asarray(y)]
+            self._images.setToolTip("Samples: " + ", ".join(names))
+
+
+def _montage(images, scale: int = 3, columns: int = 4) -> QPixmap:
+    """Grey images side by side on a light ground, enlarged without smoothing (pixels stay pixels)."""
+    import numpy as np
+
+    count, height, width = images.shape
+    rows = -(-count // columns)
+    gap = 2
+    canvas = np.full((rows * (height + gap) + gap, columns * (width + gap) + gap), 235, dtype=np.uint8)
+    low, high = float(images.min()), float(images.max())
+    span = (high - low) or 1.0
+    for i, image in enumerate(images):
+        r, c = divmod(i, columns)
+        top, left = gap + r * (height + gap), gap + c * (width + gap)
+        # dark ink on white paper reads better than white on black
+        canvas[top:top + height, left:left + width] = (255 - (image - low) / span * 235).astype(np.uint8)
+    picture = QImage(canvas.data, canvas.shape[1], canvas.shape[0], canvas.strides[0],
+                     QImage.Format.Format_Grayscale8).copy()
+    return QPixmap.fromImage(picture).scaled(picture.width() * scale, picture.height() * scale,
+                                             Qt.AspectRatioMode.KeepAspectRatio,
+                                             Qt.TransformationMode.FastTransformation)

@@ -486,6 +486,8 @@ class MainWindow(QMainWindow):
 
     def _add_from_palette(self, kind: str) -> None:
         """Double-click in the palette: add the layer in the middle of the visible canvas."""
+        if self.canvas.is_read_only():  # training: the design is locked
+            return
         stem, fields = PALETTE_DEFAULTS[kind]
         centre = self.canvas.mapToScene(self.canvas.viewport().rect().center())
         layer = Layer(id=self.graph.new_id(stem), position=(snap(centre.x()), snap(centre.y())), **fields)

@@ -358,4 +358,12 @@ def test_the_preview_plots_the_points_of_two_dimensional_datasets(qtbot):
     assert panel.preview_holder.isVisible()
     choose(qtbot, panel.dataset_name, "Shapes")
     qtbot.waitUntil(lambda: not panel._preview_timer.isActive())
-    assert not panel.preview_holder.isVisible()  # images: no scatter
+    kind, images, labels, names = panel.preview_data()
+    assert kind == "images" and images.shape == (8, 16, 16) and names[0] == "circle"
+    picture = panel.findChild(QWidget, "dataset_preview_images")
+    assert picture.isVisible() and not picture.pixmap().isNull()  # a strip of sample images
+    assert not panel.findChild(QWidget, "dataset_preview_plot").isVisible()
+    choose(qtbot, panel.dataset_name, "Sine")
+    qtbot.waitUntil(lambda: not panel._preview_timer.isActive())
+    assert panel.preview_data()[0] == "sequences"
+    assert panel.findChild(QWidget, "dataset_preview_plot").isVisible() and len(panel._lines) == 8
