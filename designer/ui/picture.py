@@ -74,8 +74,7 @@ def render_picture(project_or_graph: Any, path: str | os.PathLike, weights: dict
         fill = None if background is None else QColor(background)
         data = (_svg(scene, source, fill, title) if kind == "svg" else _png(scene, source, fill, scale))
     finally:
-        scene.detach()  # the graph outlives the picture: stop following its events
-        scene.deleteLater()
+        scene.detach()  # the graph outlives the picture: stop following its events (the scene goes with `scene`)
     _write_atomically(path, data)
 
 
