@@ -348,3 +348,29 @@ def test_reset_forgets_the_weights(qtbot, open_window):
     assert window.project.weights is None
     assert window.canvas.canvas_scene._weights is None
     assert len(window.project.history) == 1
+
+
+@pytest.mark.parametrize("example, page", [("sine-recurrent", "sequences"), ("shapes-local", "images")])
+def test_sequences_and_images_show_what_the_network_predicts(qtbot, open_window, example, page):
+    project = read_project(resource_path("examples", f"{example}.nnd"))
+    project.path = None
+    project.dataset["samples"] = 120  # a quick run: the view, not the accuracy, is under test
+    project.training.update(epochs=1, device="cpu")
+    window = open_window(project)
+    controller = window.training
+    press(qtbot, window, controller.action_train)
+    wait_idle(qtbot, window)
+    assert window.project.history[-1]["status"] == "completed"
+    view = controller.learned_view
+    assert view.current is getattr(view, page) and view.updates >= 1
+    if page == "sequences":
+        predicted = view.sequences.predicted.getData()
+        truth = view.sequences.truth.getData()
+        assert len(predicted[0]) == len(truth[0]) == 4
+        assert np.all(np.isfinite(predicted[1]))
+    else:
+        captions = view.images.captions_text()
+        assert len(captions) == 16
+        for caption in captions:
+            label, percent = caption.rsplit(" ", 1)
+            assert label in {"circle", "square", "triangle", "cross"} and percent.endswith("%")

@@ -70,6 +70,7 @@ class PlaneView(pg.PlotWidget):
         self.addItem(self.train_points)
         self.addItem(self.val_points)
         self._hollow = pg.mkBrush(255, 255, 255, 160)
+        self._rim = pg.mkPen(255, 255, 255, 200, width=0.8)
         self.getPlotItem().setAspectLocked(False)
         self.getPlotItem().setMenuEnabled(False)
         self.classification = True
@@ -90,7 +91,8 @@ class PlaneView(pg.PlotWidget):
             colours = (class_colours(max(2, info["num_classes"])) * 255).astype(int)
             brushes = [pg.mkBrush(*c) for c in colours]
             pens = [pg.mkPen(*c, width=1.6) for c in colours]
-            self.train_points.setData(pos=info["x_train"], brush=[brushes[int(c)] for c in info["y_train"]])
+            self.train_points.setData(pos=info["x_train"], brush=[brushes[int(c)] for c in info["y_train"]],
+                                      pen=self._rim)
             self.val_points.setData(pos=info["x_val"], pen=[pens[int(c)] for c in info["y_val"]],
                                     brush=self._hollow)
         else:
@@ -98,7 +100,9 @@ class PlaneView(pg.PlotWidget):
             y = np.asarray(info["y_train"], dtype=np.float64)
             values = np.ravel(y[:, 0] if y.ndim > 1 else y)
             self._value_range = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
-            self.train_points.setData(pos=info["x_train"], brush=self._value_brushes(info["y_train"]))
+            # a dark rim: on the same colour map as the background a well-fitted point would vanish
+            self.train_points.setData(pos=info["x_train"], brush=self._value_brushes(info["y_train"]),
+                                      pen=pg.mkPen(30, 30, 30, 170, width=0.8))
             self.val_points.setData(pos=info["x_val"], pen=[pg.mkPen(b.color(), width=1.6) for b in
                                                             self._value_brushes(info["y_val"])],
                                     brush=self._hollow)
