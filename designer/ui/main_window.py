@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QUndoStack
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QScrollArea, QToolBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QScrollArea, QToolBar, QUndoView, QWidget
 
 from designer.graph import Graph, Layer, Problem, errors, parameter_count, validate
 from designer.project import Project, ProjectError, read_project, write_project
@@ -173,6 +173,14 @@ class MainWindow(QMainWindow):
         # problems under the palette: the left column is otherwise half empty, and problems stay in sight
         self.splitDockWidget(self.palette_dock, self.problems_dock, Qt.Orientation.Vertical)
         self.splitDockWidget(self.inspector_dock, self.dataset_dock, Qt.Orientation.Vertical)
+        # every step of the undo stack, clickable to go back to it; a tab behind the problems
+        self.history = QUndoView(self.undo_stack, self)
+        self.history.setObjectName("history_view")
+        self.history.setEmptyLabel("The design as opened")
+        self.history.setAccessibleName("Edit history")
+        self.history_dock = self._dock("history", "History", self.history, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.history_dock)
+        self.problems_dock.raise_()
 
     def _build_empty_hint(self) -> None:
         """A word on the empty canvas for someone who has never used the app."""
@@ -268,6 +276,12 @@ class MainWindow(QMainWindow):
         self.action_fit_key.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.action_fit_key.triggered.connect(self.canvas.fit)
         self.canvas.addAction(self.action_fit_key)
+        self.action_zoom_in = self._action("action_zoom_in", "Zoom &In", lambda: self._zoom_by(1.25),
+                                           QKeySequence.StandardKey.ZoomIn)
+        self.action_zoom_out = self._action("action_zoom_out", "Zoom &Out", lambda: self._zoom_by(0.8),
+                                            QKeySequence.StandardKey.ZoomOut)
+        self.action_zoom_reset = self._action("action_zoom_reset", "&Actual Size", lambda: self.canvas.set_zoom(1.0),
+                                              "Ctrl+1")
         self.action_about = self._action("action_about", "&About NN Designer", self._about)
         self.action_about.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -295,10 +309,12 @@ class MainWindow(QMainWindow):
 
         self.menu_view = bar.addMenu("&View")
         self.menu_view.setObjectName("menu_view")
-        self.menu_view.addAction(self.action_fit)
+        self.menu_view.addActions([self.action_fit, self.action_zoom_in, self.action_zoom_out,
+                                   self.action_zoom_reset])
         self.menu_view.addSeparator()
         self.menu_panels = self.menu_view.addMenu("&Panels")
-        for dock in (self.palette_dock, self.inspector_dock, self.dataset_dock, self.problems_dock):
+        for dock in (self.palette_dock, self.inspector_dock, self.dataset_dock, self.problems_dock,
+                     self.history_dock):
             self.menu_panels.addAction(dock.toggleViewAction())
 
         self.menu_training = bar.addMenu("&Training")
@@ -474,6 +490,9 @@ class MainWindow(QMainWindow):
     def _select_problem(self, item_id: str) -> None:
         if item_id in self.graph.layers or item_id in self.graph.connections:
             self.canvas.select(item_id)
+
+    def _zoom_by(self, factor: float) -> None:
+        self.canvas.set_zoom(self.canvas.zoom() * factor)
 
     def select_all(self) -> None:
         select_all = getattr(self.canvas, "select_all", None)

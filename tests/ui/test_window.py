@@ -367,3 +367,30 @@ def test_the_preview_plots_the_points_of_two_dimensional_datasets(qtbot):
     qtbot.waitUntil(lambda: not panel._preview_timer.isActive())
     assert panel.preview_data()[0] == "sequences"
     assert panel.findChild(QWidget, "dataset_preview_plot").isVisible() and len(panel._lines) == 8
+
+
+def test_the_history_lists_each_step_and_a_click_goes_back_to_it(qtbot):
+    window = make_window(qtbot, xor_graph())
+    window.canvas.select("h")
+    choose(qtbot, window.inspector.activation, "Tanh")
+    qtbot.wait(1100)  # a later, separate edit
+    choose(qtbot, window.inspector.activation, "Sigmoid")
+    history = window.history
+    assert history.model().rowCount() == 3  # the design as opened, then two steps
+    window.history_dock.raise_()
+    qtbot.waitUntil(history.isVisible)
+    rect = history.visualRect(history.model().index(1, 0))
+    qtbot.mouseClick(history.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.graph.layer("h").activation == "tanh"
+    assert window.inspector.activation.currentData() == "tanh"
+
+
+def test_zoom_actions(qtbot):
+    window = make_window(qtbot, xor_graph())
+    window.action_zoom_reset.trigger()
+    assert window.canvas.zoom() == pytest.approx(1.0)
+    window.action_zoom_in.trigger()
+    assert window.canvas.zoom() == pytest.approx(1.25)
+    window.action_zoom_out.trigger()
+    window.action_zoom_out.trigger()
+    assert window.canvas.zoom() == pytest.approx(0.8)
