@@ -374,3 +374,18 @@ def test_sequences_and_images_show_what_the_network_predicts(qtbot, open_window,
         for caption in captions:
             label, percent = caption.rsplit(" ", 1)
             assert label in {"circle", "square", "triangle", "cross"} and percent.endswith("%")
+
+
+def test_a_run_that_cannot_stop_in_time_is_left_to_finish_not_terminated(qtbot, open_window):
+    from designer.ui.training import controller as controller_module
+
+    window = open_window(xor_project(epochs=LONG_RUN))
+    controller = window.training
+    press(qtbot, window, controller.action_train)
+    assert controller.shutdown(timeout_ms=0) is False  # as if one batch took longer than the wait
+    # the window is usable again at once; the thread finishes its batch on its own
+    assert controller.state == "idle" and not window.canvas.is_read_only()
+    thread, _worker = controller_module._FINISHING[-1]
+    assert thread.parent() is None
+    assert thread.wait(10_000)
+    qtbot.waitUntil(lambda: bool(window.project.history) and window.project.history[-1]["status"] == "stopped")

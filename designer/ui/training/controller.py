@@ -41,6 +41,18 @@ STATUS_INTERVAL = 0.25
 ERROR_STYLE = "color: #B42318; background: #FEF3F2; border: 1px solid #FDA29B; border-radius: 3px; padding: 3px;"
 
 
+#: threads still finishing a batch when their window closed, kept (and waited for at quit) until then
+_FINISHING: list[tuple[QThread, Any]] = []
+
+
+def _outlive_the_window(thread: QThread, worker: Any) -> None:
+    thread.setParent(None)
+    _FINISHING.append((thread, worker))
+    app = QCoreApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(thread.wait)  # the process ends only after the batch does
+
+
 class TrainingController(QObject):
     """Owns the training actions, the ``loss_plot`` and ``learned`` docks, and the worker thread."""
 
@@ -373,6 +385,14 @@ class TrainingController(QObject):
         QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
         if self._thread is thread and done:
             self._on_thread_finished()
+        elif not done:
+            # The loop is inside one very long batch and stops at its end. The thread must outlive
+            # the window (destroying a running QThread aborts the process) and is never terminated.
+            _outlive_the_window(thread, self._worker)
+            self._thread = self._worker = self._control = None
+            self.loss_plot.end_run()
+            self._lock_editing(False)
+            self._set_state(IDLE)
         return done
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
