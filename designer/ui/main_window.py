@@ -137,6 +137,8 @@ class MainWindow(QMainWindow):
 
         if training:
             self.install_training()
+        else:  # start-up adds it after the first paint
+            self.menu_training.addAction("Loading the training engine…").setEnabled(False)
         self._restore_layout()
         self.validate_now()
         self._update_title()
@@ -409,14 +411,14 @@ class MainWindow(QMainWindow):
 
     def _restore_layout(self) -> None:
         geometry, state = settings.window_layout()
-        self._has_saved_layout = state is not None
         if geometry is None or not self.restoreGeometry(geometry):
             screen = self.screen().availableGeometry() if self.screen() is not None else None
             if screen is not None and screen.width() >= 1100:
                 self.resize(max(1100, int(screen.width() * 0.85)), max(720, int(screen.height() * 0.85)))
             else:
                 self.resize(1280, 800)
-        if state is None or not self.restoreState(state):
+        self._has_saved_layout = state is not None and self.restoreState(state)
+        if not self._has_saved_layout:
             self._apply_default_sizes()
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
