@@ -2,7 +2,8 @@
 
 It edits the project's ``dataset`` and ``training`` blocks (plain dicts, see the file spec) through
 :class:`ChangeSettingsCommand`, so a settings change is undoable and marks the project modified like
-any other edit. For the 2-D built-in datasets a small scatter plot previews the points.
+any other edit. A small preview shows a few samples of a built-in dataset: the points of the 2-D sets,
+a strip of images, or a few sequences with their targets.
 """
 from __future__ import annotations
 
@@ -348,8 +349,9 @@ class DatasetPanel(QScrollArea):
                 for widget in widgets:
                     self._data_form.setRowVisible(widget, source == kind)
             _select(self.dataset_name, d.get("name", "xor"))
-            self.samples.setValue(int(d.get("samples", 400) or 400))
-            self.noise.setValue(float(d.get("noise", 0.0) or 0.0))
+            default_samples, default_noise = _builtin_defaults(d)
+            self.samples.setValue(int(d.get("samples") or default_samples))
+            self.noise.setValue(float(d.get("noise", default_noise) or 0.0))
             self.validation_split.setValue(float(d.get("validation_split", 0.2) or 0.0))
             self.data_seed.setValue(int(d.get("seed", 0) or 0))
             path = str(d.get("path", "") or "")
@@ -567,6 +569,16 @@ class DatasetPanel(QScrollArea):
             self._images.setPixmap(_montage(np.asarray(x), scale=3))
             names = [class_names[int(v)] if int(v) < len(class_names) else str(v) for v in np.asarray(y)]
             self._images.setToolTip("Samples: " + ", ".join(names))
+
+
+def _builtin_defaults(spec: dict) -> tuple[int, float]:
+    """The samples and noise a built-in dataset uses when the file does not say."""
+    try:
+        from designer.data.builtin import builtin_of
+        entry = builtin_of(spec)
+        return entry.samples, entry.noise
+    except (ImportError, ValueError):
+        return 400, 0.0
 
 
 def _montage(images, scale: int = 3, columns: int = 4) -> QPixmap:
