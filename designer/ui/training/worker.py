@@ -72,7 +72,7 @@ class TrainingWorker(QObject):
 
     - ``run_started(info)``: the task, classes, and the data the views draw (see :mod:`.predictions`)
     - ``batches_finished(stats)``: ``epoch``, ``batch``, ``batches``, ``position`` (fractional epoch),
-      ``loss`` (mean over the batches since the last report), ``learning_rate``, ``samples``
+      ``loss`` (mean over the batches since the last report), ``learning_rate``
     - ``epoch_finished(stats)``: ``epoch``, ``train_loss``, ``val_loss``, ``train_accuracy``, ``val_accuracy``
     - ``predictions_changed(payload)``, ``weights_changed(weights)``
     - ``run_finished(result)``: ``run`` (a history.json run), ``weights``, ``status``, ``samples``
@@ -96,11 +96,10 @@ class TrainingWorker(QObject):
         self._probe = None
         self._pending_loss = 0.0
         self._pending_batches = 0
-        self._samples = 0
+        self._last_batch: Any = None
         self._last_report = 0.0
         self._last_prediction = 0.0
         self._last_weights = 0.0
-        self._batch_size = 16
 
     # ---------------------------------------------------------------- the thread's work
     @Slot()
@@ -130,7 +129,6 @@ class TrainingWorker(QObject):
                                                                       prepared.config.batch_size)))
         self._module = module
         self._probe = Probe(module, dataset)
-        self._batch_size = int(prepared.config.batch_size)
         info = self._probe.info()
         info.update(initial_weights=prepared.initial_weights, weights_note=prepared.weights_note,
                     train_samples=len(dataset.x_train))
@@ -149,7 +147,6 @@ class TrainingWorker(QObject):
     # ---------------------------------------------------------------- callbacks from the loop
     def _on_batch(self, stats: Any) -> None:
         loss = float(stats.loss)
-        self._samples += self._batch_size
         if math.isfinite(loss):
             self._pending_loss += loss
             self._pending_batches += 1
@@ -194,7 +191,6 @@ class TrainingWorker(QObject):
             "position": (int(stats.epoch) - 1) + int(stats.batch) / batches,
             "loss": self._pending_loss / self._pending_batches,
             "learning_rate": _number(getattr(stats, "learning_rate", None)),
-            "samples": self._samples,
         })
         self._pending_loss = 0.0
         self._pending_batches = 0
