@@ -329,6 +329,10 @@ def test_saving_after_training_stores_weights_and_curves_and_reopening_shows_the
     plot = other.training.loss_plot
     assert list(plot.train_curve.yData) == pytest.approx(saved.history[0]["train_loss"])
     assert np.array_equal(other.canvas.canvas_scene._weights["x-h.weight"], saved.weights["x-h.weight"])
+    # and what the stored weights predict, computed off the GUI thread without training
+    view = other.training.learned_view
+    qtbot.waitUntil(lambda: view.current is view.plane and view.updates >= 1)
+    assert view.plane.image.image.shape == (64, 64, 4)
     # training again continues from the stored weights, and the earlier run is drawn faintly
     press(qtbot, other, other.training.action_train)
     wait_idle(qtbot, other)

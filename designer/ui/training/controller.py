@@ -73,6 +73,7 @@ class TrainingController(QObject):
         self.weights: dict[str, np.ndarray] | None = None
         self._thread: QThread | None = None
         self._worker: TrainingWorker | None = None
+        self._preview: tuple[QThread, TrainingWorker] | None = None
         self._control: Any = None
         self._run_project: Any = None
         self._failure: tuple[str, bool] | None = None
@@ -332,14 +333,9 @@ class TrainingController(QObject):
             return False
         from designer.training import Control
 
+        self._end_preview()
         project = window.project
-        snapshot = Project(
-            name=project.name, graph=window.graph.copy(), dataset=copy.deepcopy(project.dataset),
-            training=copy.deepcopy(project.training),
-            weights=None if project.weights is None else {k: np.array(v, copy=True)
-                                                           for k, v in project.weights.items()},
-            path=project.path)
-        job = TrainingJob(snapshot)
+        job = TrainingJob(self._snapshot())
         control = Control()
         if step == "batch":
             control.step_batch()
@@ -373,8 +369,62 @@ class TrainingController(QObject):
         thread.start(QThread.Priority.LowPriority)  # the GUI thread wins the CPU (see lower_thread_priority)
         return True
 
+    def _snapshot(self) -> Project:
+        """A copy of the window's project for a worker: nothing in it is shared with the window."""
+        project = self.window.project
+        return Project(
+            name=project.name, graph=self.window.graph.copy(), dataset=copy.deepcopy(project.dataset),
+            training=copy.deepcopy(project.training),
+            weights=None if project.weights is None else {k: np.array(v, copy=True)
+                                                           for k, v in project.weights.items()},
+            path=project.path)
+
+    def _start_preview(self) -> None:
+        """Show what a project's stored weights predict, computed on a worker thread (no training)."""
+        if self.busy or self._preview is not None or self.window.project.weights is None:
+            return
+        thread = QThread(self)
+        thread.setObjectName("training_preview_thread")
+        worker = TrainingWorker(TrainingJob(self._snapshot(), preview=True), None)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.run_started.connect(self._on_preview_started)
+        worker.predictions_changed.connect(self._on_preview_predictions)
+        worker.run_failed.connect(self._on_preview_failed)
+        thread.finished.connect(self._end_preview)
+        self._preview = (thread, worker)
+        thread.start(QThread.Priority.LowPriority)
+
+    @Slot()
+    def _end_preview(self) -> None:
+        """Join the preview thread (it only loads, compiles and evaluates once: it ends soon)."""
+        if self._preview is None:
+            return
+        thread, worker = self._preview
+        self._preview = None
+        thread.wait()
+        QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+        worker.deleteLater()
+        thread.deleteLater()
+
+    @Slot(object)
+    def _on_preview_started(self, info: dict[str, Any]) -> None:
+        if not self.busy:
+            self.learned_view.set_info(info)
+
+    @Slot(object)
+    def _on_preview_predictions(self, payload: dict[str, Any]) -> None:
+        if not self.busy:
+            self.learned_view.set_predictions(payload)
+
+    @Slot(str, bool)
+    def _on_preview_failed(self, message: str, _is_user_error: bool) -> None:
+        if not self.busy:
+            self.learned_view.clear(f"Nothing to show yet: {message}")
+
     def shutdown(self, timeout_ms: int = JOIN_TIMEOUT_MS) -> bool:
         """Stop a run and join its thread (closing, another project); True if nothing is left running."""
+        self._end_preview()
         thread = self._thread
         if thread is None:
             self.loss_plot.end_run()
@@ -539,6 +589,8 @@ class TrainingController(QObject):
             self.loss_plot.end_run()
             self._status("Not trained yet. Press Train (F5).")
         self._sync_learning_rate()
+        self._end_preview()
+        self._start_preview()
 
     @Slot(str, int)
     def _on_neuron_selected(self, layer_id: str, index: int) -> None:

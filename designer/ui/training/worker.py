@@ -37,6 +37,8 @@ class TrainingJob:
 
     project: Any
     epochs: int | None = None
+    #: only show what the stored weights predict (an opened project): no training, no run
+    preview: bool = False
 
 
 def worker_threads() -> int:
@@ -133,6 +135,10 @@ class TrainingWorker(QObject):
         info.update(initial_weights=prepared.initial_weights, weights_note=prepared.weights_note,
                     train_samples=len(dataset.x_train))
         self.run_started.emit(info)
+        if self.job.preview:
+            if prepared.initial_weights == "stored":  # fresh weights would show nothing learned
+                self._emit_predictions()
+            return
         self._emit_weights()
         self._emit_predictions()
         run = train(module, dataset, prepared.config, control=self.control, on_batch=self._on_batch,
