@@ -78,13 +78,21 @@ def test_spec_builds_the_nn_designer_executable_from_the_cli_entry_with_the_reso
 
 def test_spec_excludes_no_module_that_the_app_loads(tmp_path):
     # Leaving out a module the app imports breaks only the bundle, minutes of build later: check it here by
-    # running the self-test from source (the whole app: window, engine warm-up, one epoch, save, About).
+    # running the self-test from source (the whole app: window, engine warm-up, one epoch, save, About) and,
+    # where the onnx extra is installed, an ONNX export (onnx, onnxscript and what they load).
     pytest.importorskip("PyInstaller", reason="the spec imports PyInstaller's helpers (pip install '.[package]')")
     steps = {name: type(name, (_Recorded,), {}) for name in ("Analysis", "PYZ", "EXE", "COLLECT", "BUNDLE")}
     exec(compile(SPEC.read_text(), str(SPEC), "exec"), {"SPECPATH": str(PACKAGING), "workpath": str(tmp_path), **steps})
     excluded = _Recorded.calls["Analysis"].kwargs["excludes"]
-    code = ("import json, sys; from designer.selftest import run_self_test; status = run_self_test(); "
-            "print(json.dumps(sorted(sys.modules))); sys.exit(status)")
+    shutil.copy(ROOT / "resources" / "examples" / "xor.nnd", tmp_path / "xor.nnd")
+    code = ("import importlib.util, json, sys\n"
+            "from designer.selftest import run_self_test\n"
+            "status = run_self_test()\n"
+            "if not status and all(importlib.util.find_spec(name) for name in ('onnx', 'onnxscript')):\n"
+            "    from designer.cli import main\n"
+            "    status = main(['export', 'xor.nnd', '--to', 'onnx', '-o', 'xor.onnx'])\n"
+            "print(json.dumps(sorted(sys.modules)))\n"
+            "sys.exit(status)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240,
                             env=clean_env(XDG_CONFIG_HOME=str(tmp_path / "config")), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
