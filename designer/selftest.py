@@ -4,8 +4,9 @@ Starts the window off-screen as :func:`designer.app.main` does (the same QApplic
 the first paint before torch, the engine warmed up on a background thread), trains one epoch through the
 window's own :class:`~designer.ui.training.TrainingController` (the worker thread, the live loss plot),
 checks that the plot received points, saves the trained project and reads it back, and opens the About
-dialog (torch, the icons). It prints one line per check and returns 0 when all passed, 1 otherwise. A watchdog ends a hung
-run after ``timeout`` seconds with the stacks of every thread, so a broken bundle never hangs CI.
+dialog (torch, the icons). It prints one line per check and returns 0 when all passed, 1 otherwise.
+A watchdog ends a hung run after ``timeout`` seconds with the stacks of every thread, so a broken bundle
+never hangs CI.
 
 It leaves nothing behind: settings (recent files, window layout) go to a temporary folder, and the
 messages the window would show in modal dialogs are reported instead (no one is there to press OK).
@@ -88,9 +89,7 @@ def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> Non
 class SelfTest:
     """The checks, in order; each returns the text of its report line."""
 
-    def __init__(self, folder: Path, watchdog: _Watchdog) -> None:
-        self.folder = folder
-        self.watchdog = watchdog
+    def __init__(self, folder: Path) -> None:
         self.window: Any = None
         self.messages: list[str] = []
         self.save_target = folder / "self-test.nnd"
@@ -275,7 +274,7 @@ def run_self_test(timeout: float = DEFAULT_TIMEOUT, out: TextIO | None = None) -
             from designer.app import create_application
 
             app = create_application()  # the app's name, icon, style and theme
-            test = SelfTest(Path(folder), watchdog)
+            test = SelfTest(Path(folder))
             failed = False
             for step, check in test.checks():
                 watchdog.step = step
