@@ -20,15 +20,14 @@ import numpy as np
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QDoubleSpinBox, QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QWidget
 
 from designer.graph import errors
 from designer.project import Project
 
 from .icons import training_icon
-from .learned_view import LearnedView
-from .loss_plot import LossPlot, change_text
-from .neuron_panel import NeuronPanel
+from .loss_plot import change_text
+from .panels import LearnedPanel, RunPanel
 from .worker import TrainingJob, TrainingWorker
 
 IDLE, RUNNING, PAUSED = "idle", "running", "paused"
@@ -38,7 +37,6 @@ JOIN_TIMEOUT_MS = 2000
 LIVE_SETTINGS = ("learning_rate", "momentum", "l1", "l2")
 #: seconds between updates of the status line during a run
 STATUS_INTERVAL = 0.25
-ERROR_STYLE = "color: #B42318; background: #FEF3F2; border: 1px solid #FDA29B; border-radius: 3px; padding: 3px;"
 
 
 #: threads still finishing a batch when their window closed, kept (and waited for at quit) until then
@@ -82,6 +80,7 @@ class TrainingController(QObject):
         self._epochs_total = 0
         self._info: dict[str, Any] = {}
         self._syncing = False
+        self._live_settings: dict[str, Any] = {}
 
         self._build_actions()
         self._build_docks()
@@ -149,47 +148,18 @@ class TrainingController(QObject):
 
     def _build_docks(self) -> None:
         window = self.window
-        # the loss plot, with the run's status line and a banner for a run that went wrong
-        self.loss_plot = LossPlot()
-        self.learning_rate = QDoubleSpinBox()
-        self.learning_rate.setObjectName("learning_rate")
-        self.learning_rate.setDecimals(6)
-        self.learning_rate.setRange(1e-6, 100.0)
-        self.learning_rate.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
-        self.learning_rate.setKeyboardTracking(False)
-        self.learning_rate.setPrefix("learning rate ")
-        self.learning_rate.setToolTip("The step size of each update; a change takes effect at the next batch")
+        self.run_panel = RunPanel()
+        self.loss_plot = self.run_panel.loss_plot
+        self.learning_rate = self.run_panel.learning_rate
+        self.status_label = self.run_panel.status_label
+        self.message_label = self.run_panel.message_label
         self.learning_rate.valueChanged.connect(self._learning_rate_edited)
-        self.loss_plot.toolbar.addSeparator()
-        self.loss_plot.toolbar.addWidget(self.learning_rate)
-        self.status_label = QLabel("Not trained yet. Press Train (F5).")
-        self.status_label.setObjectName("training_status")
-        # its text changes 20 times a second: a fixed size keeps that from re-laying out the window
-        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.message_label = QLabel()
-        self.message_label.setObjectName("training_message")
-        self.message_label.setWordWrap(True)
-        self.message_label.setStyleSheet(ERROR_STYLE)
-        self.message_label.hide()
-        plot_panel = QWidget()
-        layout = QVBoxLayout(plot_panel)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.message_label)
-        layout.addWidget(self.loss_plot, 1)
-        layout.addWidget(self.status_label)
-        self.loss_dock = self._dock("loss_plot", "Loss", plot_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
-
-        self.learned_view = LearnedView()
-        self.neuron_panel = NeuronPanel()
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.learned_view)
-        splitter.addWidget(self.neuron_panel)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        self.learned_dock = self._dock("learned", "What the network learned", splitter,
+        self.loss_dock = self._dock("loss_plot", "Loss", self.run_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.learned_panel = LearnedPanel()
+        self.learned_view = self.learned_panel.learned_view
+        self.neuron_panel = self.learned_panel.neuron_panel
+        self.learned_dock = self._dock("learned", "What the network learned", self.learned_panel,
                                        Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.neuron_panel.hide()  # until a neuron is clicked
         if hasattr(window, "splitDockWidget"):
             window.splitDockWidget(self.loss_dock, self.learned_dock, Qt.Orientation.Horizontal)
             # room for the curves: the plots are what a person watches while training
@@ -363,6 +333,7 @@ class TrainingController(QObject):
         self.message_label.hide()
         self.loss_plot.set_history(project.history)
         self.loss_plot.begin_run(epochs=self._epochs_total)
+        self._live_settings = {k: project.training[k] for k in LIVE_SETTINGS if k in project.training}
         self._lock_editing(True)
         self._set_state(PAUSED if step else RUNNING)
         self._status("Starting…")
@@ -608,7 +579,7 @@ class TrainingController(QObject):
 
     def _apply_live(self, values: dict[str, Any]) -> None:
         """Pass the settings that changed since the run started (or last changed) to the loop."""
-        current = getattr(self, "_live_settings", {})
+        current = self._live_settings
         changed = {k: v for k, v in values.items() if current.get(k) != v}
         if not changed:
             return
@@ -662,9 +633,6 @@ class TrainingController(QObject):
             widget = getattr(window, name, None)
             if widget is not None:
                 widget.setEnabled(not locked)
-        if locked:
-            training = window.project.training
-            self._live_settings = {k: training[k] for k in LIVE_SETTINGS if k in training}
         self._keep_editing_locked()
 
     @Slot()
