@@ -85,6 +85,8 @@ def create_application() -> QApplication:
         app = QApplication(sys.argv[:1])
     app.setApplicationName(APPLICATION)
     app.setOrganizationName(ORGANIZATION)
+    # Wayland and desktop shells match the window to packaging/linux/nn-designer.desktop by this name.
+    app.setDesktopFileName("nn-designer")
     app.setWindowIcon(app_icon())
     apply_theme(app)
     return app
@@ -194,16 +196,6 @@ def main(path: str | os.PathLike | None = None) -> int:
     warmup.engine_ready.connect(warmed)
     window.show()
     return int(app.exec())
-
-
-def self_test() -> int:
-    """Open the window off-screen, load the default example, train one epoch, check the plot got points.
-
-    Used to smoke-test installed bundles (``nn-designer --self-test``); the checks are in :mod:`designer.selftest`.
-    """
-    from designer.selftest import run_self_test
-
-    return run_self_test()
 
 
 if __name__ == "__main__":  # pragma: no cover

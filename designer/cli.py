@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse has printed the usage and the problem (or the help)
         return int(exc.code or 0)
     if args.self_test:
-        return _guarded(lambda: _app().self_test())
+        return _guarded(lambda: importlib.import_module("designer.selftest").run_self_test())
     if args.command is None:
         return _guarded(lambda: _open_window(None))
     return _guarded(lambda: args.run(args))
