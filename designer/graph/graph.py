@@ -206,13 +206,13 @@ class Graph:
         if not isinstance(layers, list) or not isinstance(connections, list):
             raise GraphError("'graph.layers' and 'graph.connections' must be lists")
         graph = cls()
-        for item in layers:
-            layer = Layer.from_dict(item)
+        for index, item in enumerate(layers):
+            layer = _read(Layer, item, f"graph.layers[{index}]")
             if layer.id in graph.layers:
                 raise GraphError(f"two layers have the id {layer.id!r}")
             graph.layers[layer.id] = layer
-        for item in connections:
-            conn = Connection.from_dict(item)
+        for index, item in enumerate(connections):
+            conn = _read(Connection, item, f"graph.connections[{index}]")
             if conn.id in graph.connections or conn.id in graph.layers:
                 raise GraphError(f"the id {conn.id!r} is used twice")
             graph.connections[conn.id] = conn
@@ -220,6 +220,16 @@ class Graph:
 
     def copy(self) -> "Graph":
         return Graph.from_dict(copy.deepcopy(self.to_dict()))
+
+
+def _read(cls, item: Any, where: str):
+    """``cls.from_dict(item)``; a message that cannot name the item by its id says where it is in the list."""
+    try:
+        return cls.from_dict(item)
+    except GraphError as exc:
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            raise  # the message names the item by its id
+        raise GraphError(f"{where}: {exc}") from None
 
 
 def _inserted(items: dict, key: str, value, index: int | None) -> dict:

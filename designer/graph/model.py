@@ -6,6 +6,7 @@ file are kept in ``extra`` so that a re-save loses nothing a newer version wrote
 from __future__ import annotations
 
 import copy
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -28,15 +29,39 @@ class GraphError(ValueError):
     """
 
 
+def _text(d: dict[str, Any], key: str, default: str, where: str) -> str:
+    """A text field of a layer or connection as read from a file; another type is refused, not coerced."""
+    value = d.get(key, default)
+    if not isinstance(value, str):
+        raise GraphError(f"{where}: {key!r} must be text, got {_json(value)}")
+    return value
+
+
+def _flag(d: dict[str, Any], key: str, default: bool, where: str) -> bool:
+    """A true/false field as read from a file (``"no"`` would be true under ``bool()``: refused instead)."""
+    value = d.get(key, default)
+    if not isinstance(value, bool):
+        raise GraphError(f"{where}: {key!r} must be true or false, got {_json(value)}")
+    return value
+
+
+def _json(value: Any) -> str:
+    """``value`` as the file wrote it (``null``, ``"abc"``, ``[1, 2]``), for messages."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
 def _shape(value: Any, where: str) -> tuple[int, ...]:
     if isinstance(value, int) and not isinstance(value, bool):
         value = [value]
     if not isinstance(value, (list, tuple)) or not value or len(value) > 3:
-        raise GraphError(f"{where}: shape must be a list of 1 to 3 positive integers, got {value!r}")
+        raise GraphError(f"{where}: shape must be a list of 1 to 3 positive integers, got {_json(value)}")
     out = []
     for v in value:
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise GraphError(f"{where}: shape must be a list of 1 to 3 positive integers, got {value!r}")
+            raise GraphError(f"{where}: shape must be a list of 1 to 3 positive integers, got {_json(value)}")
         out.append(int(v))
     return tuple(out)
 
@@ -93,17 +118,21 @@ class Layer:
             known = known - {"activation", "bias"}
         if "id" not in d:
             raise GraphError(f"a layer has no 'id': {d!r}")
+        if not isinstance(d["id"], str):
+            raise GraphError(f"a layer's 'id' must be text, got {_json(d['id'])}")
+        where = f"layer {d['id']!r}"
         position = d.get("position", (0, 0))
         if not (isinstance(position, (list, tuple)) and len(position) == 2
-                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in position)):
-            raise GraphError(f"layer {d['id']!r}: position must be [x, y], got {position!r}")
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                        for v in position)):
+            raise GraphError(f"{where}: position must be [x, y], got {_json(position)}")
         return cls(
-            id=str(d["id"]),
-            kind=str(d.get("kind", "neurons")),
+            id=d["id"],
+            kind=_text(d, "kind", "neurons", where),
             shape=d.get("shape", [1]),
-            activation=str(d.get("activation", "linear")),
-            bias=bool(d.get("bias", True)),
-            label=str(d.get("label", "")),
+            activation=_text(d, "activation", "linear", where) if "activation" in known else "linear",
+            bias=_flag(d, "bias", True, where) if "bias" in known else True,
+            label=_text(d, "label", "", where),
             position=tuple(position),
             extra={k: copy.deepcopy(v) for k, v in d.items() if k not in known},
         )
@@ -115,7 +144,7 @@ def _window(value: Any) -> tuple[int, ...]:
     if isinstance(value, (list, tuple)) and value and all(
             isinstance(v, int) and not isinstance(v, bool) for v in value):
         return tuple(value)
-    raise GraphError(f"window must be an integer or a list of integers, got {value!r}")
+    raise GraphError(f"window must be a whole number or a list of whole numbers, got {_json(value)}")
 
 
 @dataclass
@@ -156,22 +185,28 @@ class Connectivity:
         return d
 
     @classmethod
-    def from_dict(cls, d: Any) -> "Connectivity":
+    def from_dict(cls, d: Any, where: str = "connection") -> "Connectivity":
+        """Read a ``connectivity`` object; ``where`` ("connection 'x-h'") starts every message."""
         if not isinstance(d, dict):
-            raise GraphError(f"connectivity must be a JSON object, got {d!r}")
-        known = {"kind", "window", "stride", "padding", "shared"}
-        if d.get("kind", "dense") not in CONNECTIVITY_KINDS:
+            raise GraphError(f"{where}: connectivity must be a JSON object, got {_json(d)}")
+        kind = _text(d, "kind", "dense", f"{where}: connectivity")
+        if kind not in CONNECTIVITY_KINDS:
             # A kind from a newer version: keep its fields as read, to_dict writes them for 'local' only.
-            known = {"kind"}
+            return cls(kind=kind, extra={k: copy.deepcopy(v) for k, v in d.items() if k != "kind"})
+        known = {"kind", "window", "stride", "padding", "shared"}
         stride = d.get("stride", 1)
         if isinstance(stride, bool) or not isinstance(stride, int):
-            raise GraphError(f"stride must be an integer, got {stride!r}")
+            raise GraphError(f"{where}: stride must be a whole number, got {_json(stride)}")
+        try:
+            window = _window(d.get("window", 3))
+        except GraphError as exc:
+            raise GraphError(f"{where}: {exc}") from None
         return cls(
-            kind=str(d.get("kind", "dense")),
-            window=d.get("window", 3),
+            kind=kind,
+            window=window,
             stride=stride,
-            padding=str(d.get("padding", "valid")),
-            shared=bool(d.get("shared", False)),
+            padding=_text(d, "padding", "valid", f"{where}: connectivity"),
+            shared=_flag(d, "shared", False, f"{where}: connectivity"),
             extra={k: copy.deepcopy(v) for k, v in d.items() if k not in known},
         )
 
@@ -208,22 +243,27 @@ class Connection:
         for key in ("id", "source", "target"):
             if key not in d:
                 raise GraphError(f"a connection has no {key!r}: {d!r}")
+        if not isinstance(d["id"], str):
+            raise GraphError(f"a connection's 'id' must be text, got {_json(d['id'])}")
+        where = f"connection {d['id']!r}"
+        for key in ("source", "target"):
+            if not isinstance(d[key], str):
+                raise GraphError(f"{where}: {key!r} must be a layer id, got {_json(d[key])}")
         disabled = d.get("disabled", [])
         pairs: list[tuple[int, int]] = []
         if not isinstance(disabled, list):
-            raise GraphError(f"connection {d['id']!r}: 'disabled' must be a list of [target, source] pairs")
+            raise GraphError(f"{where}: 'disabled' must be a list of [target, source] pairs, got {_json(disabled)}")
         for pair in disabled:
             if (not isinstance(pair, (list, tuple)) or len(pair) != 2
                     or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair)):
-                raise GraphError(
-                    f"connection {d['id']!r}: 'disabled' must be a list of [target, source] pairs, got {pair!r}")
+                raise GraphError(f"{where}: 'disabled' must be a list of [target, source] pairs, got {_json(pair)}")
             pairs.append((int(pair[0]), int(pair[1])))
         known = {"id", "source", "target", "connectivity", "disabled"}
         return cls(
-            id=str(d["id"]),
-            source=str(d["source"]),
-            target=str(d["target"]),
-            connectivity=Connectivity.from_dict(d.get("connectivity", {"kind": "dense"})),
+            id=d["id"],
+            source=d["source"],
+            target=d["target"],
+            connectivity=Connectivity.from_dict(d.get("connectivity", {"kind": "dense"}), where),
             disabled=pairs,
             extra={k: copy.deepcopy(v) for k, v in d.items() if k not in known},
         )

@@ -13,6 +13,8 @@ from .shapes import (connection_weight_count, layer_parameter_count, local_geome
 #: beyond these a design is refused rather than left to exhaust the machine's memory
 MAX_LAYER_UNITS = 10_000_000
 MAX_CONNECTION_WEIGHTS = 200_000_000
+#: the whole design: 1 GiB of float32 weights, three to four times that to train (gradients, optimizer state)
+MAX_PARAMETERS = 250_000_000
 #: links listed for checking disabled links of local connections, at most
 _MAX_LINKS_TO_LIST = 2_000_000
 
@@ -112,6 +114,11 @@ def validate(graph, input_shape: tuple[int, ...] | None = None) -> list[Problem]
 
     if not connections_ok:
         return problems
+    total = parameter_count(graph)
+    if total > MAX_PARAMETERS and not any(p.severity == "error" for p in problems):
+        problems.append(Problem("error", f"the design would hold {total:,} trainable parameters, more than the "
+                                         f"{MAX_PARAMETERS:,} allowed; make its layers smaller or use local "
+                                         f"connections"))
     flow = graph.flow()
     if inputs:
         outputs = flow.outputs

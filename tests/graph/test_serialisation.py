@@ -116,3 +116,34 @@ def test_structural_faults_raise_graph_errors(change, message):
 def test_not_an_object():
     with pytest.raises(GraphError, match="'graph' must be a JSON object"):
         Graph.from_dict([])
+
+
+@pytest.mark.parametrize("where, field, value, words", [
+    ("layers", "bias", "no", ["layer 'h'", "'bias' must be true or false", '"no"']),
+    ("layers", "label", 7, ["layer 'h'", "'label' must be text"]),
+    ("layers", "activation", None, ["layer 'h'", "'activation' must be text", "null"]),
+    ("layers", "kind", 3, ["layer 'h'", "'kind' must be text"]),
+    ("layers", "id", 5, ["graph.layers[1]", "'id' must be text"]),
+    ("layers", "position", [0, float("nan")], ["layer 'h'", "position"]),
+    ("connections", "id", None, ["graph.connections[0]", "'id' must be text"]),
+    ("connections", "target", ["h"], ["connection 'x-h'", "'target' must be a layer id"]),
+    ("connections", "connectivity", {"kind": "local", "shared": "yes"}, ["connection 'x-h'", "'shared'"]),
+    ("connections", "connectivity", {"kind": "local", "padding": 0}, ["connection 'x-h'", "'padding'"]),
+    ("connections", "connectivity", {"kind": "local", "stride": "2"}, ["connection 'x-h'", "stride"]),
+    ("connections", "connectivity", {"kind": "local", "window": [3, "3"]}, ["connection 'x-h'", "window"]),
+])
+def test_a_field_of_the_wrong_type_is_refused_not_coerced(where, field, value, words):
+    # bool("no") is True and str(None) is "None": read as they are, they would change the design unseen
+    d = spec_example()
+    d[where][1 if where == "layers" else 0][field] = value
+    with pytest.raises(GraphError) as caught:
+        Graph.from_dict(d)
+    for word in words:
+        assert word in str(caught.value)
+
+
+def test_a_connectivity_of_a_newer_kind_keeps_its_fields_whatever_their_types():
+    d = spec_example()
+    d["connections"][0]["connectivity"] = {"kind": "sparse", "shared": "sometimes", "window": "auto"}
+    graph = Graph.from_dict(d)
+    assert graph.to_dict()["connections"][0]["connectivity"] == d["connections"][0]["connectivity"]

@@ -2,7 +2,7 @@
 import pytest
 
 from designer.graph import Connection, Connectivity, Graph, Layer, errors, validate
-from designer.graph.validate import MAX_CONNECTION_WEIGHTS, MAX_LAYER_UNITS
+from designer.graph.validate import MAX_CONNECTION_WEIGHTS, MAX_LAYER_UNITS, MAX_PARAMETERS
 
 
 def design(*layers, connections=()):
@@ -175,6 +175,15 @@ def test_absurd_sizes_are_refused_before_anything_is_allocated():
                    connections=[Connection("x-wide", "x", "wide")])
     problem = only(validate(graph))
     assert problem.connection_id == "x-wide" and "more than the 200,000,000 allowed" in problem.message
+
+    # each connection within its limit, but all of them together more than a design may hold
+    n = int(MAX_CONNECTION_WEIGHTS ** 0.5) - 1
+    chain = [Layer("x", "input", (2,))] + [Layer(f"h{i}", "neurons", (n,)) for i in range(3)]
+    graph = design(*chain, connections=[Connection(f"c{i}", a.id, b.id) for i, (a, b) in
+                                        enumerate(zip(chain, chain[1:]))])
+    assert graph.parameter_count() > MAX_PARAMETERS
+    problem = only(validate(graph))
+    assert problem.item_id is None and f"more than the {MAX_PARAMETERS:,} allowed" in problem.message
 
 
 @pytest.mark.parametrize("bad_id", ["has space", "", "x" * 65])
