@@ -13,6 +13,7 @@ SIZE = 16
 CLASS_NAMES = ["circle", "square", "triangle", "cross"]
 MIN_HALF, MAX_HALF = 3.0, 7.0
 MIN_BRIGHTNESS = 0.6
+_BLOCK = 4096  # images drawn at once
 
 
 def _circle(dx: np.ndarray, dy: np.ndarray, half: np.ndarray) -> np.ndarray:
@@ -47,12 +48,19 @@ def shapes(rng: np.random.Generator, samples: int, noise: float) -> tuple[np.nda
     brightness = rng.uniform(MIN_BRIGHTNESS, 1.0, samples).astype(np.float32)
     centres = np.arange(SIZE, dtype=np.float64) + 0.5  # pixel centres; the picture spans [0, 16]
     images = np.zeros((samples, SIZE, SIZE), dtype=np.float32)
-    for label, mask in enumerate(_MASKS):
-        members = np.flatnonzero(y == label)
-        dx = centres[None, None, :] - cx[members, None, None]
-        dy = centres[None, :, None] - cy[members, None, None]
-        images[members] = mask(dx, dy, half[members, None, None]) * brightness[members, None, None]
+    # In blocks of images, so that the float64 temporaries stay a few MiB however many samples are asked
+    # for (a million images would otherwise need gigabytes of them); the noise stream is drawn in the same
+    # order as one call would draw it, so the images do not depend on the block size.
+    for start in range(0, samples, _BLOCK):
+        block = slice(start, min(start + _BLOCK, samples))
+        for label, mask in enumerate(_MASKS):
+            members = start + np.flatnonzero(y[block] == label)
+            dx = centres[None, None, :] - cx[members, None, None]
+            dy = centres[None, :, None] - cy[members, None, None]
+            images[members] = mask(dx, dy, half[members, None, None]) * brightness[members, None, None]
     if noise > 0:
-        images += rng.normal(0.0, noise, images.shape).astype(np.float32)
+        for start in range(0, samples, _BLOCK):
+            part = images[start:start + _BLOCK]
+            part += rng.normal(0.0, noise, part.shape).astype(np.float32)
         np.clip(images, 0.0, 1.0, out=images)
     return images, y
