@@ -408,3 +408,214 @@ def test_main_runs_in_process_from_a_worker_thread(tmp_path, capsys):
     worker.join(TIMEOUT)
     assert status == [0]
     assert [json.loads(line)["epoch"] for line in capsys.readouterr().out.splitlines()] == [1, 2]
+
+
+# ---------------------------------------------------------------- wrong input of every kind
+# Each case breaks one thing in a copy of the xor example, as a hand edit or another tool might; ``check``
+# and ``train`` (in place, no --out) must both answer exit 2 with a message naming the field and where,
+# no traceback, and leave the file as it was. Run in-process through main() to keep ~70 cases fast; the
+# tests above run the installed command itself.
+def _layer(index, **fields):
+    return lambda d: d["graph"]["layers"][index].update(fields)
+
+
+def _local(**fields):
+    return lambda d: d["graph"]["connections"][0].update(connectivity={"kind": "local", "window": 1, **fields})
+
+
+def _section(section, /, **fields):
+    return lambda d: d[section].update(fields)
+
+
+def _add(layers=(), connections=()):
+    def change(d):
+        d["graph"]["layers"].extend(layers)
+        d["graph"]["connections"].extend(connections)
+    return change
+
+
+def _hidden_chain(units, count=2):
+    """x -> h -> h2 ... -> out, ``count`` layers of ``units`` neurons: each h-h2, h2-h3 ... holds units**2 weights."""
+    def change(d):
+        d["graph"]["layers"][1]["shape"] = [units]
+        previous = "h"
+        for n in range(2, count + 1):
+            d["graph"]["layers"].append({"id": f"h{n}", "kind": "neurons", "shape": [units]})
+            d["graph"]["connections"].append({"id": f"{previous}-h{n}", "source": previous, "target": f"h{n}"})
+            previous = f"h{n}"
+        d["graph"]["connections"][1]["source"] = previous
+    return change
+
+
+def _csv(text, **fields):
+    def change(d):
+        d["dataset"] = {"kind": "csv", "path": "data.csv", "features": ["a", "b"], "target": "label", **fields}
+        if text is not None:
+            d["csv"] = text  # written beside the project by the test, then dropped
+    return change
+
+
+BROKEN = {
+    # layers: a wrong type in every field
+    "shape text": (_layer(1, shape="abc"), ["layer 'h'", "shape", '"abc"']),
+    "shape zero": (_layer(1, shape=[0]), ["layer 'h'", "shape", "[0]"]),
+    "shape float": (_layer(1, shape=[1e12]), ["layer 'h'", "shape"]),
+    "shape huge": (_layer(1, shape=[10**12]), ["layer h", "neurons", "10,000,000"]),
+    "shape negative": (_layer(0, shape=[-1]), ["layer 'x'", "shape"]),
+    "shape four dims": (_layer(1, shape=[1, 1, 1, 1]), ["layer 'h'", "shape"]),
+    "activation null": (_layer(1, activation=None), ["layer 'h'", "'activation' must be text", "null"]),
+    "activation unknown": (_layer(1, activation="swish"), ["layer h", "unknown activation 'swish'"]),
+    "position text": (_layer(1, position="a"), ["layer 'h'", "position", '"a"']),
+    "position short": (_layer(1, position=[1]), ["layer 'h'", "position"]),
+    "bias text": (_layer(1, bias="no"), ["layer 'h'", "'bias' must be true or false", '"no"']),
+    "kind null": (_layer(1, kind=None), ["layer 'h'", "'kind' must be text"]),
+    "kind unknown": (_layer(1, kind="conv"), ["layer h", "unknown kind 'conv'"]),
+    "id number": (_layer(1, id=5), ["graph.layers[1]", "'id' must be text", "5"]),
+    "id spaces": (_layer(1, id="a b"), ["layer a b", "the id must be"]),
+    "label number": (_layer(1, label=7), ["layer 'h'", "'label' must be text"]),
+    # connectivity
+    "window zero": (_local(window=0), ["connection x-h", "window [0]", "at least 1"]),
+    "window text": (_local(window="x"), ["connection 'x-h'", "window", '"x"']),
+    "window too big": (_local(window=99), ["connection x-h", "does not fit"]),
+    "stride text": (_local(stride="x"), ["connection 'x-h'", "stride", '"x"']),
+    "stride zero": (_local(stride=0), ["connection x-h", "stride must be at least 1"]),
+    "padding unknown": (_local(padding="full"), ["connection x-h", "padding", "'full'"]),
+    "padding null": (_local(padding=None), ["connection 'x-h'", "'padding' must be text"]),
+    "shared text": (_local(shared="yes"), ["connection 'x-h'", "'shared' must be true or false"]),
+    "connectivity kind null": (lambda d: d["graph"]["connections"][0].update(connectivity={"kind": None}),
+                               ["connection 'x-h'", "'kind' must be text"]),
+    "connectivity text": (lambda d: d["graph"]["connections"][0].update(connectivity="dense"),
+                          ["connection 'x-h'", "connectivity must be a JSON object"]),
+    "disabled text": (lambda d: d["graph"]["connections"][0].update(disabled="x"),
+                      ["connection 'x-h'", "'disabled'"]),
+    "disabled outside": (lambda d: d["graph"]["connections"][0].update(disabled=[[99, 0]]),
+                         ["connection x-h", "[99, 0]", "outside"]),
+    "source null": (lambda d: d["graph"]["connections"][0].update(source=None), ["connection 'x-h'", "'source'"]),
+    "connection id list": (lambda d: d["graph"]["connections"][0].update(id=[1]),
+                           ["graph.connections[0]", "'id' must be text"]),
+    # impossible designs
+    "cycle through the input": (_add(connections=[{"id": "back", "source": "out", "target": "x"}]),
+                                ["connection back", "input layer 'x' cannot receive"]),
+    "no input": (_layer(0, kind="neurons"), ["no input layer"]),
+    "two outputs": (_add([{"id": "out2", "kind": "neurons", "shape": [1]}],
+                         [{"id": "h-out2", "source": "h", "target": "out2"}]), ["layer out2", "2 outputs"]),
+    "window does not fit": (lambda d: (_layer(1, shape=[1])(d), _local(window=5)(d)),
+                            ["connection x-h", "window of [5] does not fit"]),
+    "missing layer": (lambda d: d["graph"]["connections"][1].update(target="ghost"),
+                      ["connection h-out", "'ghost'", "does not exist"]),
+    "lstm with a local connection": (lambda d: (_layer(1, kind="lstm", shape=[1])(d), _local(window=2)(d)),
+                                     ["connection x-h", "lstm layers take dense connections only"]),
+    "dense 1e5 x 1e5": (_hidden_chain(100_000), ["connection h-h2", "10,000,000,000 weights"]),
+    "too many parameters in all": (_hidden_chain(12_000, 3), ["design", "250,000,000", "parameters"]),
+    "graph null": (lambda d: d.update(graph=None), ["'graph' must be a JSON object"]),
+    "duplicate layer": (_add([{"id": "h", "kind": "neurons", "shape": [1]}]), ["two layers have the id 'h'"]),
+    "version newer": (lambda d: d.update(version=99), ["newer NN Designer"]),
+    "version text": (lambda d: d.update(version="1"), ["invalid version"]),
+    # dataset
+    "samples negative": (_section("dataset", samples=-5), ["dataset field 'samples'", "-5"]),
+    "samples 1e7": (_section("dataset", samples=10**7), ["dataset field 'samples'", "1,000,000"]),
+    "samples text": (_section("dataset", samples="many"), ["dataset field 'samples'", "'many'"]),
+    "noise text": (_section("dataset", noise="x"), ["dataset field 'noise'"]),
+    "validation_split 1.5": (_section("dataset", validation_split=1.5), ["dataset field 'validation_split'"]),
+    "dataset seed text": (_section("dataset", seed="s"), ["dataset field 'seed'"]),
+    "dataset unknown": (_section("dataset", name="nope"), ["unknown built-in dataset 'nope'"]),
+    "dataset kind unknown": (_section("dataset", kind="sql"), ["unknown kind 'sql'"]),
+    "dataset list": (lambda d: d.update(dataset=[]), ["'dataset' must be a JSON object"]),
+    # training
+    "learning_rate text": (_section("training", learning_rate="fast"), ["training: learning_rate", "'fast'"]),
+    "learning_rate negative": (_section("training", learning_rate=-1), ["training: learning_rate"]),
+    "batch_size zero": (_section("training", batch_size=0), ["training: batch_size", "got 0"]),
+    "batch_size text": (_section("training", batch_size="16"), ["training: batch_size"]),
+    "epochs 1e9": (_section("training", epochs=1e9), ["training: epochs", "1,000,000"]),
+    "epochs true": (_section("training", epochs=True), ["training: epochs"]),
+    "optimizer unknown": (_section("training", optimizer="rmsprop"), ["training: optimizer", "'rmsprop'"]),
+    "device tpu": (_section("training", device="tpu"), ["training: device", "'tpu'"]),
+    "loss unknown": (_section("training", loss="hinge"), ["training: loss", "'hinge'"]),
+    "momentum 2": (_section("training", momentum=2), ["training: momentum"]),
+    "seed negative": (_section("training", seed=-1), ["training: seed"]),
+    "training null": (lambda d: d.update(training=None), ["'training' must be a JSON object"]),
+    # CSV data
+    "csv missing column": (_csv("a,label\n1,x\n3,y\n5,x\n7,y\n"), ["data.csv", "no column 'b'"]),
+    "csv text in a number column": (_csv("a,b,label\n1,2,x\n3,zz,y\n5,6,x\n7,8,y\n"),
+                                    ["data.csv", "line 3", "column 'b'", "'zz' is not a number"]),
+    "csv missing value": (_csv("a,b,label\n1,2,x\n3,,y\n5,6,x\n7,8,y\n"),
+                          ["data.csv", "line 3", "column 'b'", "missing value"]),
+    "csv empty": (_csv(""), ["data.csv", "is empty"]),
+    "csv single class": (_csv("a,b,label\n1,2,x\n3,4,x\n5,6,x\n7,8,x\n"), ["data.csv", "single class ('x')"]),
+    "csv short line": (_csv("a,b,label\n1,2,x\n3,4\n5,6,x\n7,8,y\n"), ["data.csv", "line 3", "2 values"]),
+    "csv not there": (_csv(None), ["data.csv", "not found"]),
+    "csv features text": (_csv("a,b,label\n1,2,x\n3,4,y\n", features="a"), ["dataset field 'features'"]),
+}
+RAW = {
+    "truncated zip": (lambda good: good[: len(good) // 2], ["not an NN Designer project", "truncated"]),
+    "zip missing its end": (lambda good: good[:-10], ["not an NN Designer project"]),
+    "empty file": (lambda good: b"", ["not an NN Designer project"]),
+    "json cut short": (None, ["project.json is not valid JSON", "line 1, column"]),
+}
+
+
+def _write_raw_project(path, document, project_json=None):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", b"application/vnd.nn-designer+zip", compress_type=zipfile.ZIP_STORED)
+        archive.writestr("project.json", project_json if project_json is not None else json.dumps(document))
+
+
+def _xor_document():
+    import zipfile
+
+    return json.loads(zipfile.ZipFile(EXAMPLES / "xor.nnd").read("project.json"))
+
+
+def _in_process(capsys, *argv):
+    from designer.cli import main
+
+    status = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return status, captured.out + captured.err
+
+
+def _refused_everywhere(capsys, path, words):
+    before = path.read_bytes()
+    for argv in (("check", path), ("train", path, "--epochs", "1")):
+        status, output = _in_process(capsys, *argv)
+        assert status == 2, f"{argv[0]}: {output}"
+        assert "Traceback" not in output and "internal error" not in output, output
+        for word in words:
+            assert word in output, f"{argv[0]}: {word!r} not in {output!r}"
+        assert path.read_bytes() == before, f"{argv[0]} changed the user's file"
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_every_broken_field_is_exit_2_naming_it_and_leaves_the_file_alone(tmp_path, capsys, case):
+    change, words = BROKEN[case]
+    document = _xor_document()
+    change(document)
+    text = document.pop("csv", None)
+    if text is not None:
+        (tmp_path / "data.csv").write_text(text)
+    path = tmp_path / "broken.nnd"
+    _write_raw_project(path, document)
+    _refused_everywhere(capsys, path, words)
+
+
+@pytest.mark.parametrize("case", list(RAW))
+def test_every_broken_archive_is_exit_2_and_left_alone(tmp_path, capsys, case):
+    cut, words = RAW[case]
+    path = tmp_path / "broken.nnd"
+    if cut is None:
+        _write_raw_project(path, None, project_json='{"format": ')
+    else:
+        path.write_bytes(cut((EXAMPLES / "xor.nnd").read_bytes()))
+    _refused_everywhere(capsys, path, ["broken.nnd", *words])
+
+
+def test_check_warns_of_an_unknown_training_setting(tmp_path, capsys):
+    document = _xor_document()
+    document["training"]["learning_rte"] = 0.5  # a typo: without a word it would pass unseen
+    path = tmp_path / "typo.nnd"
+    _write_raw_project(path, document)
+    status, output = _in_process(capsys, "check", path)
+    assert status == 0, output
+    assert "warning: training: unknown setting 'learning_rte'" in output and "learning_rate" in output

@@ -11,7 +11,7 @@ from designer.compiler import CompileError
 from designer.data import DataError, load_dataset
 from designer.graph import validate
 
-from .config import TrainingConfig, TrainingError
+from .config import SETTINGS, TrainingConfig, TrainingError
 from .devices import available_devices
 from .projects import prepare_project
 
@@ -23,6 +23,9 @@ def check_project(project) -> tuple[list[str], list[str], str]:
     config = None
     try:
         config = TrainingConfig.from_dict(project.training)
+        for key in config.extra:  # most often a typo ("learning_rte"), which would otherwise pass unseen
+            warnings.append(f"warning: training: unknown setting {key!r} is kept in the file but not used; "
+                            f"the settings are {', '.join(SETTINGS)}")
         if config.device not in ("auto", *available_devices()):
             warnings.append(f"warning: training: device {config.device!r} is not available on this machine; "
                             f"train with --device cpu here")
@@ -33,7 +36,8 @@ def check_project(project) -> tuple[list[str], list[str], str]:
         base = Path(project.path).resolve().parent if project.path else None
         dataset = load_dataset(project.dataset, base)
     except DataError as exc:
-        errors.append(f"error: dataset: {exc}")
+        message = str(exc)  # "dataset field 'samples' ..." names the dataset already
+        errors.append(f"error: {message}" if message.startswith("dataset") else f"error: dataset: {message}")
     # the design's problems first, the input layer's shape checked against the data's
     design = []
     for problem in validate(project.graph, dataset.input_shape if dataset is not None else None):
@@ -43,7 +47,7 @@ def check_project(project) -> tuple[list[str], list[str], str]:
     if dataset is not None and config is not None and not errors:
         # what only compiling and matching design, data and loss can tell
         try:
-            prepared = prepare_project(project, device="cpu")
+            prepared = prepare_project(project, device="cpu", dataset=dataset)
             if prepared.weights_note:
                 warnings.append(f"warning: weights: {prepared.weights_note}")
         except CompileError as exc:

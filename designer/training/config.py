@@ -84,6 +84,9 @@ class TrainingConfig:
         return TrainingConfig.from_dict(d)
 
 
+#: the fields of a ``training`` block, in the spec's order
+SETTINGS = tuple(f.name for f in fields(TrainingConfig) if f.name != "extra")
+
 #: the settings a running training accepts through ``Control.update``, with their valid ranges
 _RANGES: dict[str, tuple[float, float, bool, str]] = {
     # name: (low, high, low is allowed, how to say it)

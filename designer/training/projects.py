@@ -36,14 +36,16 @@ class Prepared:
 
 
 def prepare_project(project, *, epochs: int | None = None, device: str | None = None,
-                    seed: int | None = None) -> Prepared:
+                    seed: int | None = None, dataset=None) -> Prepared:
     """Load and check everything for training ``project``; raises the user-facing error types.
 
-    ``epochs``, ``device`` and ``seed`` override the project's training block for this run.
+    ``epochs``, ``device`` and ``seed`` override the project's training block for this run;
+    ``dataset`` is the project's data when the caller has loaded it already (it is loaded otherwise).
     """
     config = TrainingConfig.from_dict(project.training).replace(epochs=epochs, device=device, seed=seed)
-    base_dir = Path(project.path).resolve().parent if project.path else None
-    dataset = load_dataset(project.dataset, base_dir)
+    if dataset is None:
+        base_dir = Path(project.path).resolve().parent if project.path else None
+        dataset = load_dataset(project.dataset, base_dir)
     check_input_layer(project.graph, dataset)
     module = compile_graph(project.graph, seed=config.seed)
     initial, note = "fresh", ""
