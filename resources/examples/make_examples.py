@@ -42,99 +42,87 @@ def _training(**changes) -> dict:
     return block
 
 
-def _column(graph: Graph, layers: list[Layer]) -> None:
+def _builtin(name: str, samples: int, noise: float, validation_split: float = 0.2) -> dict:
+    return {"kind": "builtin", "name": name, "samples": samples, "noise": noise,
+            "validation_split": validation_split, "seed": 1}
+
+
+def _example(name: str, description: str, layers: list[Layer], dataset: dict, training: dict,
+             local: dict[str, Connectivity] | None = None, loops: tuple[str, ...] = ()) -> Project:
+    """A project whose layers stand in a row, left to right, each connected to the next.
+
+    Connections are named ``source-target`` and dense unless ``local`` gives the connectivity into
+    a layer; a layer named in ``loops`` also feeds itself (its self-loop follows the connection into it).
+    """
+    graph = Graph()
     for i, layer in enumerate(layers):
         layer.position = (float(i * STEP), 0.0)
         graph.add_layer(layer)
+    for source, target in zip(layers, layers[1:]):
+        graph.connect(source.id, target.id, (local or {}).get(target.id), connection_id=f"{source.id}-{target.id}")
+        if target.id in loops:
+            graph.connect(target.id, target.id, connection_id=f"{target.id}-{target.id}")
+    return Project(name=name, description=description, graph=graph, dataset=dataset, training=training)
 
 
 def perceptron() -> Project:
-    graph = Graph()
-    _column(graph, [Layer("x", "input", (2,), label="inputs"),
-                    Layer("out", "neurons", (1,), activation="step", label="AND")])
-    graph.connect("x", "out", connection_id="x-out")
-    return Project(
-        name="Perceptron",
-        description="Rosenblatt's perceptron: one step neuron learns the AND gate. Its weighted sum of the two "
-                    "inputs plus its bias must be above 0 only when both inputs are 1.",
-        graph=graph,
-        dataset={"kind": "builtin", "name": "gate_and", "samples": 64, "noise": 0.0, "validation_split": 0.25,
-                 "seed": 1},
-        training=_training(learning_rate=0.5, batch_size=4, epochs=30))
+    return _example(
+        "Perceptron",
+        "Rosenblatt's perceptron: one step neuron learns the AND gate. Its weighted sum of the two "
+        "inputs plus its bias must be above 0 only when both inputs are 1.",
+        [Layer("x", "input", (2,), label="inputs"), Layer("out", "neurons", (1,), activation="step", label="AND")],
+        _builtin("gate_and", 64, 0.0, validation_split=0.25),
+        _training(learning_rate=0.5, batch_size=4, epochs=30))
 
 
 def xor() -> Project:
-    graph = Graph()
-    _column(graph, [Layer("x", "input", (2,), label="inputs"),
-                    Layer("h", "neurons", (4,), activation="tanh"),
-                    Layer("out", "neurons", (1,), activation="sigmoid")])
-    graph.connect("x", "h", connection_id="x-h")
-    graph.connect("h", "out", connection_id="h-out")
-    return Project(
-        name="XOR",
-        description="Two inputs, one hidden layer of four tanh neurons: a single neuron cannot separate the "
-                    "quadrants, four hidden ones can.",
-        graph=graph,
-        dataset={"kind": "builtin", "name": "xor", "samples": 400, "noise": 0.05, "validation_split": 0.2,
-                 "seed": 1},
-        training=_training(learning_rate=0.02, momentum=0.9, batch_size=16, epochs=200))
+    return _example(
+        "XOR",
+        "Two inputs, one hidden layer of four tanh neurons: a single neuron cannot separate the "
+        "quadrants, four hidden ones can.",
+        [Layer("x", "input", (2,), label="inputs"), Layer("h", "neurons", (4,), activation="tanh"),
+         Layer("out", "neurons", (1,), activation="sigmoid")],
+        _builtin("xor", 400, 0.05),
+        _training(learning_rate=0.02, momentum=0.9, batch_size=16, epochs=200))
 
 
 def spiral() -> Project:
-    graph = Graph()
-    _column(graph, [Layer("x", "input", (2,), label="inputs"),
-                    Layer("h1", "neurons", (16,), activation="tanh"),
-                    Layer("h2", "neurons", (16,), activation="tanh"),
-                    Layer("out", "neurons", (1,), activation="sigmoid", label="arm")])
-    graph.connect("x", "h1", connection_id="x-h1")
-    graph.connect("h1", "h2", connection_id="h1-h2")
-    graph.connect("h2", "out", connection_id="h2-out")
-    return Project(
-        name="Spiral",
-        description="Two interleaved spiral arms: two hidden layers of sixteen tanh neurons bend the boundary "
-                    "around them. Press Train and watch the loss fall.",
-        graph=graph,
-        dataset={"kind": "builtin", "name": "spiral", "samples": 400, "noise": 0.02, "validation_split": 0.2,
-                 "seed": 1},
-        training=_training(optimizer="adam", learning_rate=0.02, batch_size=16, epochs=150))
+    return _example(
+        "Spiral",
+        "Two interleaved spiral arms: two hidden layers of sixteen tanh neurons bend the boundary "
+        "around them. Press Train and watch the loss fall.",
+        [Layer("x", "input", (2,), label="inputs"), Layer("h1", "neurons", (16,), activation="tanh"),
+         Layer("h2", "neurons", (16,), activation="tanh"),
+         Layer("out", "neurons", (1,), activation="sigmoid", label="arm")],
+        _builtin("spiral", 400, 0.02),
+        _training(optimizer="adam", learning_rate=0.02, batch_size=16, epochs=150))
 
 
 def shapes_local() -> Project:
-    graph = Graph()
-    _column(graph, [Layer("image", "input", (16, 16), label="16x16 image"),
-                    Layer("edges", "neurons", (6, 14, 14), activation="relu", label="3x3 detectors"),
-                    Layer("parts", "neurons", (8, 6, 6), activation="relu", label="parts"),
-                    Layer("out", "neurons", (4,), activation="softmax", label="shape")])
-    graph.connect("image", "edges", Connectivity("local", window=(3,), shared=True), connection_id="image-edges")
-    graph.connect("edges", "parts", Connectivity("local", window=(3,), stride=2, shared=True),
-                  connection_id="edges-parts")
-    graph.connect("parts", "out", connection_id="parts-out")
-    return Project(
-        name="Shapes (local connections)",
-        description="Circles, squares, triangles and crosses on a 16x16 grid. Each neuron of the first layers "
-                    "sees only a 3x3 window, and shares its weights across the image (a convolution).",
-        graph=graph,
-        dataset={"kind": "builtin", "name": "shapes", "samples": 2000, "noise": 0.05, "validation_split": 0.2,
-                 "seed": 1},
-        training=_training(optimizer="adam", learning_rate=0.01, batch_size=32, epochs=20))
+    return _example(
+        "Shapes (local connections)",
+        "Circles, squares, triangles and crosses on a 16x16 grid. Each neuron of the first layers "
+        "sees only a 3x3 window, and shares its weights across the image (a convolution).",
+        [Layer("image", "input", (16, 16), label="16x16 image"),
+         Layer("edges", "neurons", (6, 14, 14), activation="relu", label="3x3 detectors"),
+         Layer("parts", "neurons", (8, 6, 6), activation="relu", label="parts"),
+         Layer("out", "neurons", (4,), activation="softmax", label="shape")],
+        _builtin("shapes", 2000, 0.05),
+        _training(optimizer="adam", learning_rate=0.01, batch_size=32, epochs=20),
+        local={"edges": Connectivity("local", window=(3,), shared=True),
+               "parts": Connectivity("local", window=(3,), stride=2, shared=True)})
 
 
 def sine_recurrent() -> Project:
-    graph = Graph()
-    _column(graph, [Layer("x", "input", (1,), label="value"),
-                    Layer("h", "neurons", (16,), activation="tanh", label="memory"),
-                    Layer("out", "neurons", (1,), activation="linear", label="next value")])
-    graph.connect("x", "h", connection_id="x-h")
-    graph.connect("h", "h", connection_id="h-h")
-    graph.connect("h", "out", connection_id="h-out")
-    return Project(
-        name="Sine (recurrent)",
-        description="Twenty steps of a sine wave go in one at a time; the loop on the hidden layer carries "
-                    "what it has seen to the next step, and the output predicts the value after the last one.",
-        graph=graph,
-        dataset={"kind": "builtin", "name": "sine", "samples": 500, "noise": 0.02, "validation_split": 0.2,
-                 "seed": 1},
-        training=_training(optimizer="adam", learning_rate=0.01, batch_size=16, epochs=60))
+    return _example(
+        "Sine (recurrent)",
+        "Twenty steps of a sine wave go in one at a time; the loop on the hidden layer carries "
+        "what it has seen to the next step, and the output predicts the value after the last one.",
+        [Layer("x", "input", (1,), label="value"), Layer("h", "neurons", (16,), activation="tanh", label="memory"),
+         Layer("out", "neurons", (1,), activation="linear", label="next value")],
+        _builtin("sine", 500, 0.02),
+        _training(optimizer="adam", learning_rate=0.01, batch_size=16, epochs=60),
+        loops=("h",))
 
 
 #: file name -> (how to make it, the target `nn-designer train` reaches on it)
