@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .errors import DataError
 
@@ -32,57 +32,44 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _field(spec: dict, name: str, default: Any, valid: Callable[[Any], bool], wanted: str) -> Any:
+    """``spec[name]`` (``default`` when missing or null) if ``valid`` says so; else a message naming it."""
+    value = spec.get(name, default)
+    if value is None:
+        return default
+    if not valid(value):
+        raise DataError(f"dataset field {name!r} must be {wanted}, not {value!r}")
+    return value
+
+
 def seed_of(spec: dict) -> int:
     """The dataset's ``seed`` (default 0): the same seed gives the same data and split."""
-    value = spec.get("seed", DEFAULT_SEED)
-    if value is None:
-        return DEFAULT_SEED
-    if not is_whole(value) or not 0 <= value < 2**63:
-        raise DataError(f"dataset field 'seed' must be a whole number from 0 up, not {value!r}")
-    return int(value)
+    return int(_field(spec, "seed", DEFAULT_SEED, lambda v: is_whole(v) and 0 <= v < 2**63,
+                      "a whole number from 0 up"))
 
 
 def validation_split_of(spec: dict) -> float:
     """The fraction of samples held out for validation (default 0.2, at most 0.9)."""
-    value = spec.get("validation_split", DEFAULT_VALIDATION_SPLIT)
-    if value is None:
-        return DEFAULT_VALIDATION_SPLIT
-    if not _is_number(value) or not 0.0 <= value <= MAX_VALIDATION_SPLIT:
-        raise DataError(f"dataset field 'validation_split' must be a number from 0 to {MAX_VALIDATION_SPLIT} "
-                        f"(the fraction held out for validation), not {value!r}")
-    return float(value)
+    return float(_field(spec, "validation_split", DEFAULT_VALIDATION_SPLIT,
+                        lambda v: _is_number(v) and 0.0 <= v <= MAX_VALIDATION_SPLIT,
+                        f"a number from 0 to {MAX_VALIDATION_SPLIT} (the fraction held out for validation)"))
 
 
 def samples_of(spec: dict, default: int) -> int:
     """How many samples a built-in dataset generates."""
-    value = spec.get("samples", default)
-    if value is None:
-        return default
-    if not is_whole(value) or not MIN_SAMPLES <= value <= MAX_SAMPLES:
-        raise DataError(f"dataset field 'samples' must be a whole number from {MIN_SAMPLES} to "
-                        f"{MAX_SAMPLES:,}, not {value!r}")
-    return int(value)
+    return int(_field(spec, "samples", default, lambda v: is_whole(v) and MIN_SAMPLES <= v <= MAX_SAMPLES,
+                      f"a whole number from {MIN_SAMPLES} to {MAX_SAMPLES:,}"))
 
 
 def noise_of(spec: dict, default: float) -> float:
     """The standard deviation of the Gaussian noise a built-in dataset adds."""
-    value = spec.get("noise", default)
-    if value is None:
-        return default
-    if not _is_number(value) or not 0.0 <= value <= MAX_NOISE:
-        raise DataError(f"dataset field 'noise' must be a number from 0 to {MAX_NOISE:g} "
-                        f"(the standard deviation of the added noise), not {value!r}")
-    return float(value)
+    return float(_field(spec, "noise", default, lambda v: _is_number(v) and 0.0 <= v <= MAX_NOISE,
+                        f"a number from 0 to {MAX_NOISE:g} (the standard deviation of the added noise)"))
 
 
 def flag_of(spec: dict, field: str, default: bool) -> bool:
     """A true/false field such as ``standardize`` or ``grayscale``."""
-    value = spec.get(field, default)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise DataError(f"dataset field '{field}' must be true or false, not {value!r}")
-    return value
+    return _field(spec, field, default, lambda v: isinstance(v, bool), "true or false")
 
 
 def path_of(spec: dict, base_dir: Path | str | None, what: str) -> tuple[Path, str]:
