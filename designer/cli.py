@@ -115,24 +115,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return value
+def _whole_number(low: int, wanted: str):
+    """An argparse type: a whole number from ``low`` up, refused in the words ``wanted``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+        return value
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 0, got {text!r}")
-    return value
+_positive_int = _whole_number(1, "a whole number of at least 1")
+_seed = _whole_number(0, "a whole number from 0")
 
 
 # ---------------------------------------------------------------- errors
@@ -330,6 +327,8 @@ def _export(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.is_dir():
         raise UsageError(f"-o {out}: that is a folder; give a file name")
+    if not out.resolve().parent.is_dir():  # say so now, not after compiling or exporting
+        raise UsageError(f"-o {out}: the folder {out.resolve().parent} does not exist")
     if args.format in PICTURES:
         return _export_picture(project, out, args.format, args.file)
     if args.format == "safetensors":

@@ -619,3 +619,11 @@ def test_check_warns_of_an_unknown_training_setting(tmp_path, capsys):
     status, output = _in_process(capsys, "check", path)
     assert status == 0, output
     assert "warning: training: unknown setting 'learning_rte'" in output and "learning_rate" in output
+
+
+@pytest.mark.parametrize("kind", ["py", "onnx", "torchrun", "safetensors"])
+def test_an_export_into_a_missing_folder_is_refused_before_any_work(tmp_path, capsys, kind):
+    status, output = _in_process(capsys, "export", EXAMPLES / "xor.nnd", "--to", kind,
+                                 "-o", tmp_path / "nowhere" / f"model.{kind}")
+    assert status == 2 and "the folder" in output and "does not exist" in output, output
+    assert "Errno" not in output and not (tmp_path / "nowhere").exists()
