@@ -450,27 +450,11 @@ def _weights_bytes(project, file: str) -> list[bytes | memoryview]:
 
 def _write_atomically(path: Path, data: bytes | list[bytes | memoryview]) -> None:
     """Write ``data`` (bytes, or consecutive parts) to ``path``; a failure leaves any previous file as it was."""
-    folder = path.resolve().parent
-    if not folder.is_dir():
-        raise UsageError(f"{path}: the folder {folder} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        if hasattr(os, "fchmod"):  # mkstemp makes the file private; an export is an ordinary file
-            mask = os.umask(0)
-            os.umask(mask)
-            os.fchmod(handle, 0o666 & ~mask)
-        with os.fdopen(handle, "wb") as f:
-            for part in data if isinstance(data, list) else [data]:
-                f.write(part)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
+    from designer.project.archive import atomic_file
+
+    with atomic_file(path) as f:
+        for part in data if isinstance(data, list) else [data]:
+            f.write(part)
 
 
 if __name__ == "__main__":

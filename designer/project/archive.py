@@ -18,8 +18,9 @@ import secrets
 import stat
 import zipfile
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence, Union
+from typing import BinaryIO, Iterator, Sequence, Union
 
 MIMETYPE = b"application/vnd.nn-designer+zip"
 #: the most an archive may unpack to (the spec's limit); larger files are refused, not read
@@ -146,8 +147,28 @@ def write_atomically(path: Path, entries: list[tuple[str, Content, int]]) -> Non
 
     Raises ``OSError`` (the previous file untouched, no temporary file left behind).
     """
-    # Save through a symbolic link to the file it points at, as editors do, instead of
-    # replacing the link with a plain file.
+    with atomic_file(path) as handle:
+        with zipfile.ZipFile(handle, "w") as archive:
+            for name, data, compression in entries:
+                info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+                info.compress_type = compression
+                info.create_system = 3  # Unix, so that the bytes do not depend on the saving OS
+                info.external_attr = 0o644 << 16
+                info.file_size = content_size(data)  # lets zipfile choose the header it needs
+                with archive.open(info, "w") as entry:
+                    for part in ([data] if isinstance(data, bytes) else data):
+                        entry.write(part)
+
+
+@contextmanager
+def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """A binary file to write that replaces ``path`` only when the ``with`` block ends without an error.
+
+    The bytes go to a temporary file in the same folder, flushed and fsynced, then ``os.replace``d over
+    ``path`` (through a symbolic link to the file it points at, as editors do); an existing file keeps its
+    permissions, a new one gets a plain new file's. Raises ``OSError``; on any failure the previous file
+    is untouched and no temporary file is left behind.
+    """
     target = Path(os.path.realpath(path))
     folder = target.parent
     if not folder.is_dir():
@@ -163,16 +184,7 @@ def write_atomically(path: Path, entries: list[tuple[str, Content, int]]) -> Non
             continue
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            with zipfile.ZipFile(handle, "w") as archive:
-                for name, data, compression in entries:
-                    info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
-                    info.compress_type = compression
-                    info.create_system = 3  # Unix, so that the bytes do not depend on the saving OS
-                    info.external_attr = 0o644 << 16
-                    info.file_size = content_size(data)  # lets zipfile choose the header it needs
-                    with archive.open(info, "w") as entry:
-                        for part in ([data] if isinstance(data, bytes) else data):
-                            entry.write(part)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         try:
