@@ -109,8 +109,8 @@ class DesignModule(nn.Module):
     def load_named_weights(self, weights: Mapping[str, Any]) -> None:
         """Load tensors by their file names (numpy arrays or tensors); names the module lacks are ignored.
 
-        Checks everything before changing anything; raises :class:`CompileError` naming a missing
-        or mis-shaped tensor. Disabled links are set to zero whatever the tensors hold.
+        Checks everything before changing anything; raises :class:`CompileError` naming a missing,
+        mis-shaped or non-finite tensor. Disabled links are set to zero whatever the tensors hold.
         """
         checked = []
         for spec in self._program.weights:
@@ -125,6 +125,10 @@ class DesignModule(nn.Module):
                                           f"were saved: train it again")
             if not tensor.is_floating_point():
                 raise _weight_error(spec, f"tensor {spec.name!r} holds {tensor.dtype}, not floating-point numbers")
+            if not bool(torch.isfinite(tensor).all()):
+                # a run that diverges keeps the last finite weights, so only a damaged or hand-made file gets here
+                raise _weight_error(spec, f"tensor {spec.name!r} holds NaN or infinite values, which no training "
+                                          f"can start from")
             checked.append((spec, tensor))
         for spec, tensor in checked:
             if spec.window_size:

@@ -56,7 +56,7 @@ def prepare_project(project, *, epochs: int | None = None, device: str | None = 
         except CompileError as exc:
             # The design changed since they were saved: start afresh, and say why.
             module = compile_graph(project.graph, seed=config.seed)
-            note = f"the stored weights do not fit the design ({exc}); training starts from fresh weights"
+            note = f"the stored weights cannot be used ({exc}); training starts from fresh weights"
     check_fits(module, dataset)
     outputs = project.graph.flow().outputs
     # a loss that cannot fit fails now, naming the output layer, rather than at the first batch

@@ -67,6 +67,17 @@ def test_a_mis_shaped_tensor_is_named(build):
         compile_graph(build(*DESIGNS["mlp"]), weights=weights)
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_a_tensor_holding_nan_or_infinity_is_refused_naming_it(build, value):
+    # loaded, it would end the next run at its first batch as "diverged", blaming the learning rate
+    module = compile_graph(build(*DESIGNS["mlp"]), seed=0)
+    weights = module.named_weights()
+    weights["h.bias"][2] = value
+    with pytest.raises(CompileError, match=r"'h.bias' holds NaN or infinite values") as err:
+        module.load_named_weights(weights)
+    assert err.value.problems[0].layer_id == "h"
+
+
 def test_a_failed_load_changes_nothing(build):
     module = compile_graph(build(*DESIGNS["mlp"]), seed=0)
     before = module.named_weights()
