@@ -314,6 +314,24 @@ def test_weights_colour_links_by_sign_and_show_in_tooltips(view):
     assert item.link_pen(positive).color() == item.link_pen(negative).color()
 
 
+def test_new_weights_repaint_only_links_whose_look_changes_and_tooltips_stay_exact(view, qtbot):
+    w = np.array([[0.532, -0.25]] * 4)
+    view.set_weights({"x-h.weight": w})
+    item = connection_item(view, "x-h")
+    link = next(link for link in item.links if (link.target, link.source) == (3, 0))
+    drawn = view.viewport().grab().toImage()
+    # a change too small to alter any colour or width: nothing is repainted, the tooltip is current
+    assert not item.set_weights(w + 1e-4)
+    assert item.link_text(link) == "x[0] → h[3]: w = 0.532"
+    assert not item.set_weights(w * 1.001)
+    # a sign flip recolours the link on screen
+    flipped = w.copy()
+    flipped[3, 0] = -0.532
+    assert item.set_weights(flipped)
+    assert item.link_pen(link).color().blue() > item.link_pen(link).color().red()
+    qtbot.waitUntil(lambda: view.viewport().grab().toImage() != drawn)
+
+
 # ---------------------------------------------------------------- problems, read-only, zoom
 def test_problem_ids_outline_layers_and_connections_in_red(view):
     view.set_problem_ids({"h", "h-out"})

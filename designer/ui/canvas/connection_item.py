@@ -28,6 +28,9 @@ from designer.ui import style
 from .layer_item import LOW_DETAIL, LayerItem
 
 MAX_LINKS = 400  # beyond this many links a connection is drawn as a band
+#: a trained link is drawn in one of this many widths: links of one sign and width share a pen and
+#: one ``drawLines`` call, and new weights that leave every link's look as it was repaint nothing
+WIDTH_STEPS = 8
 PICK_TOLERANCE = 4.0
 CONNECTION_TYPE = QGraphicsItem.UserType + 2
 
@@ -116,6 +119,8 @@ class ConnectionItem(QGraphicsItem):
         self.weights: np.ndarray | None = None
         self.mean_weight: float | None = None
         self._max_abs = 1.0
+        self._link_looks: np.ndarray | None = None  # per link: width step * 2 + (1 if w >= 0)
+        self._line_groups: dict[tuple[bool, bool], list[tuple[QPen, list[QLineF]]]] = {}
         self._lines: list[QLineF] = []
         self._ends = np.zeros((0, 4))
         self._band = QPainterPath()
@@ -192,15 +197,31 @@ class ConnectionItem(QGraphicsItem):
         except GraphError:
             return []  # a window that does not fit: validation names it; draw the band only
 
-    def set_weights(self, weights: np.ndarray | None) -> None:
-        """Colour by the trained weights (``[target_units, source_units]``), or back to neutral with None."""
+    def set_weights(self, weights: np.ndarray | None) -> bool:
+        """Colour by the trained weights (``[target_units, source_units]``), or back to neutral with None.
+
+        Repaints only if the drawing changes (training sends new weights twice a second, and most
+        of the time no link changes its colour or width step). True if it repaints.
+        """
+        before = self._look()
         self.weights = None if weights is None else np.asarray(weights)  # no copy: training sends copies
         self._apply_weights()
+        if self._look() == before:
+            return False
+        self._line_groups.clear()
         self.update()
+        return True
+
+    def _look(self) -> tuple:
+        """What the weights change in the drawing: each link's colour and width step, the band's tint."""
+        mean = self.mean_weight
+        tint = None if mean is None else (mean >= 0, int(120 * min(1.0, abs(mean) / self._max_abs)) // 8)
+        return tint, None if self._link_looks is None else self._link_looks.tobytes()
 
     def _apply_weights(self) -> None:
         w = self.weights
         self.mean_weight = None
+        self._link_looks = None
         for link in self.links:
             link.weight = None
         if w is None or w.size == 0:
@@ -213,6 +234,11 @@ class ConnectionItem(QGraphicsItem):
                 for link, value in zip(self.links, per_link.tolist()):
                     link.weight = value
                 self._max_abs = float(np.abs(per_link).max()) or 1.0
+                self._link_looks = (self._width_step(np.abs(per_link)) * 2 + (per_link >= 0)).astype(np.int16)
+
+    def _width_step(self, magnitude):
+        """0 .. WIDTH_STEPS - 1: how thick a link of this weight magnitude is drawn."""
+        return np.rint(np.minimum(magnitude / self._max_abs, 1.0) * (WIDTH_STEPS - 1)).astype(np.int16)
 
     def _link_weights(self, w: np.ndarray) -> np.ndarray | None:
         """Each drawn link's weight, read from the tensor in the layout the compiler documents."""
@@ -262,6 +288,7 @@ class ConnectionItem(QGraphicsItem):
         t_area = target.mapRectToScene(target.neuron_area())
         self._arrows = []
         self._lines = []
+        self._line_groups.clear()
         self._ends = np.zeros((0, 4))
         self._loop = QPainterPath()
         # the band always exists: it is also what low zoom draws
@@ -412,8 +439,7 @@ class ConnectionItem(QGraphicsItem):
         if not link.enabled:
             pen = QPen(style.LINK_DISABLED, 1.0, Qt.PenStyle.DashLine)
         elif link.weight is not None:
-            pen = QPen(_opaque(_weight_colour(link.weight), self._crowd_alpha(230)),
-                       0.6 + 2.6 * abs(link.weight) / self._max_abs)
+            pen = self._weighted_pen(link.weight >= 0, int(self._width_step(abs(link.weight))))
         elif self.problem:
             pen = QPen(style.PROBLEM, 1.2)
         elif selected:
@@ -426,6 +452,12 @@ class ConnectionItem(QGraphicsItem):
             pen.setStyle(Qt.PenStyle.SolidLine)
         # Cosmetic: a link is as thick on screen at any zoom, and Qt strokes thin cosmetic lines on
         # its fast path (a 1-unit scaled pen takes the general stroker: ten times slower here).
+        pen.setCosmetic(True)
+        return pen
+
+    def _weighted_pen(self, positive: bool, step: int) -> QPen:
+        colour = _opaque(_weight_colour(1.0 if positive else -1.0), self._crowd_alpha(230))
+        pen = QPen(colour, 0.6 + 2.6 * step / (WIDTH_STEPS - 1))
         pen.setCosmetic(True)
         return pen
 
@@ -454,19 +486,42 @@ class ConnectionItem(QGraphicsItem):
             self._paint_band(painter, selected, lod)
 
     def _paint_links(self, painter: QPainter, selected: bool) -> None:
-        neutral = [line for line, link in zip(self._lines, self.links)
-                   if link.enabled and link.weight is None and link is not self.hovered_link]
-        if neutral:
-            painter.setPen(self.link_pen(Link(0, 0, True), selected))
-            painter.drawLines(neutral)
-        for line, link in zip(self._lines, self.links):
-            if not link.enabled or link.weight is not None or link is self.hovered_link:
-                painter.setPen(self.link_pen(link, selected))
-                painter.drawLine(line)
+        for pen, lines in self._groups(selected):
+            painter.setPen(pen)
+            painter.drawLines(lines)
+        if self.hovered_link is not None and self.hovered_link in self.links:
+            painter.setPen(self.link_pen(self.hovered_link, selected))
+            painter.drawLine(self._lines[self.links.index(self.hovered_link)])
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(style.PROBLEM if self.problem else (style.ACCENT if selected else style.LINK))
         for arrow in self._arrows:
             painter.drawPolygon(arrow)
+
+    def _groups(self, selected: bool) -> list[tuple[QPen, list[QLineF]]]:
+        """The links by pen (switched off, neutral, and by sign and width step, thin to thick),
+        made again only after the lines or the links' looks change, not for every paint."""
+        key = (selected, self.problem)
+        groups = self._line_groups.get(key)
+        if groups is not None:
+            return groups
+        off, neutral, trained = [], [], {}
+        looks = self._link_looks.tolist() if self._link_looks is not None else None
+        for i, (line, link) in enumerate(zip(self._lines, self.links)):
+            if not link.enabled:
+                off.append(line)
+            elif looks is None:
+                neutral.append(line)
+            else:
+                trained.setdefault(looks[i], []).append(line)
+        groups = []
+        if neutral:
+            groups.append((self.link_pen(Link(0, 0, True), selected), neutral))
+        if off:
+            groups.append((self.link_pen(Link(0, 0, False), selected), off))
+        for look in sorted(trained):
+            groups.append((self._weighted_pen(bool(look % 2), look // 2), trained[look]))
+        self._line_groups[key] = groups
+        return groups
 
     def _paint_band(self, painter: QPainter, selected: bool, lod: float) -> None:
         local = self.connection.connectivity.kind == "local"

@@ -121,11 +121,26 @@ class LayerItem(QGraphicsItem):
             self.biases = None  # the trained biases were for another shape
         self.update()
 
-    def set_biases(self, biases) -> None:
-        """Tint each neuron by the sign and size of its trained bias (``[units]``), or None for neutral."""
+    def set_biases(self, biases) -> bool:
+        """Tint each neuron by the sign and size of its trained bias (``[units]``), or None for neutral.
+
+        Repaints only when a tint changes visibly (training sends new biases twice a second). True if it does.
+        """
+        before = self._bias_look()
         values = None if biases is None else np.asarray(biases, dtype=np.float64).ravel()
         self.biases = values if values is not None and values.shape == (self.layer.units,) else None
+        if self._bias_look() == before:
+            return False
         self.update()
+        return True
+
+    def _bias_look(self) -> bytes | None:
+        """Each neuron's tint in 16 steps of strength, with its sign: what the biases change on screen."""
+        if self.biases is None:
+            return None
+        scale = float(abs(self.biases).max()) or 1.0
+        steps = np.rint(np.abs(self.biases) / scale * 15).astype(np.int16)
+        return (steps * 2 + (self.biases >= 0)).tobytes()
 
     def neuron_text(self, index: int) -> str:
         """What hovering a neuron says: ``h[2]``, with its bias once trained."""
@@ -351,7 +366,7 @@ class LayerItem(QGraphicsItem):
         for index in self._neuron_cache:
             b = float(self.biases[index])
             colour = QColor(style.WEIGHT_POSITIVE if b >= 0 else style.WEIGHT_NEGATIVE)
-            a = 0.15 + 0.7 * abs(b) / scale
+            a = 0.15 + 0.7 * round(abs(b) / scale * 15) / 15  # the steps of _bias_look
             tints[index] = QColor(round(colour.red() * a + 255 * (1 - a)), round(colour.green() * a + 255 * (1 - a)),
                                   round(colour.blue() * a + 255 * (1 - a)))
         return tints
