@@ -179,6 +179,19 @@ def test_the_decision_boundary_and_the_canvas_follow_the_training(qtbot, open_wi
     assert "bias" in controller.neuron_panel.title.text()
 
 
+def test_a_closed_learned_panel_is_not_computed_and_is_current_when_opened_again(qtbot, open_window):
+    window = open_window(xor_project(epochs=LONG_RUN))
+    controller = window.training
+    controller.learned_dock.close()
+    press(qtbot, window, controller.action_train)
+    qtbot.waitUntil(lambda: len(controller.loss_plot.train.x) >= 3, timeout=30_000)
+    assert controller.learned_view.updates == 0  # nobody could see it: the worker skipped it
+    controller.learned_dock.show()
+    qtbot.waitUntil(lambda: controller.learned_view.updates >= 1, timeout=5_000)
+    controller.stop()
+    wait_idle(qtbot, window)
+
+
 def test_stop_ends_the_run_within_a_second_and_keeps_what_was_learned(qtbot, open_window):
     window = open_window(xor_project(epochs=LONG_RUN))
     controller = window.training
@@ -205,10 +218,25 @@ def test_an_absurd_learning_rate_ends_as_diverged_with_its_message_shown(qtbot, 
     assert "diverged" in controller.message_label.text()
     assert "learning rate" in controller.message_label.text()
     assert "diverged" in window.statusBar().currentMessage()
-    # the weights before the run (none) are kept: a diverged run's weights are no use
-    assert window.project.weights is None
+    # as `nn-designer train` does (record_run): the run's last finite weights are stored, the same
+    # ones the command stores for the same project
+    from designer.training import train_project
+
+    command_side = plane_regression_project(learning_rate=1e6)
+    command_run = train_project(command_side)
+    assert command_run.status == "diverged"
+    assert window.project.weights is not None
+    assert sorted(window.project.weights) == sorted(command_side.weights)
+    for name, value in window.project.weights.items():
+        assert np.isfinite(value).all(), name
+        np.testing.assert_allclose(value, command_side.weights[name], rtol=1e-5, atol=1e-6, err_msg=name)
+    assert run["id"] == command_side.history[-1]["id"] == "run-1"
+    assert window.isWindowModified()
     assert answers["errors"] == []  # no modal box for a run that ended normally
-    # the next run starts cleanly and the banner goes
+    # after Reset Weights (as the message says) the next run starts cleanly and the banner goes
+    assert "Reset Weights" in controller.message_label.text()
+    press(qtbot, window, controller.action_reset)
+    assert window.project.weights is None
     window.project.training["learning_rate"] = 0.01
     window.project.training["epochs"] = 2
     press(qtbot, window, controller.action_train)

@@ -160,6 +160,8 @@ class TrainingController(QObject):
         self.neuron_panel = self.learned_panel.neuron_panel
         self.learned_dock = self._dock("learned", "What the network learned", self.learned_panel,
                                        Qt.DockWidgetArea.BottomDockWidgetArea)
+        # a closed (or tabbed away) dock needs no predictions: the worker then skips computing them
+        self.learned_dock.visibilityChanged.connect(self._learned_visibility_changed)
         if hasattr(window, "splitDockWidget"):
             window.splitDockWidget(self.loss_dock, self.learned_dock, Qt.Orientation.Horizontal)
             # room for the curves: the plots are what a person watches while training
@@ -173,6 +175,15 @@ class TrainingController(QObject):
         dock.setWidget(widget)
         self.window.addDockWidget(area, dock)
         return dock
+
+    def _learned_in_sight(self) -> bool:
+        """The learned dock is not closed or tabbed away (a window not yet shown counts as in sight)."""
+        return not self.learned_dock.isHidden()
+
+    @Slot(bool)
+    def _learned_visibility_changed(self, visible: bool) -> None:
+        if self._worker is not None:
+            self._worker.set_wanted(predictions=visible, weights=True)
 
     # ------------------------------------------------------------------ state
     @property
@@ -318,12 +329,13 @@ class TrainingController(QObject):
         thread.started.connect(worker.run)
         worker.run_started.connect(self._on_run_started)
         worker.batches_finished.connect(self._on_batches_finished)
-        worker.epoch_finished.connect(self._on_epoch_finished)
+        worker.epochs_finished.connect(self._on_epochs_finished)
         worker.predictions_changed.connect(self._on_predictions_changed)
         worker.weights_changed.connect(self._on_weights_changed)
         worker.run_finished.connect(self._on_run_finished)
         worker.run_failed.connect(self._on_run_failed)
         thread.finished.connect(self._on_thread_finished)
+        worker.set_wanted(predictions=self._learned_in_sight(), weights=True)
         self._thread, self._worker, self._control = thread, worker, control
         self._run_project = project
         self._failure = None
@@ -345,7 +357,7 @@ class TrainingController(QObject):
         project = self.window.project
         return Project(
             name=project.name, graph=self.window.graph.copy(), dataset=copy.deepcopy(project.dataset),
-            training=copy.deepcopy(project.training),
+            training=copy.deepcopy(project.training), history=copy.deepcopy(project.history),
             weights=None if project.weights is None else {k: np.array(v, copy=True)
                                                            for k, v in project.weights.items()},
             path=project.path)
@@ -449,9 +461,11 @@ class TrainingController(QObject):
                      f"loss {stats['loss']:.4g}" + (" · paused" if self.state == PAUSED else ""))
 
     @Slot(object)
-    def _on_epoch_finished(self, stats: dict[str, Any]) -> None:
-        self.loss_plot.add_epoch(stats)
-        self._position = float(stats["epoch"])
+    def _on_epochs_finished(self, epochs: list[dict[str, Any]]) -> None:
+        for stats in epochs:
+            self.loss_plot.add_epoch(stats)
+        if epochs:
+            self._position = float(epochs[-1]["epoch"])
 
     @Slot(object)
     def _on_predictions_changed(self, payload: dict[str, Any]) -> None:
@@ -467,18 +481,18 @@ class TrainingController(QObject):
 
     @Slot(object)
     def _on_run_finished(self, result: dict[str, Any]) -> None:
-        """Store the run and (unless it diverged) its weights in the project it trained."""
+        """Store the run and its weights in the project it trained, as ``nn-designer train`` does.
+
+        The worker recorded them with :func:`designer.training.record_run` into its copy of the
+        project (whose history is a copy of this one's): a diverged run keeps its last finite weights.
+        """
         project = self._run_project
         run = dict(result["run"])
-        from designer.training.projects import next_run_id  # torch is loaded by now: the run used it
-
-        run["id"] = next_run_id(project.history)
         status = run.get("status", result.get("status"))
         project.history.append(run)
-        weights = result.get("weights")
+        if result.get("weights") is not None:
+            project.weights = result["weights"]
         diverged = status == "diverged"
-        if weights is not None and not diverged:
-            project.weights = weights
         self.last_run = run
         self.last_result = result
         current = project is self.window.project
@@ -494,7 +508,8 @@ class TrainingController(QObject):
         loss_text = f", loss {last_loss:.4g}" if isinstance(last_loss, float) else ""
         if diverged:
             message = run.get("message") or "the loss became NaN or infinite; lower the learning rate"
-            text = f"Training diverged: {message}. The weights from before this run are kept."
+            text = (f"Training diverged: {message}. The project keeps the last finite weights of the run; "
+                    "Reset Weights starts again from random ones.")
             self.last_error = text
             self._show_failure_banner(text)
             self._show_message_in_status_bar(f"Training diverged: {message}")
