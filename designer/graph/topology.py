@@ -19,7 +19,9 @@ class Flow:
     recurrent: set[str] = field(default_factory=set)  # connection ids that carry the previous step's values
     reachable: set[str] = field(default_factory=set)  # layer ids reached from an input layer
     inputs: list[str] = field(default_factory=list)
-    outputs: list[str] = field(default_factory=list)  # reachable non-input layers that feed nothing forward
+    # reachable non-input layers that feed nothing forward (a layer that only loops back to an earlier
+    # one is a hidden layer of that cycle when another layer ends the design)
+    outputs: list[str] = field(default_factory=list)
 
     @property
     def is_recurrent(self) -> bool:
@@ -91,4 +93,12 @@ def analyse(graph: "Graph") -> Flow:
                      and conn.target in layers}
     flow.outputs = [lid for lid in flow.order
                     if lid in seen and layers[lid].kind != "input" and lid not in feeds_forward]
+    if len(flow.outputs) > 1:
+        # A layer whose only way on is a loop back (h -> h2 -> h, then h -> out) feeds the next step of the
+        # network, not its result: it is a hidden layer of the cycle, and the true end is the output.
+        feeds_back = {conn.source for conn in graph.connections.values()
+                      if conn.id in flow.recurrent and conn.source != conn.target}
+        ends = [lid for lid in flow.outputs if lid not in feeds_back]
+        if ends:
+            flow.outputs = ends
     return flow

@@ -92,6 +92,23 @@ def test_a_cycle_reads_the_previous_step_and_every_layer_runs_each_step(build):
     torch.testing.assert_close(module(x), out)
 
 
+def test_a_layer_that_only_feeds_a_loop_back_runs_each_step_and_is_not_the_output(build):
+    # x -> h -> out, and h -> m -> h: m is h's memory of the step before, not a second output
+    graph = build([("x", "input", [2]), ("h", "neurons", [3], "tanh"), ("m", "neurons", [4], "relu"),
+                   ("out", "neurons", [1])],
+                  [("x", "h"), ("h", "m"), ("m", "h"), ("h", "out")])
+    assert graph.flow().outputs == ["out"]
+    module = compile_graph(graph, seed=3)
+    w = weights_of(module)
+    x = torch.randn(3, 6, 2)
+    m = torch.zeros(3, 4)
+    for t in range(6):
+        h = torch.tanh(x[:, t] @ w["x-h.weight"].T + m @ w["m-h.weight"].T + w["h.bias"])
+        m = torch.relu(h @ w["h-m.weight"].T + w["m.bias"])
+        out = h @ w["h-out.weight"].T + w["out.bias"]
+    torch.testing.assert_close(module(x), out)
+
+
 def test_recurrent_connection_into_an_lstm_and_a_local_layer_before_it(build):
     # a local layer on each step's input, an lstm fed by it and by the output's previous value
     graph = build([("x", "input", [6]), ("c", "neurons", [4], "relu"), ("l", "lstm", [3]),

@@ -50,6 +50,16 @@ def test_a_cycle_back_from_the_output_keeps_it_the_output():
     assert flow.outputs == ["out"]
 
 
+def test_a_layer_that_only_loops_back_is_a_hidden_layer_of_its_cycle_not_an_output():
+    # x -> h -> out, and h -> h2 -> h: h2 feeds h the step after, so out alone is the output
+    flow = design(["x", "h", "h2", "out"], ["x-h", "h-h2", "h2-h", "h-out"]).flow()
+    assert flow.recurrent == {"h2-h"}
+    assert flow.outputs == ["out"]
+    # with no other end, the layer that loops back is the output
+    flow = design(["x", "h", "h2"], ["x-h", "h-h2", "h2-h"]).flow()
+    assert flow.outputs == ["h2"]
+
+
 def test_recurrence_is_found_from_the_input_whatever_the_drawing_order():
     # the loop b-a was drawn first, yet the walk starts at the input: b-a closes the cycle
     flow = design(["a", "b", "x", "out"], ["b-a", "a-b", "x-a", "b-out"]).flow()
