@@ -396,6 +396,12 @@ class DatasetPanel(QScrollArea):
         self.summary.setVisible(bool(text))
 
     # ------------------------------------------------------------------ widgets -> model
+    def set_training_value(self, key: str, value: Any) -> None:
+        """Change one value of the project's training block as the panel's own fields do: through
+        an undoable command (quick repeats of one field merge), shown here and announced by
+        ``settings_changed("training")``. For controls elsewhere (the loss plot's learning rate)."""
+        self._set("training", key, value)
+
     def _set(self, block: str, key: str, value: Any) -> None:
         if self._loading:
             return

@@ -313,6 +313,11 @@ def test_a_learning_rate_change_takes_effect_during_the_run_and_is_marked(qtbot,
     assert {"name": "learning_rate", "value": 0.05, "epoch": 1, "batch": 2} in run["changes"]
     markers = [item for item in controller.loss_plot._marker_items]
     assert len(markers) == 1 and markers[0].value() == pytest.approx(1 / 20)
+    # the change is an undoable step, like the same change in the settings panel
+    assert window.undo_stack.undoText() == "Change learning rate"
+    window.action_undo.trigger()
+    assert window.project.training["learning_rate"] == 0.5
+    assert spin.value() == pytest.approx(0.5) and window.dataset_panel.learning_rate.value() == pytest.approx(0.5)
 
 
 def test_undo_and_open_are_off_while_training_and_panel_settings_reach_the_run(qtbot, open_window):

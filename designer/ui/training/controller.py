@@ -607,18 +607,13 @@ class TrainingController(QObject):
 
     @Slot(float)
     def _learning_rate_edited(self, value: float) -> None:
+        """The loss plot's learning-rate box: an undoable settings change, like the panel's own box
+        (the panel's ``settings_changed`` then passes it to a run in progress)."""
         if self._syncing:
             return
-        project = self.window.project
-        if project.training.get("learning_rate") == value:
-            return
-        project.training["learning_rate"] = value
         panel = getattr(self.window, "dataset_panel", None)
-        if panel is not None and hasattr(panel, "load"):
-            panel.load()
-        self._mark_modified()
-        if self.busy:
-            self._apply_live({"learning_rate": value})
+        if panel is not None:
+            panel.set_training_value("learning_rate", round(value, 9))
 
     def _sync_learning_rate(self) -> None:
         value = self.window.project.training.get("learning_rate", 0.1)
