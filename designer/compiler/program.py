@@ -33,10 +33,10 @@ ACTIVATION_CODE = {
 
 #: names the generated code uses itself, and attributes a module already has
 _RESERVED = {"x", "B", "T", "t", "self", "torch", "F", "nn", "step", "local_unshared", "shared_as_local",
-             "StepFunction", "LocalUnshared", "window_slices", "MASKED", "local_weight_from_file", "local_weight_to_file", "disabled_mask", "load",
-             "load_file", "Model", "WEIGHTS", "input_shape", "output_units", "output_activation",
-             "is_sequence", "named_weights", "load_named_weights", "logits", "source", "weight_specs",
-             } | set(dir(torch.nn.Module))
+             "StepFunction", "LocalUnshared", "window_slices", "MASKED", "local_weight_from_file",
+             "local_weight_to_file", "disabled_mask", "load", "load_file", "Model", "WEIGHTS", "input_shape",
+             "output_units", "output_activation", "is_sequence", "named_weights", "load_named_weights", "logits",
+             "source", "weight_specs"} | set(dir(torch.nn.Module))
 
 
 @dataclass

@@ -40,8 +40,8 @@ def test_exported_source_reproduces_the_outputs(build, tmp_path, name):
         for p in module.parameters():
             p.add_(0.1 * torch.randn_like(p))
     module.load_named_weights(module.named_weights())  # disabled links back to zero, as after training
-    save_file({k: torch.from_numpy(v) for k, v in module.named_weights().items()}, str(tmp_path / "weights.safetensors"),
-              metadata={"format": "nnd-weights", "version": "1"})
+    save_file({k: torch.from_numpy(v) for k, v in module.named_weights().items()},
+              str(tmp_path / "weights.safetensors"), metadata={"format": "nnd-weights", "version": "1"})
     source = export_source(graph)
     imports = {node.names[0].name if isinstance(node, ast.Import) else node.module
                for node in ast.walk(ast.parse(source)) if isinstance(node, (ast.Import, ast.ImportFrom))}

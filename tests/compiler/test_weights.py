@@ -59,7 +59,8 @@ def test_a_mis_shaped_tensor_is_named(build):
     module = compile_graph(build(*DESIGNS["mlp"]), seed=0)
     weights = module.named_weights()
     weights["x-h.weight"] = np.zeros((4, 8), np.float32)
-    with pytest.raises(CompileError, match=r"'x-h.weight' has shape \[4, 8\] but connection 'x-h' needs \[8, 4\]") as err:
+    with pytest.raises(CompileError,
+                       match=r"'x-h.weight' has shape \[4, 8\] but connection 'x-h' needs \[8, 4\]") as err:
         module.load_named_weights(weights)
     assert err.value.problems[0].connection_id == "x-h"
     del weights["x-h.weight"]
