@@ -95,6 +95,7 @@ def _looks_numeric(text: str) -> bool:
 
 def read_table(path: Path, shown: str) -> Table:
     """Read a CSV file into a ``Table``; the delimiter (comma, semicolon or tab) is taken from the header."""
+    reader = None
     try:
         with _open_text(path, shown) as handle:
             first = handle.readline()
@@ -116,8 +117,9 @@ def read_table(path: Path, shown: str) -> Table:
                                 f"trains on; use a sample of it")
     except UnicodeDecodeError as exc:
         raise DataError(f"CSV file {shown!r} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV") from None
-    except csv.Error as exc:
-        raise DataError(f"CSV file {shown!r}: {exc}") from None
+    except csv.Error as exc:  # a field over the csv module's limit, a NUL byte in older Pythons ...
+        where = f", line {reader.line_num}" if reader is not None else ""
+        raise DataError(f"CSV file {shown!r}{where}: {exc}") from None
 
     header = [name.strip() for name in header]
     if all(_looks_numeric(name) for name in header):

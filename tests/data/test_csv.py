@@ -157,6 +157,7 @@ ERRORS = [
     ('x,y\n1,"a\nb"\n2,c\n"3\n",d\nbad,e\n', {}, ["line 7, column 'x': 'bad' is not a number"]),
     ("x,y\n1,0\n2,1\n", {"task": "clustering"}, ["'task'", "'clustering'"]),
     ("x,y\n1,0\n2,1\n", {"standardize": "yes"}, ["'standardize'"]),
+    ("x,y\n1,0\n2,1\n3," + "9" * 200_000 + "\n", {}, ["bad.csv", "line 4", "field larger than field limit"]),
 ]
 
 
