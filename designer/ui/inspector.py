@@ -4,6 +4,9 @@ Every edit is one undo command (``UpdateLayerCommand`` / ``UpdateConnectionComma
 canvas, the problems panel and the status bar follow from graph events like any other change.
 The inspector listens to the same events, so undo and redo show up here too; while it writes
 a change itself it ignores the echo and reloads once afterwards.
+
+A clicked neuron shows what it computes and, once trained, its incoming weights and bias
+(:meth:`Inspector.set_weights`, live while training; the fields are locked then, not the page).
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from designer.graph import (ACTIVATIONS, LAYER_KINDS, Connectivity, Graph, Graph
                             layer_parameter_count, local_geometry, local_target_shape)
 
 from .commands import UpdateConnectionCommand, UpdateLayerCommand
+from .neuron_weights import NeuronWeights
 
 #: edits of one field of one layer within this many seconds merge into one undo step: stepping through
 #: a combo box with the arrow keys or by typing "li" (Leaky ReLU, then Linear) is one choice, not several
@@ -118,6 +122,7 @@ class Inspector(QWidget):
         self.item_id: str | None = None
         self._design = ("", "")
         self.neuron: tuple[str, int] | None = None
+        self.weights: dict | None = None
         self._loading = False
         self._applying = False
 
@@ -299,12 +304,32 @@ class Inspector(QWidget):
         self.shared.toggled.connect(lambda on: self._apply_local(shared=on))
 
     def _build_neuron_page(self) -> None:
+        self.neuron_box = QWidget()
+        layout = QVBoxLayout(self.neuron_box)
+        layout.setContentsMargins(0, 0, 0, 0)
         self.neuron_page = QLabel()
         self.neuron_page.setObjectName("neuron_details")
         self.neuron_page.setWordWrap(True)
         self.neuron_page.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.neuron_page.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.pages.addWidget(self.neuron_page)
+        self.neuron_weights = NeuronWeights()
+        layout.addWidget(self.neuron_page)
+        layout.addWidget(self.neuron_weights, 1)
+        self.pages.addWidget(self.neuron_box)
+
+    def set_weights(self, weights: dict | None) -> None:
+        """The trained weights (``named_weights()`` names), for the selected neuron's incoming weights."""
+        self.weights = weights
+        if self.neuron is not None:
+            self.neuron_weights.refresh(self.graph, weights)
+
+    def set_read_only(self, read_only: bool) -> None:
+        """Lock the fields (while training); what is shown, a neuron's weights included, stays readable."""
+        for page in (self.layer_page, self.connection_page):
+            page.setEnabled(not read_only)
+
+    def is_read_only(self) -> bool:
+        return not self.layer_page.isEnabled()
 
     # ------------------------------------------------------------------ what is shown
     def show_selection(self, ids: list[str]) -> None:
@@ -432,7 +457,8 @@ class Inspector(QWidget):
             lines.append("<b>Reached by</b>: " + ", ".join(c.id for c in incoming))
         lines.append("<i>Click a link to switch it off or on.</i>")
         self.neuron_page.setText("<br>".join(lines))
-        self.pages.setCurrentWidget(self.neuron_page)
+        self.neuron_weights.show_neuron(self.graph, self.weights, layer_id, index)
+        self.pages.setCurrentWidget(self.neuron_box)
 
     # ------------------------------------------------------------------ graph events
     def _on_layer_changed(self, layer, names) -> None:

@@ -126,10 +126,9 @@ class MainWindow(QMainWindow):
         self.destroyed.connect(lambda *_: [events.changed.disconnect(cb) for cb in callbacks])
 
         self.canvas.selection_changed.connect(self._selection_changed)
-        neuron_selected = getattr(self.canvas, "neuron_selected", None)
-        if neuron_selected is not None:
-            neuron_selected.connect(self._neuron_selected)
+        self.canvas.neuron_selected.connect(self._neuron_selected)
         self.problems.problem_activated.connect(self._select_problem)
+        self.problems.changed.connect(self._update_problems_title)
         self.palette.item_activated.connect(self._add_from_palette)
         self.inspector.input_rejected.connect(lambda message: self.statusBar().showMessage(message, 6000))
         self.dataset_panel.settings_changed.connect(self._settings_changed)
@@ -471,10 +470,13 @@ class MainWindow(QMainWindow):
             colour = WARNING_COLOUR if n_warnings else OK_COLOUR
         self.status_validity.setText(f"<span style='color:{colour}'>●</span>&nbsp;{text}")
         self.status_validity.setToolTip("\n".join(str(p) for p in problems) or "The design is ready to train.")
-        title = "Problems" + (f" ({len(problems)})" if problems else "")
-        self.problems_dock.setWindowTitle(title)
         self.validated.emit()
         return problems
+
+    @Slot()
+    def _update_problems_title(self) -> None:
+        count = self.problems.count()
+        self.problems_dock.setWindowTitle("Problems" + (f" ({count})" if count else ""))
 
     def status_text(self) -> str:
         """The status bar's verdict as plain text ("Valid · 1,345 parameters", "2 problems")."""
@@ -534,9 +536,8 @@ class MainWindow(QMainWindow):
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self.dataset_panel.set_project(project)
-        set_weights = getattr(self.canvas, "set_weights", None)
-        if set_weights is not None:
-            set_weights(project.weights)
+        self.canvas.set_weights(project.weights)
+        self.inspector.set_weights(project.weights)
         self.inspector.show_selection([])
         self.validate_now()
         self._update_title()

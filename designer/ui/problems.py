@@ -1,7 +1,8 @@
 """The problems panel: what :func:`designer.graph.validate` finds, one row per problem.
 
 Errors stop the design from training, warnings do not. Clicking a row asks the window to select
-the layer or connection it names.
+the layer or connection it names. A training run that went wrong (diverged, could not run) is listed
+too, first, until the next run starts or another project is opened (:meth:`ProblemsPanel.set_run_message`).
 """
 from __future__ import annotations
 
@@ -66,11 +67,14 @@ class ProblemsPanel(QWidget):
     """Lists problems, errors first; emits :attr:`problem_activated` with the culprit's id on a click."""
 
     problem_activated = Signal(str)
+    #: the rows changed (the window counts them in the dock's title)
+    changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("problems_panel")
         self.problems: list[Problem] = []
+        self.run_message: str | None = None
         self._icons = {s: severity_icon(s) for s in ("error", "warning", "ok")}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -99,13 +103,32 @@ class ProblemsPanel(QWidget):
     def set_problems(self, problems: list[Problem]) -> None:
         ordered = sorted(problems, key=lambda p: p.severity != "error")  # stable: errors first, drawn order kept
         self.problems = ordered
+        self._fill()
+
+    def set_run_message(self, text: str | None) -> None:
+        """What went wrong in the last training run (None: nothing), listed above the design's problems."""
+        self.run_message = text or None
+        self._fill()
+
+    def count(self) -> int:
+        """How many rows: the design's problems, and the run's message if any."""
+        return len(self.problems) + (self.run_message is not None)
+
+    def _fill(self) -> None:
         self.list.clear()
+        if self.run_message is not None:
+            item = QListWidgetItem(self._icons["error"], self.run_message)
+            item.setData(Qt.ItemDataRole.UserRole, None)
+            item.setToolTip(self.run_message)
+            self.list.addItem(item)
+        ordered = self.problems
         for problem in ordered:
             item = QListWidgetItem(self._icons.get(problem.severity, self._icons["error"]), describe(problem))
             item.setData(Qt.ItemDataRole.UserRole, problem.item_id)
             item.setToolTip(str(problem) + ("\nClick to select it on the canvas." if problem.item_id else ""))
             self.list.addItem(item)
-        self._stack.setCurrentWidget(self.list if ordered else self._all_clear)
+        self._stack.setCurrentWidget(self.list if self.count() else self._all_clear)
+        self.changed.emit()
 
     def _activate(self, item: QListWidgetItem) -> None:
         item_id = item.data(Qt.ItemDataRole.UserRole)

@@ -130,7 +130,7 @@ def test_train_on_xor_makes_the_loss_fall_and_draws_it(qtbot, open_window):
     assert controller.state == "running"
     # while it trains the design cannot be edited, and the canvas says so
     assert window.canvas.is_read_only()
-    assert not window.inspector.isEnabled()
+    assert window.inspector.is_read_only() and not window.inspector.layer_page.isEnabled()
     assert not controller.action_train.isEnabled() and controller.action_stop.isEnabled()
     wait_idle(qtbot, window)
 
@@ -150,7 +150,7 @@ def test_train_on_xor_makes_the_loss_fall_and_draws_it(qtbot, open_window):
     assert set(window.project.weights) >= {"x-h.weight", "h.bias", "h-out.weight", "out.bias"}
     assert window.isWindowModified()
     # editing is back
-    assert not window.canvas.is_read_only() and window.inspector.isEnabled()
+    assert not window.canvas.is_read_only() and not window.inspector.is_read_only()
     assert controller.action_train.isEnabled() and not controller.action_stop.isEnabled()
     assert "Trained 40 epochs" in controller.status_label.text()
 
@@ -169,14 +169,17 @@ def test_the_decision_boundary_and_the_canvas_follow_the_training(qtbot, open_wi
     corners = [image[8, 8, :3].astype(int), image[8, -9, :3].astype(int),
                image[-9, -9, :3].astype(int), image[-9, 8, :3].astype(int)]
     assert np.abs(corners[0] - corners[2]).sum() < np.abs(corners[0] - corners[1]).sum()
-    # the canvas shows the weights the project now holds, and the neuron panel one neuron's
+    # the canvas shows the weights the project now holds, and the inspector a clicked neuron's
     scene_weights = window.canvas.canvas_scene._weights
     assert np.array_equal(scene_weights["x-h.weight"], window.project.weights["x-h.weight"])
     window.canvas.neuron_selected.emit("h", 2)
-    rows = controller.neuron_panel.values()
+    shown = window.inspector.neuron_weights
+    assert shown.isVisibleTo(window.inspector)
+    rows = shown.values()
     expected = window.project.weights["x-h.weight"][2]
     assert [float(value) for _source, value in rows] == pytest.approx(expected, rel=1e-3, abs=1e-4)
-    assert "bias" in controller.neuron_panel.title.text()
+    bias = window.project.weights["h.bias"][2]
+    assert f"bias {bias:+.4g}" in shown.title.text()
 
 
 def test_a_closed_learned_panel_is_not_computed_and_is_current_when_opened_again(qtbot, open_window):
@@ -214,9 +217,12 @@ def test_an_absurd_learning_rate_ends_as_diverged_with_its_message_shown(qtbot, 
     run = window.project.history[-1]
     assert run["status"] == "diverged"
     assert len(run["epochs"]) < 50
-    assert controller.message_label.isVisible()
-    assert "diverged" in controller.message_label.text()
-    assert "learning rate" in controller.message_label.text()
+    # listed in the problems panel, in sight, and counted in its title
+    problems = window.problems
+    assert window.problems_dock.isVisible()
+    assert "diverged" in problems.run_message and "learning rate" in problems.run_message
+    assert problems.list.item(0).text() == problems.run_message
+    assert window.problems_dock.windowTitle() == "Problems (1)"
     assert "diverged" in window.statusBar().currentMessage()
     # as `nn-designer train` does (record_run): the run's last finite weights are stored, the same
     # ones the command stores for the same project
@@ -234,13 +240,13 @@ def test_an_absurd_learning_rate_ends_as_diverged_with_its_message_shown(qtbot, 
     assert window.isWindowModified()
     assert answers["errors"] == []  # no modal box for a run that ended normally
     # after Reset Weights (as the message says) the next run starts cleanly and the banner goes
-    assert "Reset Weights" in controller.message_label.text()
+    assert "Reset Weights" in problems.run_message
     press(qtbot, window, controller.action_reset)
     assert window.project.weights is None
     window.project.training["learning_rate"] = 0.01
     window.project.training["epochs"] = 2
     press(qtbot, window, controller.action_train)
-    assert not controller.message_label.isVisible()
+    assert problems.run_message is None and problems.count() == 0
     wait_idle(qtbot, window)
     assert window.project.history[-1]["status"] == "completed"
     assert [r["id"] for r in window.project.history] == ["run-1", "run-2"]

@@ -267,6 +267,7 @@ def test_the_inspector_follows_a_neuron_click_and_removal(qtbot):
     window = make_window(qtbot, xor_graph())
     window.canvas.neuron_selected.emit("h", 2)
     assert window.inspector.title.text() == "Neuron 2 of “h”"
+    assert "Not trained yet" in window.inspector.neuron_weights.title.text()
     window.canvas.select("h")
     window.action_delete.trigger()
     assert "h" not in window.graph.layers

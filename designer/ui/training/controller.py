@@ -27,7 +27,8 @@ from designer.project import Project
 
 from .icons import training_icon
 from .loss_plot import change_text
-from .panels import LearnedPanel, RunPanel
+from .learned_view import LearnedView
+from .panels import RunPanel
 from .worker import TrainingJob, TrainingWorker
 
 IDLE, RUNNING, PAUSED = "idle", "running", "paused"
@@ -88,9 +89,6 @@ class TrainingController(QObject):
             signal = getattr(window, signal_name, None)
             if signal is not None:
                 signal.connect(slot)
-        canvas = getattr(window, "canvas", None)
-        if canvas is not None and hasattr(canvas, "neuron_selected"):
-            canvas.neuron_selected.connect(self._on_neuron_selected)
         panel = getattr(window, "dataset_panel", None)
         if panel is not None and hasattr(panel, "settings_changed"):
             panel.settings_changed.connect(self._on_settings_changed)
@@ -152,13 +150,10 @@ class TrainingController(QObject):
         self.loss_plot = self.run_panel.loss_plot
         self.learning_rate = self.run_panel.learning_rate
         self.status_label = self.run_panel.status_label
-        self.message_label = self.run_panel.message_label
         self.learning_rate.valueChanged.connect(self._learning_rate_edited)
         self.loss_dock = self._dock("loss_plot", "Loss", self.run_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.learned_panel = LearnedPanel()
-        self.learned_view = self.learned_panel.learned_view
-        self.neuron_panel = self.learned_panel.neuron_panel
-        self.learned_dock = self._dock("learned", "What the network learned", self.learned_panel,
+        self.learned_view = LearnedView()
+        self.learned_dock = self._dock("learned", "What the network learned", self.learned_view,
                                        Qt.DockWidgetArea.BottomDockWidgetArea)
         # a closed (or tabbed away) dock needs no predictions: the worker then skips computing them
         self.learned_dock.visibilityChanged.connect(self._learned_visibility_changed)
@@ -277,8 +272,8 @@ class TrainingController(QObject):
             return
         project.weights = None
         self.weights = None
-        self._set_canvas_weights(None)
-        self.neuron_panel.refresh(self.window.graph, None)
+        self._show_weights(None)
+        self._report_run_problem(None)
         self.learned_view.clear("Weights reset. Train the network to see what it learns.")
         self._mark_modified()
         self._status("Weights reset: the next run starts from random weights.")
@@ -304,13 +299,13 @@ class TrainingController(QObject):
         problems = window.validate_now() if hasattr(window, "validate_now") else []
         blocking = errors(problems)
         if blocking:
-            self._show_failure_banner(f"Fix the {len(blocking)} problem{'s' if len(blocking) != 1 else ''} "
-                                      f"listed under Problems before training (first: {blocking[0]}).")
             problems_dock = getattr(window, "problems_dock", None)
             if problems_dock is not None:
                 problems_dock.show()
                 problems_dock.raise_()
-            self._show_message_in_status_bar("Cannot train: the design has problems", 6000)
+            self._show_message_in_status_bar(f"Cannot train: fix the {len(blocking)} problem"
+                                             f"{'s' if len(blocking) != 1 else ''} listed under Problems first",
+                                             8000)
             return False
         from designer.training import Control
 
@@ -342,7 +337,7 @@ class TrainingController(QObject):
         self._position = 0.0
         self._epochs_total = int(project.training.get("epochs", 0) or 0)
         self.last_error = None
-        self.message_label.hide()
+        self._report_run_problem(None)
         self.loss_plot.set_history(project.history)
         self.loss_plot.begin_run(epochs=self._epochs_total)
         self._live_settings = {k: project.training[k] for k in LIVE_SETTINGS if k in project.training}
@@ -476,8 +471,7 @@ class TrainingController(QObject):
         if self._run_project is not self.window.project:
             return
         self.weights = weights
-        self._set_canvas_weights(weights)
-        self.neuron_panel.refresh(self.window.graph, weights)
+        self._show_weights(weights)
 
     @Slot(object)
     def _on_run_finished(self, result: dict[str, Any]) -> None:
@@ -499,8 +493,7 @@ class TrainingController(QObject):
         if current:
             self._mark_modified()
             self.weights = project.weights
-            self._set_canvas_weights(project.weights)
-            self.neuron_panel.refresh(self.window.graph, project.weights)
+            self._show_weights(project.weights)
         seconds = float(result.get("seconds") or 0.0)
         speed = f" · {result['samples'] / seconds:,.0f} samples/s" if seconds > 0 and result.get("samples") else ""
         epochs = len(run.get("epochs") or [])
@@ -511,7 +504,7 @@ class TrainingController(QObject):
             text = (f"Training diverged: {message}. The project keeps the last finite weights of the run; "
                     "Reset Weights starts again from random ones.")
             self.last_error = text
-            self._show_failure_banner(text)
+            self._report_run_problem(text)
             self._show_message_in_status_bar(f"Training diverged: {message}")
             self._status(f"Diverged after {epochs} epoch{'s' if epochs != 1 else ''}.")
         elif status == "stopped":
@@ -525,7 +518,7 @@ class TrainingController(QObject):
     def _on_run_failed(self, message: str, is_user_error: bool) -> None:
         self._failure = (message, is_user_error)
         self.last_error = message
-        self._show_failure_banner(f"Training could not run: {message}")
+        self._report_run_problem(f"Training could not run: {message}")
         self._status("Training could not run.")
 
     @Slot()
@@ -558,11 +551,9 @@ class TrainingController(QObject):
             self.shutdown()  # the run belongs to the project that was closed
         project = self.window.project
         self.weights = project.weights
-        self._set_canvas_weights(project.weights)
-        self.neuron_panel.neuron = None
-        self.neuron_panel.hide()
+        self._show_weights(project.weights)
         self.learned_view.clear("Train the network to see what it learns.")
-        self.message_label.hide()
+        self._report_run_problem(None)
         history = list(project.history or [])
         if history:
             self.loss_plot.set_history(history[:-1])
@@ -577,11 +568,6 @@ class TrainingController(QObject):
         self._sync_learning_rate()
         self._end_preview()
         self._start_preview()
-
-    @Slot(str, int)
-    def _on_neuron_selected(self, layer_id: str, index: int) -> None:
-        self.neuron_panel.show_neuron(self.window.graph, self.weights, layer_id, index)
-        self.neuron_panel.show()
 
     @Slot(str)
     def _on_settings_changed(self, block: str) -> None:
@@ -633,10 +619,9 @@ class TrainingController(QObject):
         canvas = getattr(window, "canvas", None)
         if canvas is not None and hasattr(canvas, "set_read_only"):
             canvas.set_read_only(locked)
-        for name in ("inspector", "palette"):
-            widget = getattr(window, name, None)
-            if widget is not None:
-                widget.setEnabled(not locked)
+        # the inspector keeps showing the selection (a neuron's live weights): only its fields lock
+        window.inspector.set_read_only(locked)
+        window.palette.setEnabled(not locked)
         # Deleting edits the design; New and Open would replace the project the run belongs to:
         # the user stops the run first (its weights then go into the project they can save).
         for name in ("action_delete", "action_new", "action_open", "menu_recent", "menu_examples"):
@@ -655,10 +640,10 @@ class TrainingController(QObject):
             if action is not None and stack is not None:
                 action.setEnabled(not self.busy and getattr(stack, can)())
 
-    def _set_canvas_weights(self, weights: dict[str, np.ndarray] | None) -> None:
-        canvas = getattr(self.window, "canvas", None)
-        if canvas is not None and hasattr(canvas, "set_weights"):
-            canvas.set_weights(weights)
+    def _show_weights(self, weights: dict[str, np.ndarray] | None) -> None:
+        """On the canvas (links, biases) and in the inspector (the selected neuron's)."""
+        self.window.canvas.set_weights(weights)
+        self.window.inspector.set_weights(weights)
 
     def _mark_modified(self) -> None:
         mark = getattr(self.window, "mark_modified", None)
@@ -668,10 +653,12 @@ class TrainingController(QObject):
     def _status(self, text: str) -> None:
         self.status_label.setText(text)
 
-    def _show_failure_banner(self, text: str) -> None:
-        self.message_label.setText(text)
-        self.message_label.show()
-        self.loss_dock.show()
+    def _report_run_problem(self, text: str | None) -> None:
+        """List what went wrong with the run in the problems panel, in sight (None clears it)."""
+        self.window.problems.set_run_message(text)
+        if text:
+            self.window.problems_dock.show()
+            self.window.problems_dock.raise_()
 
     def _show_message_in_status_bar(self, text: str, timeout_ms: int = 0) -> None:
         if hasattr(self.window, "statusBar"):

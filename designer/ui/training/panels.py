@@ -1,20 +1,15 @@
-"""The contents of the two training docks: the run panel (loss plot, learning rate, status) and
-the learned panel ("what the network learned", and the clicked neuron's weights)."""
+"""The contents of the loss dock: the loss plot, with the learning-rate box in its toolbar, and a
+status line. (A run that went wrong is listed in the problems panel; a clicked neuron's weights are
+in the inspector; the learned dock holds :class:`~.learned_view.LearnedView` itself.)"""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from .learned_view import LearnedView
 from .loss_plot import LossPlot
-from .neuron_panel import NeuronPanel
-
-ERROR_STYLE = "color: #B42318; background: #FEF3F2; border: 1px solid #FDA29B; border-radius: 3px; padding: 3px;"
 
 
 class RunPanel(QWidget):
-    """The loss plot, with a learning-rate box in its toolbar, a status line, and a banner for a
-    run that went wrong (diverged, could not start)."""
+    """The loss plot, with a learning-rate box in its toolbar, and a status line."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -32,31 +27,11 @@ class RunPanel(QWidget):
         self.loss_plot.toolbar.addWidget(self.learning_rate)
         self.status_label = QLabel("Not trained yet. Press Train (F5).")
         self.status_label.setObjectName("training_status")
+        self.status_label.setContentsMargins(6, 2, 6, 2)
         # its text changes several times a second: a fixed size keeps that from re-laying out the window
         self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.message_label = QLabel()
-        self.message_label.setObjectName("training_message")
-        self.message_label.setWordWrap(True)
-        self.message_label.setStyleSheet(ERROR_STYLE)
-        self.message_label.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addWidget(self.message_label)
         layout.addWidget(self.loss_plot, 1)
         layout.addWidget(self.status_label)
-
-
-class LearnedPanel(QSplitter):
-    """What the network learned, above the weights of the neuron clicked on the canvas."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(Qt.Orientation.Vertical, parent)
-        self.setObjectName("learned_panel")
-        self.learned_view = LearnedView()
-        self.neuron_panel = NeuronPanel()
-        self.addWidget(self.learned_view)
-        self.addWidget(self.neuron_panel)
-        self.setStretchFactor(0, 3)
-        self.setStretchFactor(1, 1)
-        self.neuron_panel.hide()  # until a neuron is clicked

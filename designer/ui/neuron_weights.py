@@ -1,7 +1,7 @@
 """The selected neuron's incoming weights and bias, as trained (updated live while training).
 
-The canvas says which neuron was clicked (``neuron_selected(layer_id, index)``); weights come
-from the latest ``named_weights()`` copy: ``<connection>.weight`` is ``[target_units, source_units]``
+Part of the inspector's neuron page: the canvas says which neuron was clicked
+(``neuron_selected(layer_id, index)``); weights come from the latest ``named_weights()`` copy: ``<connection>.weight`` is ``[target_units, source_units]``
 for dense connections, so the neuron's row is its incoming weights.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetIte
 from designer.graph import Graph
 
 MAX_ROWS = 400
+NOT_TRAINED = "Not trained yet: train the network (F5) to see this neuron's incoming weights and bias."
 POSITIVE = QColor("#B54708")  # the canvas draws positive weights orange, negative blue
 NEGATIVE = QColor("#175CD3")
 
@@ -53,13 +54,13 @@ def incoming_weights(graph: Graph, weights: dict[str, np.ndarray], layer_id: str
     return bias, rows, notes
 
 
-class NeuronPanel(QWidget):
-    """A small table: where each incoming weight comes from and its value."""
+class NeuronWeights(QWidget):
+    """The bias and a small table: where each incoming weight comes from and its value."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("neuron_weights")
-        self.title = QLabel("Click a neuron on the canvas to see its weights.", self)
+        self.title = QLabel(NOT_TRAINED, self)
         self.title.setObjectName("neuron_weights_title")
         self.title.setWordWrap(True)
         self.table = QTableWidget(0, 2, self)
@@ -67,8 +68,10 @@ class NeuronPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setMinimumHeight(160)
+        self.table.setAlternatingRowColors(True)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setContentsMargins(0, 6, 0, 0)
         layout.addWidget(self.title)
         layout.addWidget(self.table, 1)
         self.neuron: tuple[str, int] | None = None
@@ -82,24 +85,23 @@ class NeuronPanel(QWidget):
             return
         layer_id, index = self.neuron
         layer = graph.layers.get(layer_id)
-        if layer is None:
-            self.neuron = None
-            self.title.setText("Click a neuron on the canvas to see its weights.")
+        if layer is None or not weights:
+            if layer is None:
+                self.neuron = None
+            self.title.setText(NOT_TRAINED)
             self.table.setRowCount(0)
-            return
-        if not weights:
-            self.title.setText(f"Neuron {index} of “{layer.name}”: not trained yet.")
-            self.table.setRowCount(0)
+            self.table.hide()
             return
         bias, rows, notes = incoming_weights(graph, weights, layer_id, index)
-        text = f"Neuron {index} of “{layer.name}”"
-        if bias is not None:
-            text += f" · bias {bias:+.4g}"
+        text = "<b>Trained</b>" + (f" · bias {bias:+.4g}" if bias is not None else "")
+        if rows:
+            text += f" · {len(rows):,} incoming weight{'s' if len(rows) != 1 else ''}"
         if notes:
-            text += "\n" + "\n".join(notes)
+            text += "<br>" + "<br>".join(notes)
         if len(rows) > MAX_ROWS:
-            text += f"\n(first {MAX_ROWS} of {len(rows):,} weights)"
+            text += f"<br>(the first {MAX_ROWS} of {len(rows):,} weights)"
         self.title.setText(text)
+        self.table.setVisible(bool(rows))
         shown = rows[:MAX_ROWS]
         self.table.setRowCount(len(shown))
         for r, (source, value) in enumerate(shown):
