@@ -154,3 +154,14 @@ def test_a_stored_run_is_shown_with_its_change_markers(plot):
     labels = [item.label.textItem.toPlainText() for item in plot.loss.items
               if hasattr(item, "label") and getattr(item, "label", None) is not None]
     assert "lr 0.01" in labels
+
+
+def test_the_accuracy_axis_reads_in_three_percentages(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(500, 260)  # a short dock: six labels on the small accuracy plot overlapped
+    plot.show()
+    qtbot.waitExposed(plot)
+    axis = plot.accuracy.getAxis("left")
+    drawn = [label for level in axis._tickLevels for _value, label in level]  # pyqtgraph has no getter
+    assert drawn == ["0%", "50%", "100%"]

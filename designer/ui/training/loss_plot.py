@@ -24,6 +24,7 @@ TRAIN_COLOUR = QColor(31, 119, 180)
 VALIDATION_COLOUR = QColor(255, 127, 14)
 BATCH_COLOUR = QColor(31, 119, 180, 70)
 MARKER_COLOUR = QColor(120, 120, 120)
+ACCURACY_TICKS = [(0.0, "0%"), (0.5, "50%"), (1.0, "100%")]
 
 
 class Series:
@@ -113,6 +114,8 @@ class LossPlot(QWidget):
         # the link would switch the loss plot's auto-range off
         self.accuracy.setYRange(0.0, 1.0, padding=0.02)
         self.accuracy.disableAutoRange()
+        # the accuracy plot is a third as tall as the loss plot: six tick labels overlapped there
+        self.accuracy.getAxis("left").setTicks([ACCURACY_TICKS, []])
         self.graphics.ci.layout.setRowStretchFactor(0, 3)
         self.graphics.ci.layout.setRowStretchFactor(1, 1)
         for plot in (self.loss, self.accuracy):
