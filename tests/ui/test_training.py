@@ -381,6 +381,20 @@ def test_saving_after_training_stores_weights_and_curves_and_reopening_shows_the
     assert len(plot.history_items) >= 2
 
 
+def test_opening_an_untrained_project_empties_the_plot_and_its_axes(qtbot, open_window):
+    window = open_window(xor_project(epochs=5, learning_rate=5.0))
+    controller = window.training
+    press(qtbot, window, controller.action_train)
+    wait_idle(qtbot, window)
+    plot = controller.loss_plot
+    assert plot.train.size == 5
+    window.open_project(xor_project())  # never trained
+    assert plot.train.size == 0 and plot.batch.size == 0 and plot.history_items == []
+    (x0, x1), (y0, y1) = plot.loss.viewRange()
+    assert (x0, x1, y0, y1) == pytest.approx((0.0, 1.0, 0.0, 1.0), abs=0.05)  # not the last run's ranges
+    assert controller.status_label.text().startswith("Not trained yet")
+
+
 def test_reset_forgets_the_weights(qtbot, open_window):
     window = open_window(xor_project(epochs=2))
     controller = window.training

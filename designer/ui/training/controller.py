@@ -561,9 +561,7 @@ class TrainingController(QObject):
             last = history[-1]
             self._status(f"Last run: {last.get('status', '?')} after {len(last.get('epochs') or [])} epochs.")
         else:
-            self.loss_plot.set_history([])
-            self.loss_plot.begin_run()
-            self.loss_plot.end_run()
+            self.loss_plot.clear()
             self._status("Not trained yet. Press Train (F5).")
         self._sync_learning_rate()
         self._end_preview()

@@ -214,6 +214,22 @@ class LossPlot(QWidget):
         self.redraw()
         self.timer.start()
 
+    def clear(self) -> None:
+        """No runs at all (a project never trained): no curves, no markers, and the empty axes,
+        not the ranges of the project shown before."""
+        self.timer.stop()
+        self._live = self._follow_x = False
+        self.set_history([])
+        for series, _item in self._series:
+            series.clear()
+        for item in self._marker_items:
+            self.loss.removeItem(item)
+        self._marker_items.clear()
+        self._dirty = True
+        self.redraw()
+        self.loss.setRange(xRange=(0.0, 1.0), yRange=(0.0, 1.0), padding=0.0)
+        self.loss.enableAutoRange()
+
     def end_run(self) -> None:
         """Draw what is left and stop the timer; the view fits the whole run again."""
         self._live = False
