@@ -132,3 +132,19 @@ def test_small_designs_train_on_one_thread_and_large_ones_on_pytorchs_choice():
     spiral.graph.update_layer("h1", shape=[2000])
     spiral.graph.update_layer("h2", shape=[2000])
     assert suggested_threads(spiral.graph, prepared.dataset, 16) == torch.get_num_threads()
+
+
+def test_the_perceptron_example_learns_the_and_truth_table_exactly():
+    # the shipped example, trained as `nn-designer train` trains it: its step neuron gives exactly 0 or 1
+    from pathlib import Path
+
+    import torch
+
+    from designer.compiler import compile_graph
+
+    project = read_project(Path(__file__).resolve().parents[2] / "resources" / "examples" / "perceptron.nnd")
+    run = train_project(project, device="cpu")
+    assert run.status == "completed"
+    module = compile_graph(project.graph, weights=project.weights)
+    inputs = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    assert module(inputs).squeeze(1).tolist() == [0.0, 0.0, 0.0, 1.0]
