@@ -41,6 +41,9 @@ LOSS_TITLES = {"auto": "Automatic (from the data and output)", "mse": "Mean squa
                "cross_entropy": "Cross-entropy", "bce": "Binary cross-entropy"}
 OPTIMIZER_TITLES = {"sgd": "SGD (gradient descent)", "adam": "Adam"}
 DEVICE_TITLES = {"auto": "Automatic", "cpu": "CPU", "cuda": "CUDA GPU", "mps": "Apple GPU (MPS)"}
+#: the learning rates the engine takes (designer.training.config.MAX_LEARNING_RATE; not imported:
+#: this panel is built before torch loads). A box with a lower maximum showed 100 for 1e6.
+MIN_LEARNING_RATE, MAX_LEARNING_RATE = 1e-6, 1e6
 CLASS_COLOURS = ("#3E6FD8", "#E8590C", "#12B76A", "#C11574", "#7A5AF8", "#F79009")
 
 
@@ -292,7 +295,7 @@ class DatasetPanel(QScrollArea):
                              "mean squared error for regression.")
         self.optimizer = _combo(OPTIMIZER_TITLES)
         self.optimizer.setObjectName("training_optimizer")
-        self.learning_rate = _double(0.000001, 100.0, 6, 0.01)
+        self.learning_rate = _double(MIN_LEARNING_RATE, MAX_LEARNING_RATE, 6, 0.01)
         self.learning_rate.setObjectName("training_learning_rate")
         self.learning_rate.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
         self.momentum = _double(0.0, 0.999, 3, 0.05)

@@ -217,6 +217,11 @@ def test_an_absurd_learning_rate_ends_as_diverged_with_its_message_shown(qtbot, 
     run = window.project.history[-1]
     assert run["status"] == "diverged"
     assert len(run["epochs"]) < 50
+    # both learning-rate boxes show the project's value (boxes that stopped at 100 showed 100)
+    from designer.training.config import MAX_LEARNING_RATE
+
+    assert controller.learning_rate.maximum() == window.dataset_panel.learning_rate.maximum() == MAX_LEARNING_RATE
+    assert controller.learning_rate.value() == window.dataset_panel.learning_rate.value() == 1e6
     # listed in the problems panel, in sight, and counted in its title
     problems = window.problems
     assert window.problems_dock.isVisible()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from ..dataset_panel import MAX_LEARNING_RATE, MIN_LEARNING_RATE
 from .loss_plot import LossPlot
 
 
@@ -18,7 +19,7 @@ class RunPanel(QWidget):
         self.learning_rate = QDoubleSpinBox()
         self.learning_rate.setObjectName("learning_rate")
         self.learning_rate.setDecimals(6)
-        self.learning_rate.setRange(1e-6, 100.0)
+        self.learning_rate.setRange(MIN_LEARNING_RATE, MAX_LEARNING_RATE)
         self.learning_rate.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
         self.learning_rate.setKeyboardTracking(False)
         self.learning_rate.setPrefix("learning rate ")
