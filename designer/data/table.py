@@ -71,6 +71,8 @@ def _open_text(path: Path, shown: str):
         raise DataError(f"CSV file {shown!r} not found (looked for {path})")
     if path.is_dir():
         raise DataError(f"CSV path {shown!r} is a folder, not a file ({path})")
+    if not path.is_file():  # a pipe or a device: reading it would wait forever, or never end
+        raise DataError(f"CSV path {shown!r} is not a plain file ({path}); save the data to a file")
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise DataError(f"CSV file {shown!r} is {size / 2**30:.1f} GiB; NN Designer reads CSV files up to "

@@ -60,6 +60,9 @@ def read_entries(path: Path, max_bytes: int) -> dict[str, bytes]:
     Designer project (no or another ``mimetype``) or breaks a rule above, and ``OSError`` for a
     file that cannot be opened.
     """
+    if not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):
+        # a pipe or a device: opening it would wait for a writer, or read zeros forever
+        raise ArchiveProblem("it is not a plain file (a pipe or a device), so it was not read")
     with open(path, "rb") as handle:
         try:
             archive = zipfile.ZipFile(handle)

@@ -1,4 +1,6 @@
 """CSV datasets: columns, inferred task, standardisation from training rows only, and every error's message."""
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -203,6 +205,14 @@ def test_a_folder_or_non_utf8_file_is_refused_with_the_fix(tmp_path):
     (tmp_path / "latin.csv").write_bytes("x,y\n1,caf\xe9\n2,b\n".encode("latin-1"))
     with pytest.raises(DataError, match="latin.csv.*UTF-8"):
         load(tmp_path, "latin.csv")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+@pytest.mark.timeout(20)
+def test_a_pipe_is_refused_instead_of_waiting_for_a_writer(tmp_path):
+    os.mkfifo(tmp_path / "pipe.csv")
+    with pytest.raises(DataError, match="'pipe.csv' is not a plain file"):
+        load(tmp_path, "pipe.csv")
 
 
 def test_no_path_is_refused(tmp_path):

@@ -242,3 +242,15 @@ def test_json_nested_absurdly_deep(tmp_path, project, depth):
     text = project_json(project)[:-2] + ',\n  "deep": ' + "[" * depth + "]" * depth + "\n}"
     path = make_archive(tmp_path / "deep.nnd", {"project.json": text})
     assert "project.json is nested" in refused(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+@pytest.mark.timeout(20)
+def test_a_pipe_or_a_device_is_refused_instead_of_waiting_forever(tmp_path):
+    pipe = tmp_path / "pipe.nnd"
+    os.mkfifo(pipe)  # opening it for reading would wait for a writer that never comes
+    with pytest.raises(ProjectError, match="pipe.nnd: it is not a plain file"):
+        read_project(pipe)
+    if os.path.exists("/dev/zero"):  # reads zeros forever
+        with pytest.raises(ProjectError, match="not a plain file"):
+            read_project("/dev/zero")
