@@ -12,6 +12,24 @@ def weights_of(module):
     return {k: torch.from_numpy(v) for k, v in module.named_weights().items()}
 
 
+def torch_twin(cls, w, connection, layer):
+    """PyTorch's own ``cls`` (nn.LSTM or nn.GRU) holding the weights of ``layer`` fed by ``connection``.
+
+    Our lstm has one bias (b_ih + b_hh in PyTorch's terms); a gru keeps b_hh apart, inside its reset gate.
+    """
+    units = w[f"{layer}.weight_hh"].shape[1]
+    twin = cls(w[f"{connection}.weight"].shape[1], units, batch_first=True)
+    with torch.no_grad():
+        twin.weight_ih_l0.copy_(w[f"{connection}.weight"])
+        twin.weight_hh_l0.copy_(w[f"{layer}.weight_hh"])
+        twin.bias_ih_l0.copy_(w[f"{layer}.bias"])
+        if f"{layer}.bias_hh" in w:
+            twin.bias_hh_l0.copy_(w[f"{layer}.bias_hh"])
+        else:
+            twin.bias_hh_l0.zero_()
+    return twin
+
+
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 def test_self_loop_layer_is_an_elman_rnn_equal_to_nn_rnn(build, activation):
     graph = build([("x", "input", [3]), ("h", "neurons", [5], activation), ("y", "neurons", [2])],
@@ -41,12 +59,7 @@ def test_lstm_layer_equals_nn_lstm(build):
     module = compile_graph(graph, seed=5)
     w = weights_of(module)
     assert w["x-l.weight"].shape == (24, 3) and w["l.weight_hh"].shape == (24, 6) and w["l.bias"].shape == (24,)
-    lstm = nn.LSTM(3, 6, batch_first=True)
-    with torch.no_grad():
-        lstm.weight_ih_l0.copy_(w["x-l.weight"])
-        lstm.weight_hh_l0.copy_(w["l.weight_hh"])
-        lstm.bias_ih_l0.copy_(w["l.bias"])
-        lstm.bias_hh_l0.zero_()
+    lstm = torch_twin(nn.LSTM, w, "x-l", "l")
     x = torch.randn(4, 7, 3)
     out, _ = lstm(x)
     torch.testing.assert_close(module(x), out[:, -1] @ w["l-y.weight"].T + w["y.bias"])
@@ -61,12 +74,7 @@ def test_gru_layer_equals_nn_gru(build):
     with torch.no_grad():  # make b_hh matter: it sits inside the reset gate
         module.load_named_weights({**module.named_weights(), "g.bias_hh": np.linspace(-1, 1, 15, dtype=np.float32)})
     w = weights_of(module)
-    gru = nn.GRU(2, 5, batch_first=True)
-    with torch.no_grad():
-        gru.weight_ih_l0.copy_(w["x-g.weight"])
-        gru.weight_hh_l0.copy_(w["g.weight_hh"])
-        gru.bias_ih_l0.copy_(w["g.bias"])
-        gru.bias_hh_l0.copy_(w["g.bias_hh"])
+    gru = torch_twin(nn.GRU, w, "x-g", "g")
     x = torch.randn(3, 8, 2)
     out, _ = gru(x)
     torch.testing.assert_close(module(x), torch.softmax(out[:, -1] @ w["g-y.weight"].T + w["y.bias"], 1))
@@ -146,12 +154,7 @@ def test_an_lstm_output_layer_gives_its_last_hidden_state(build):
     graph = build([("x", "input", [2]), ("l", "lstm", [3])], [("x", "l")])
     module = compile_graph(graph, seed=0)
     w = weights_of(module)
-    lstm = nn.LSTM(2, 3, batch_first=True)
-    with torch.no_grad():
-        lstm.weight_ih_l0.copy_(w["x-l.weight"])
-        lstm.weight_hh_l0.copy_(w["l.weight_hh"])
-        lstm.bias_ih_l0.copy_(w["l.bias"])
-        lstm.bias_hh_l0.zero_()
+    lstm = torch_twin(nn.LSTM, w, "x-l", "l")
     x = torch.randn(2, 5, 2)
     _, (h, _) = lstm(x)
     torch.testing.assert_close(module(x), h[0])
