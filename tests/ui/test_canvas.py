@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QUndoStack, QWheelEvent
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel
 
@@ -10,24 +10,6 @@ from designer.graph import Connectivity, Graph, Layer
 from designer.ui import style
 from designer.ui.canvas import PALETTE_MIME, CanvasView
 from designer.ui.commands import UpdateConnectionCommand
-
-
-@pytest.fixture
-def graph():
-    g = Graph()
-    g.add_layer(Layer("x", "input", (2,), position=(0, 0)))
-    g.add_layer(Layer("h", "neurons", (4,), activation="tanh", position=(220, 0)))
-    g.add_layer(Layer("out", "neurons", (1,), activation="sigmoid", position=(440, 0)))
-    g.connect("x", "h", connection_id="x-h")
-    g.connect("h", "out", connection_id="h-out")
-    return g
-
-
-@pytest.fixture
-def stack(qapp):
-    s = QUndoStack()
-    yield s
-    s.clear()
 
 
 @pytest.fixture

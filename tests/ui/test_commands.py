@@ -1,28 +1,9 @@
 """Undo commands change the graph, undo puts it back exactly, and a drag is one undo step."""
 import pytest
-from PySide6.QtGui import QUndoStack
 
-from designer.graph import Connection, Connectivity, Graph, GraphError, Layer
+from designer.graph import Connection, Connectivity, GraphError, Layer
 from designer.ui.commands import (AddConnectionCommand, AddLayerCommand, MoveLayersCommand, RemoveItemsCommand,
                                   ToggleLinkCommand, UpdateConnectionCommand, UpdateLayerCommand)
-
-
-@pytest.fixture
-def graph():
-    g = Graph()
-    g.add_layer(Layer("x", "input", (2,), position=(0, 0)))
-    g.add_layer(Layer("h", "neurons", (4,), activation="tanh", position=(220, 0)))
-    g.add_layer(Layer("out", "neurons", (1,), activation="sigmoid", position=(440, 0)))
-    g.connect("x", "h", connection_id="x-h")
-    g.connect("h", "out", connection_id="h-out")
-    return g
-
-
-@pytest.fixture
-def stack(qapp):
-    s = QUndoStack()
-    yield s
-    s.clear()
 
 
 def test_add_layer_and_undo(graph, stack):

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, QStandardPaths, QThread, Qt
+from PySide6.QtCore import QThread, Qt
 from PySide6.QtWidgets import QApplication
 
 from designer.graph import Graph, Layer
@@ -19,15 +19,6 @@ from designer.ui import dialogs, resource_path
 from designer.ui.main_window import MainWindow
 
 LONG_RUN = 100_000  # epochs: a run that only ends when stopped
-
-
-@pytest.fixture(autouse=True)
-def isolated_settings(tmp_path):
-    """Recent files and window layout go to a temporary folder, never the user's real settings."""
-    QStandardPaths.setTestModeEnabled(True)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    yield
-    QStandardPaths.setTestModeEnabled(False)
 
 
 @pytest.fixture

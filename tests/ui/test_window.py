@@ -5,7 +5,7 @@ Real widgets off-screen, driven by real mouse, key and drag-and-drop events.
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, QStandardPaths, Qt
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -13,16 +13,6 @@ from designer.graph import Connection, Connectivity, Graph, Layer
 from designer.project import Project
 from designer.ui.canvas.view import GRID
 from designer.ui.main_window import MainWindow
-
-
-@pytest.fixture(autouse=True)
-def isolated_settings(tmp_path, monkeypatch):
-    """Settings, recent files and Documents live in a temporary home, never the user's real ones."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    QStandardPaths.setTestModeEnabled(True)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    yield
-    QStandardPaths.setTestModeEnabled(False)
 
 
 @pytest.fixture(autouse=True)
