@@ -627,3 +627,18 @@ def test_an_export_into_a_missing_folder_is_refused_before_any_work(tmp_path, ca
                                  "-o", tmp_path / "nowhere" / f"model.{kind}")
     assert status == 2 and "the folder" in output and "does not exist" in output, output
     assert "Errno" not in output and not (tmp_path / "nowhere").exists()
+
+
+def test_train_out_into_another_folder_keeps_the_csv_data_found(tmp_path, capsys):
+    (tmp_path / "work").mkdir()
+    (tmp_path / "results").mkdir()
+    (tmp_path / "work" / "data.csv").write_text("a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n2,2,x\n4,4,y\n")
+    project = read_project(EXAMPLES / "xor.nnd")
+    project.dataset = {"kind": "csv", "path": "data.csv", "features": ["a", "b"], "target": "label"}
+    write_project(project, tmp_path / "work" / "p.nnd")
+    status, output = _in_process(capsys, "train", tmp_path / "work" / "p.nnd", "--epochs", "1",
+                                 "--out", tmp_path / "results" / "trained.nnd")
+    assert status == 0, output
+    status, output = _in_process(capsys, "check", tmp_path / "results" / "trained.nnd")
+    assert status == 0 and "valid" in output, output
+    assert read_project(tmp_path / "work" / "p.nnd").dataset["path"] == "data.csv"  # the input is as it was

@@ -22,9 +22,10 @@ from .reader import FORMAT, FORMAT_VERSION, KNOWN_ENTRIES, KNOWN_KEYS
 WEIGHTS_COMPRESSION = zipfile.ZIP_STORED
 
 
-def project_to_dict(project: Project) -> dict[str, Any]:
+def project_to_dict(project: Project, *, dataset: dict[str, Any] | None = None) -> dict[str, Any]:
     """The content of ``project.json``, keys in the spec's order, unknown top-level keys last.
 
+    ``dataset`` replaces the project's dataset block (the writer passes it as seen from the new folder).
     Raises :class:`ProjectError` naming a field that a JSON file cannot hold.
     """
     document: dict[str, Any] = {
@@ -34,7 +35,7 @@ def project_to_dict(project: Project) -> dict[str, Any]:
         "name": project.name,
         "description": project.description,
         "graph": project.graph.to_dict(),
-        "dataset": project.dataset,
+        "dataset": project.dataset if dataset is None else dataset,
         "training": project.training,
     }
     for key, value in project.extra.items():
@@ -62,8 +63,9 @@ def write_project(project: Project, path: str | os.PathLike, *, max_bytes: int |
     """
     path = Path(path)
     limit = archive.MAX_UNCOMPRESSED_BYTES if max_bytes is None else max_bytes
+    dataset = dataset_seen_from(project, path)
     try:
-        entries = _entries(project)
+        entries = _entries(project, dataset)
     except (ProjectError, jsonfile.JsonProblem, weights.WeightsProblem) as exc:
         raise ProjectError(f"Cannot save {path}: {exc}", path) from exc
     except RecursionError:
@@ -76,13 +78,37 @@ def write_project(project: Project, path: str | os.PathLike, *, max_bytes: int |
         archive.write_atomically(path, entries)
     except OSError as exc:
         raise ProjectError(f"Cannot save {path}: {exc.strerror or exc}", path) from exc
+    project.dataset = dataset
     project.path = path
 
 
-def _entries(project: Project) -> list[tuple[str, archive.Content, int]]:
+def dataset_seen_from(project: Project, path: str | os.PathLike) -> dict[str, Any]:
+    """The project's dataset block for a file saved at ``path``.
+
+    A relative data ``path`` is relative to the project file's folder (spec), so saving into another folder
+    ("Save As", ``nn-designer train --out``) rewrites it to lead to the same data from there; otherwise the
+    saved project could not find its data. The block itself is returned when nothing needs to change.
+    """
+    raw = project.dataset.get("path") if isinstance(project.dataset, dict) else None
+    if project.path is None or not isinstance(raw, str) or not raw.strip() or raw.startswith("~"):
+        return project.dataset
+    if Path(raw).is_absolute():
+        return project.dataset
+    old, new = Path(project.path).resolve().parent, Path(path).resolve().parent
+    if old == new:
+        return project.dataset
+    data = old / raw
+    try:
+        moved = Path(os.path.relpath(data, new)).as_posix()
+    except ValueError:  # another drive (Windows): only an absolute path leads there
+        moved = str(data)
+    return {**project.dataset, "path": moved}
+
+
+def _entries(project: Project, dataset: dict[str, Any]) -> list[tuple[str, archive.Content, int]]:
     entries = [
         ("mimetype", archive.MIMETYPE, zipfile.ZIP_STORED),  # first and stored, so `file` can tell
-        ("project.json", jsonfile.dump(project_to_dict(project)), zipfile.ZIP_DEFLATED),
+        ("project.json", jsonfile.dump(project_to_dict(project, dataset=dataset)), zipfile.ZIP_DEFLATED),
     ]
     if project.weights is not None:
         entries.append(("weights.safetensors", weights.encode_weights(project.weights), WEIGHTS_COMPRESSION))

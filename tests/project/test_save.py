@@ -131,3 +131,30 @@ def test_a_successful_save_replaces_the_file(saved, project):
     with zipfile.ZipFile(saved) as archive:
         assert "weights.safetensors" not in archive.namelist()
     assert sorted(p.name for p in saved.parent.iterdir()) == [saved.name]
+
+
+def test_saving_into_another_folder_keeps_a_relative_data_path_leading_to_the_same_file(tmp_path, project):
+    (tmp_path / "a" / "data").mkdir(parents=True)
+    (tmp_path / "b").mkdir()
+    project.dataset = {"kind": "csv", "path": "data/table.csv", "target": "y", "custom": 1}
+    write_project(project, tmp_path / "a" / "p.nnd")
+    assert read_project(tmp_path / "a" / "p.nnd").dataset["path"] == "data/table.csv"  # same folder: as written
+
+    write_project(project, tmp_path / "b" / "copy.nnd")  # "Save As" elsewhere
+    moved = read_project(tmp_path / "b" / "copy.nnd").dataset
+    assert moved == {"kind": "csv", "path": "../a/data/table.csv", "target": "y", "custom": 1}
+    assert ((tmp_path / "b" / moved["path"]).resolve() == (tmp_path / "a" / "data" / "table.csv").resolve())
+    assert project.dataset["path"] == "../a/data/table.csv"  # the open project now reads from its new folder
+
+
+def test_an_absolute_data_path_or_an_unsaved_project_keeps_its_path(tmp_path, project):
+    absolute = str(tmp_path / "elsewhere.csv")
+    project.dataset = {"kind": "csv", "path": absolute}
+    write_project(project, tmp_path / "one.nnd")
+    (tmp_path / "sub").mkdir()
+    write_project(project, tmp_path / "sub" / "two.nnd")
+    assert read_project(tmp_path / "sub" / "two.nnd").dataset["path"] == absolute
+    project.path = None  # never saved: its relative path is the user's, relative to where they work
+    project.dataset = {"kind": "csv", "path": "rel.csv"}
+    write_project(project, tmp_path / "sub" / "three.nnd")
+    assert read_project(tmp_path / "sub" / "three.nnd").dataset["path"] == "rel.csv"
