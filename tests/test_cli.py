@@ -634,6 +634,7 @@ def test_train_out_into_another_folder_keeps_the_csv_data_found(tmp_path, capsys
     (tmp_path / "results").mkdir()
     (tmp_path / "work" / "data.csv").write_text("a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n2,2,x\n4,4,y\n")
     project = read_project(EXAMPLES / "xor.nnd")
+    write_project(project, tmp_path / "work" / "p.nnd")  # the user's project, in their folder
     project.dataset = {"kind": "csv", "path": "data.csv", "features": ["a", "b"], "target": "label"}
     write_project(project, tmp_path / "work" / "p.nnd")
     status, output = _in_process(capsys, "train", tmp_path / "work" / "p.nnd", "--epochs", "1",

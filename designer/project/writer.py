@@ -87,7 +87,9 @@ def dataset_seen_from(project: Project, path: str | os.PathLike) -> dict[str, An
 
     A relative data ``path`` is relative to the project file's folder (spec), so saving into another folder
     ("Save As", ``nn-designer train --out``) rewrites it to lead to the same data from there; otherwise the
-    saved project could not find its data. The block itself is returned when nothing needs to change.
+    saved project could not find its data. Only data that is there is followed: a path that leads nowhere from
+    the old folder is kept as written (a script may set it for the folder it saves into). The block itself is
+    returned when nothing changes.
     """
     raw = project.dataset.get("path") if isinstance(project.dataset, dict) else None
     if project.path is None or not isinstance(raw, str) or not raw.strip() or raw.startswith("~"):
@@ -98,6 +100,8 @@ def dataset_seen_from(project: Project, path: str | os.PathLike) -> dict[str, An
     if old == new:
         return project.dataset
     data = old / raw
+    if not data.exists():
+        return project.dataset
     try:
         moved = Path(os.path.relpath(data, new)).as_posix()
     except ValueError:  # another drive (Windows): only an absolute path leads there

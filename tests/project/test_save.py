@@ -136,6 +136,7 @@ def test_a_successful_save_replaces_the_file(saved, project):
 def test_saving_into_another_folder_keeps_a_relative_data_path_leading_to_the_same_file(tmp_path, project):
     (tmp_path / "a" / "data").mkdir(parents=True)
     (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "data" / "table.csv").write_text("x,y\n1,0\n2,1\n")
     project.dataset = {"kind": "csv", "path": "data/table.csv", "target": "y", "custom": 1}
     write_project(project, tmp_path / "a" / "p.nnd")
     assert read_project(tmp_path / "a" / "p.nnd").dataset["path"] == "data/table.csv"  # same folder: as written
@@ -147,7 +148,7 @@ def test_saving_into_another_folder_keeps_a_relative_data_path_leading_to_the_sa
     assert project.dataset["path"] == "../a/data/table.csv"  # the open project now reads from its new folder
 
 
-def test_an_absolute_data_path_or_an_unsaved_project_keeps_its_path(tmp_path, project):
+def test_an_absolute_data_path_an_unsaved_project_or_a_path_to_nothing_keeps_its_path(tmp_path, project):
     absolute = str(tmp_path / "elsewhere.csv")
     project.dataset = {"kind": "csv", "path": absolute}
     write_project(project, tmp_path / "one.nnd")
@@ -158,3 +159,7 @@ def test_an_absolute_data_path_or_an_unsaved_project_keeps_its_path(tmp_path, pr
     project.dataset = {"kind": "csv", "path": "rel.csv"}
     write_project(project, tmp_path / "sub" / "three.nnd")
     assert read_project(tmp_path / "sub" / "three.nnd").dataset["path"] == "rel.csv"
+    # set for the folder it is saved into (a script's way): nothing there from the old folder, kept as written
+    project.dataset = {"kind": "csv", "path": "next-to-it.csv"}
+    write_project(project, tmp_path / "four.nnd")
+    assert read_project(tmp_path / "four.nnd").dataset["path"] == "next-to-it.csv"
