@@ -68,7 +68,7 @@ def validate(graph, input_shape: tuple[int, ...] | None = None) -> list[Problem]
         first = layers[inputs[0]]
         if tuple(first.shape) != tuple(input_shape) and first.units != _prod(input_shape):
             error(f"the input shape {list(first.shape)} does not match the data, which gives "
-                  f"{list(input_shape)} per sample", layer=first.id)
+                  f"{list(input_shape)} per sample; set its shape to {list(input_shape)}", layer=first.id)
 
     connections_ok = True
     for conn in graph.connections.values():

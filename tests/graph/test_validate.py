@@ -144,6 +144,7 @@ def test_unreachable_layer_is_a_warning_only():
 def test_input_shape_must_match_the_data():
     problem = only(validate(xor(), input_shape=(3,)))
     assert problem.layer_id == "x" and "[2] does not match the data, which gives [3]" in problem.message
+    assert "set its shape to [3]" in problem.message
 
 
 def test_disabled_link_out_of_range():
