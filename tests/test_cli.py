@@ -621,6 +621,15 @@ def test_check_warns_of_an_unknown_training_setting(tmp_path, capsys):
     assert "warning: training: unknown setting 'learning_rte'" in output and "learning_rate" in output
 
 
+def test_check_warns_that_adam_does_not_use_momentum(tmp_path, capsys):
+    document = _xor_document()
+    document["training"].update(optimizer="adam", momentum=0.9)
+    path = tmp_path / "adam.nnd"
+    _write_raw_project(path, document)
+    status, output = _in_process(capsys, "check", path)
+    assert status == 0 and "warning: training: momentum 0.9 is not used" in output, output
+
+
 @pytest.mark.parametrize("kind", ["py", "onnx", "torchrun", "safetensors"])
 def test_an_export_into_a_missing_folder_is_refused_before_any_work(tmp_path, capsys, kind):
     status, output = _in_process(capsys, "export", EXAMPLES / "xor.nnd", "--to", kind,

@@ -23,6 +23,9 @@ def check_project(project) -> tuple[list[str], list[str], str]:
     config = None
     try:
         config = TrainingConfig.from_dict(project.training)
+        if config.optimizer == "adam" and config.momentum > 0:
+            warnings.append(f"warning: training: momentum {config.momentum:g} is not used: it applies to the sgd "
+                            f"optimizer, and adam keeps its own running averages")
         for key in config.extra:  # most often a typo ("learning_rte"), which would otherwise pass unseen
             warnings.append(f"warning: training: unknown setting {key!r} is kept in the file but not used; "
                             f"the settings are {', '.join(SETTINGS)}")
