@@ -5,7 +5,10 @@
    The same probe on the idle window is the baseline (it shows the machine's own noise).
 2. Training throughput in the window (samples/s, from the run's loop time) against what
    ``nn-designer train`` runs, in this process (``prepare_project``, ``suggested_threads``, ``train``),
-   on the same project and epochs: target ratio at least 0.9. Runs alternate, medians of the repeats.
+   on the same project and epochs: target ratio at least 0.9. Runs alternate (window, command, worker
+   alone), and the ratio is the median of the ratios of neighbouring runs: on a shared machine the
+   load drifts between runs, and a pair run seconds apart sees about the same load. The example's
+   own 150 epochs take about 2 s a run; much shorter runs measure the machine's noise more than the window.
    For diagnosis it also times the window's worker alone (its thread, callbacks and reports, no
    window drawing them): the difference to the window is what drawing costs the training.
 
@@ -134,8 +137,8 @@ def train_worker_alone(epochs: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=150)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
     settings_dir = tempfile.mkdtemp(prefix="nnd-bench-settings-")
@@ -171,7 +174,8 @@ def main() -> int:
         alone_speeds.append(train_worker_alone(args.epochs))
 
     p99, worst = float(np.percentile(busy_late, 99)), max(busy_late)
-    ratio = statistics.median(window_speeds) / statistics.median(headless_speeds)
+    ratio = statistics.median(w / h for w, h in zip(window_speeds, headless_speeds))
+    alone_ratio = statistics.median(a / h for a, h in zip(alone_speeds, headless_speeds))
     print(f"spiral example, {args.epochs} epochs x {args.repeats}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f}")
     print(f"GUI timer lateness, idle window:     {summary(idle_late)}")
@@ -183,8 +187,8 @@ def main() -> int:
           f"{[round(s) for s in headless_speeds]}")
     print(f"the worker alone (no window):               median "
           f"{statistics.median(alone_speeds):8,.0f} samples/s {[round(s) for s in alone_speeds]}")
-    print(f"ratio window / headless: {ratio:.2f} (target >= {TARGET_RATIO}); worker alone / headless: "
-          f"{statistics.median(alone_speeds) / statistics.median(headless_speeds):.2f}")
+    print(f"ratio window / headless (median of neighbouring pairs): {ratio:.2f} (target >= {TARGET_RATIO}); "
+          f"worker alone / headless: {alone_ratio:.2f}")
     ok = p99 <= TARGET_P99_MS and worst <= TARGET_MAX_MS and ratio >= TARGET_RATIO
     print("PASS" if ok else "FAIL")
     window.training.shutdown()

@@ -165,3 +165,19 @@ def test_the_accuracy_axis_reads_in_three_percentages(qtbot):
     axis = plot.accuracy.getAxis("left")
     drawn = [label for level in axis._tickLevels for _value, label in level]  # pyqtgraph has no getter
     assert drawn == ["0%", "50%", "100%"]
+
+
+def test_a_series_extended_at_once_equals_one_appended_point_by_point():
+    from designer.ui.training.loss_plot import Series
+
+    xs, ys = np.arange(1, 1001, dtype=float), np.exp(-np.arange(1000) / 300.0)
+    ys[10] = np.nan  # a value the plot leaves out of the range
+    one_by_one, at_once = Series(capacity=4), Series(capacity=4)
+    for x, y in zip(xs, ys):
+        one_by_one.append(float(x), float(y))
+    at_once.extend(xs[:3], ys[:3])
+    at_once.extend(xs[3:], ys[3:])
+    assert at_once.size == one_by_one.size == 1000
+    np.testing.assert_array_equal(at_once.x, one_by_one.x)
+    np.testing.assert_array_equal(at_once.y, one_by_one.y)
+    assert (at_once.low, at_once.high) == (one_by_one.low, one_by_one.high)

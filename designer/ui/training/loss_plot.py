@@ -52,8 +52,23 @@ class Series:
             self.low, self.high = min(self.low, y), max(self.high, y)
 
     def extend(self, xs: np.ndarray, ys: np.ndarray) -> None:
-        for x, y in zip(np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)):
-            self.append(float(x), float(y))
+        """Append many points at once (a stored run of 100,000 epochs: no Python loop per point)."""
+        xs, ys = np.asarray(xs, dtype=np.float64).ravel(), np.asarray(ys, dtype=np.float64).ravel()
+        n = min(xs.size, ys.size)
+        if not n:
+            return
+        end = self.size + n
+        if end > self._x.size:
+            capacity = max(end, 2 * self._x.size)
+            grown_x, grown_y = np.empty(capacity), np.empty(capacity)
+            grown_x[: self.size], grown_y[: self.size] = self.x, self.y
+            self._x, self._y = grown_x, grown_y  # new arrays: views handed out earlier stay valid
+        self._x[self.size:end], self._y[self.size:end] = xs[:n], ys[:n]
+        self.size = end
+        self.version += 1
+        finite = ys[:n][np.isfinite(ys[:n])]
+        if finite.size:
+            self.low, self.high = min(self.low, float(finite.min())), max(self.high, float(finite.max()))
 
     def clear(self) -> None:
         self.size = 0
@@ -79,8 +94,10 @@ def _curve(plot: pg.PlotItem, colour: QColor, width: float = 2.0, name: str | No
     item = plot.plot(pen=pg.mkPen(colour, width=width, style=style), name=name)
     item.setClipToView(True)
     item.setDownsampling(auto=True, method="peak")
-    # NaN breaks a curve where an epoch has no validation value; 'finite' keeps that cheap
-    item.setData(connect="finite")
+    # The live buffers hold finite values only (add_batches and add_epoch skip the others), so the
+    # curve connects all its points and skips pyqtgraph's per-redraw finiteness check.
+    item.setSkipFiniteCheck(True)
+    item.setData(connect="all")
     return item
 
 
@@ -328,15 +345,16 @@ class LossPlot(QWidget):
 
     @Slot()
     def redraw(self) -> None:
-        """Hand the buffers to the curves if anything arrived since the last tick."""
-        if not self._dirty:
+        """Hand the buffers to the curves if anything arrived since the last tick (and someone can
+        see them: a closed or tabbed-away plot catches up when it shows again)."""
+        if not self._dirty or not self.isVisible():
             return
         self._dirty = False
         right = 0.0
         for series, item in self._series:
             if self._drawn.get(id(series)) != series.version:
                 self._drawn[id(series)] = series.version
-                item.setData(series.x, series.y, connect="finite")
+                item.setData(series.x, series.y, connect="all")
             if series.size:
                 right = max(right, float(series.x[-1]))
         if self._follow_x and self._live:
@@ -375,6 +393,10 @@ class LossPlot(QWidget):
     @Slot()
     def _user_moved_view(self, *_args) -> None:
         self._follow_x = False  # the user zoomed or panned: leave the view where they put it
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self.redraw()
 
     # ---------------------------------------------------------------- view
     @Slot(bool)
