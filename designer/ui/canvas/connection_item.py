@@ -25,7 +25,7 @@ from designer.graph import (GATES, Connection, GraphError, connection_weight_cou
                             local_links)
 from designer.ui import style
 
-from .layer_item import LOW_DETAIL, LayerItem
+from .layer_item import LOW_DETAIL, DrawingStates, LayerItem
 
 MAX_LINKS = 400  # beyond this many links a connection is drawn as a band
 #: a trained link is drawn in one of this many widths: links of one sign and width share a pen and
@@ -101,7 +101,7 @@ def _band_path(s_frame: QRectF, s_area: QRectF, t_frame: QRectF, t_area: QRectF)
     return band
 
 
-class ConnectionItem(QGraphicsItem):
+class ConnectionItem(DrawingStates, QGraphicsItem):
     """The drawing of one connection, found by its stable id (``item_id``)."""
 
     def __init__(self, connection: Connection, source: LayerItem, target: LayerItem, recurrent: bool) -> None:
@@ -267,15 +267,6 @@ class ConnectionItem(QGraphicsItem):
             return w.reshape(dst.units, geo.in_channels * geo.window_size)[t, channel * geo.window_size + tap]
         except (GraphError, ValueError, IndexError):
             return None  # weights of another design: colour by the mean only
-
-    def set_state(self, **states) -> None:
-        changed = False
-        for name, value in states.items():
-            if getattr(self, name) != value:
-                setattr(self, name, value)
-                changed = True
-        if changed:
-            self.update()
 
     # ------------------------------------------------------------------ geometry
     def update_geometry(self) -> None:

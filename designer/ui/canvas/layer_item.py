@@ -68,7 +68,21 @@ def describe(layer: Layer) -> str:
     return f"{what} · {shape}"
 
 
-class LayerItem(QGraphicsItem):
+class DrawingStates:
+    """For canvas items: drawing states (``hovered``, ``problem`` ...) that repaint only on a change."""
+
+    def set_state(self, **states: bool | int | object | None) -> None:
+        """Change drawing states and repaint if any of them changed."""
+        changed = False
+        for name, value in states.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+                changed = True
+        if changed:
+            self.update()
+
+
+class LayerItem(DrawingStates, QGraphicsItem):
     """The card of one layer, found by its stable id (``item_id``)."""
 
     def __init__(self, layer: Layer, is_output: bool = False) -> None:
@@ -170,16 +184,6 @@ class LayerItem(QGraphicsItem):
     def set_output(self, is_output: bool) -> None:
         if is_output != self.is_output:
             self.is_output = is_output
-            self.update()
-
-    def set_state(self, **states: bool | int | None) -> None:
-        """Change a drawing state (``hovered``, ``problem``, ``drop_target`` ...) and repaint if it changed."""
-        changed = False
-        for name, value in states.items():
-            if getattr(self, name) != value:
-                setattr(self, name, value)
-                changed = True
-        if changed:
             self.update()
 
     # ------------------------------------------------------------------ geometry
