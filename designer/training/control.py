@@ -80,6 +80,11 @@ class Control:
         return self._stopped
 
     @property
+    def stepping_to_epoch_end(self) -> bool:
+        """True after ``step_epoch()`` until the loop reaches the end of that epoch and pauses."""
+        return self._to_epoch_end
+
+    @property
     def waiting(self) -> bool:
         """True while the loop is held by a pause (between batches, nothing computing)."""
         return self._waiting

@@ -61,6 +61,7 @@ def test_pause_step_batch_step_epoch_update_and_resume(tiny, xor_data):
     control.update(learning_rate=0.05)
     control.step_epoch()  # a whole epoch when paused between epochs
     assert _waiting_after(control, worker, batches=16)
+    assert not control.stepping_to_epoch_end
     assert [e.epoch for e in worker.epochs] == [1, 2]
 
     control.resume()
