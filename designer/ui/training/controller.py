@@ -85,18 +85,12 @@ class TrainingController(QObject):
 
         self._build_actions()
         self._build_docks()
-        for signal_name, slot in (("project_replaced", self.project_loaded), ("closing", self.shutdown)):
-            signal = getattr(window, signal_name, None)
-            if signal is not None:
-                signal.connect(slot)
-        panel = getattr(window, "dataset_panel", None)
-        if panel is not None and hasattr(panel, "settings_changed"):
-            panel.settings_changed.connect(self._on_settings_changed)
-        undo_stack = getattr(window, "undo_stack", None)
-        if undo_stack is not None:
-            # the stack re-enables its actions whenever a command is pushed: keep them off while training
-            undo_stack.canUndoChanged.connect(self._keep_editing_locked)
-            undo_stack.canRedoChanged.connect(self._keep_editing_locked)
+        window.project_replaced.connect(self.project_loaded)
+        window.closing.connect(self.shutdown)
+        window.dataset_panel.settings_changed.connect(self._on_settings_changed)
+        # the stack re-enables its actions whenever a command is pushed: keep them off while training
+        window.undo_stack.canUndoChanged.connect(self._keep_editing_locked)
+        window.undo_stack.canRedoChanged.connect(self._keep_editing_locked)
         window.installEventFilter(self)
         self._update_actions()
         self.project_loaded()
@@ -134,15 +128,12 @@ class TrainingController(QObject):
                                          "reset")
         actions = [self.action_train, self.action_pause, self.action_step, self.action_step_epoch,
                    self.action_stop, self.action_reset]
-        menu = getattr(self.window, "menu_training", None)
-        if menu is not None:
-            menu.addActions(actions[:5])
-            menu.addSeparator()
-            menu.addAction(self.action_reset)
-        toolbar = getattr(self.window, "toolbar", None)
-        if toolbar is not None:
-            toolbar.addSeparator()
-            toolbar.addActions([self.action_train, self.action_pause, self.action_step, self.action_stop])
+        menu = self.window.menu_training
+        menu.addActions(actions[:5])
+        menu.addSeparator()
+        menu.addAction(self.action_reset)
+        self.window.toolbar.addSeparator()
+        self.window.toolbar.addActions([self.action_train, self.action_pause, self.action_step, self.action_stop])
 
     def _build_docks(self) -> None:
         window = self.window
@@ -157,11 +148,10 @@ class TrainingController(QObject):
                                        Qt.DockWidgetArea.BottomDockWidgetArea)
         # a closed (or tabbed away) dock needs no predictions: the worker then skips computing them
         self.learned_dock.visibilityChanged.connect(self._learned_visibility_changed)
-        if hasattr(window, "splitDockWidget"):
-            window.splitDockWidget(self.loss_dock, self.learned_dock, Qt.Orientation.Horizontal)
-            # room for the curves: the plots are what a person watches while training
-            window.resizeDocks([self.loss_dock], [320], Qt.Orientation.Vertical)
-            window.resizeDocks([self.loss_dock, self.learned_dock], [520, 380], Qt.Orientation.Horizontal)
+        window.splitDockWidget(self.loss_dock, self.learned_dock, Qt.Orientation.Horizontal)
+        # room for the curves: the plots are what a person watches while training
+        window.resizeDocks([self.loss_dock], [320], Qt.Orientation.Vertical)
+        window.resizeDocks([self.loss_dock, self.learned_dock], [520, 380], Qt.Orientation.Horizontal)
 
     def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self.window)
@@ -296,13 +286,10 @@ class TrainingController(QObject):
     # ------------------------------------------------------------------ starting and ending a run
     def _start(self, step: str | None = None) -> bool:
         window = self.window
-        problems = window.validate_now() if hasattr(window, "validate_now") else []
-        blocking = errors(problems)
+        blocking = errors(window.validate_now())
         if blocking:
-            problems_dock = getattr(window, "problems_dock", None)
-            if problems_dock is not None:
-                problems_dock.show()
-                problems_dock.raise_()
+            window.problems_dock.show()
+            window.problems_dock.raise_()
             self._show_message_in_status_bar(f"Cannot train: fix the {len(blocking)} problem"
                                              f"{'s' if len(blocking) != 1 else ''} listed under Problems first",
                                              8000)
@@ -595,9 +582,7 @@ class TrainingController(QObject):
         (the panel's ``settings_changed`` then passes it to a run in progress)."""
         if self._syncing:
             return
-        panel = getattr(self.window, "dataset_panel", None)
-        if panel is not None:
-            panel.set_training_value("learning_rate", round(value, 9))
+        self.window.dataset_panel.set_training_value("learning_rate", round(value, 9))
 
     def _sync_learning_rate(self) -> None:
         value = self.window.project.training.get("learning_rate", 0.1)
@@ -614,29 +599,24 @@ class TrainingController(QObject):
     # ------------------------------------------------------------------ helpers
     def _lock_editing(self, locked: bool) -> None:
         window = self.window
-        canvas = getattr(window, "canvas", None)
-        if canvas is not None and hasattr(canvas, "set_read_only"):
-            canvas.set_read_only(locked)
+        window.canvas.set_read_only(locked)
         # the inspector keeps showing the selection (a neuron's live weights): only its fields lock
         window.inspector.set_read_only(locked)
         window.palette.setEnabled(not locked)
         # Deleting edits the design; New and Open would replace the project the run belongs to:
         # the user stops the run first (its weights then go into the project they can save).
-        for name in ("action_delete", "action_new", "action_open", "menu_recent", "menu_examples"):
-            widget = getattr(window, name, None)
-            if widget is not None:
-                widget.setEnabled(not locked)
+        for widget in (window.action_delete, window.action_new, window.action_open, window.menu_recent,
+                       window.menu_examples):
+            widget.setEnabled(not locked)
         self._keep_editing_locked()
 
     @Slot()
     def _keep_editing_locked(self, *_args) -> None:
-        window, stack = self.window, getattr(self.window, "undo_stack", None)
-        if stack is None or not shiboken6.isValid(stack):  # the window is being destroyed
+        window, stack = self.window, self.window.undo_stack
+        if not shiboken6.isValid(stack):  # the window is being destroyed
             return
-        for name, can in (("action_undo", "canUndo"), ("action_redo", "canRedo")):
-            action = getattr(window, name, None)
-            if action is not None and stack is not None:
-                action.setEnabled(not self.busy and getattr(stack, can)())
+        window.action_undo.setEnabled(not self.busy and stack.canUndo())
+        window.action_redo.setEnabled(not self.busy and stack.canRedo())
 
     def _show_weights(self, weights: dict[str, np.ndarray] | None) -> None:
         """On the canvas (links, biases) and in the inspector (the selected neuron's)."""
@@ -644,9 +624,7 @@ class TrainingController(QObject):
         self.window.inspector.set_weights(weights)
 
     def _mark_modified(self) -> None:
-        mark = getattr(self.window, "mark_modified", None)
-        if mark is not None:
-            mark()
+        self.window.mark_modified()
 
     def _status(self, text: str) -> None:
         self.status_label.setText(text)
@@ -659,5 +637,4 @@ class TrainingController(QObject):
             self.window.problems_dock.raise_()
 
     def _show_message_in_status_bar(self, text: str, timeout_ms: int = 0) -> None:
-        if hasattr(self.window, "statusBar"):
-            self.window.statusBar().showMessage(text, timeout_ms)
+        self.window.statusBar().showMessage(text, timeout_ms)
