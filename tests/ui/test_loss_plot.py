@@ -181,3 +181,19 @@ def test_a_series_extended_at_once_equals_one_appended_point_by_point():
     np.testing.assert_array_equal(at_once.x, one_by_one.x)
     np.testing.assert_array_equal(at_once.y, one_by_one.y)
     assert (at_once.low, at_once.high) == (one_by_one.low, one_by_one.high)
+
+
+def test_a_falling_loss_keeps_the_axis_from_zero_still_and_a_rise_above_it_grows_it(plot):
+    plot.begin_run(classification=True, epochs=100)
+    seen = set()
+    for n in range(1, 41):
+        plot.add_epoch(_epoch(n))
+        plot.redraw()
+        seen.add(tuple(plot.loss.viewRange()[1]))
+    # every point in view, from 0, and the axis never moved while the loss fell
+    assert len(seen) == 1
+    (low, high), = seen
+    assert low == 0.0 and high >= max(plot.train.high, plot.val.high)
+    plot.add_epoch({"epoch": 41, "train_loss": 3.0, "val_loss": 3.5})
+    plot.redraw()
+    assert plot.loss.viewRange()[1][1] >= 3.5

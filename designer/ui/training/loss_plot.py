@@ -368,12 +368,21 @@ class LossPlot(QWidget):
         high = max(self.batch.high, self.train.high, self.val.high, self._history_y[1])
         if not (math.isfinite(low) and math.isfinite(high)):
             return
+        current = self._y_range
+        if not self.action_log_scale.isChecked() and low >= 0:
+            # A loss is not negative: the axis starts at 0 and its top moves only when the loss
+            # rises above it, so a falling loss never moves the axes (a move regenerates the axes of
+            # both plots, which was most of what a live redraw cost).
+            top = 1.1 * high or 1.0
+            if current is None or high > current[1] or current[0] != 0.0:
+                self._y_range = (0.0, top)
+                self.loss.setYRange(0.0, top, padding=0)
+            return
         if self.action_log_scale.isChecked():
             if low <= 0:
                 return
             low, high = math.log10(low), math.log10(high)
         span = max(high - low, 1e-9)
-        current = self._y_range
         if (current is not None and current[0] <= low and high <= current[1]
                 and current[1] - current[0] <= 3 * span):
             return
