@@ -234,7 +234,7 @@ class _Loop:
                     return "stopped", f"stopped by the user in epoch {epoch}, before batch {b + 1} of {batches}"
                 updates = control.take_updates()
                 if updates:
-                    self._apply(updates, epoch, b + 1)
+                    self._apply(updates, epoch, b + 1, batches)
                     penalize = self.settings["l1"] > 0 or self.settings["l2"] > 0
             index = order[b * size:(b + 1) * size]
             xb, tb = x[index], t[index]
@@ -296,7 +296,7 @@ class _Loop:
         if self.control is not None:
             self.control.epoch_finished()
 
-    def _apply(self, updates: dict[str, float], epoch: int, batch: int) -> None:
+    def _apply(self, updates: dict[str, float], epoch: int, batch: int, batches: int) -> None:
         """Put changed settings into effect from this batch on, and record them for the plot."""
         for name, value in updates.items():
             if name == "learning_rate":
@@ -308,7 +308,9 @@ class _Loop:
                 for group in self.optimizer.param_groups:
                     group["momentum"] = value
             self.settings[name] = value
-            self.run_record.changes.append({"epoch": epoch, "batch": batch, "name": name, "value": value})
+            # "batch of batches": a stored run's marker is drawn at its exact place within the epoch
+            self.run_record.changes.append({"epoch": epoch, "batch": batch, "batches": batches,
+                                            "name": name, "value": value})
 
     def _diverged(self, epoch: int, batch: int, batches: int, value: float, snapshot) -> str:
         what = "NaN" if math.isnan(value) else ("infinite" if math.isinf(value) else "infinite with the penalty")

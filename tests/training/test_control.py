@@ -68,7 +68,7 @@ def test_pause_step_batch_step_epoch_update_and_resume(tiny, xor_data):
     run = worker.join()
     assert run.status == "completed" and run.epochs == [1, 2, 3]
     assert [b.learning_rate for b in worker.batches] == [0.1] * 8 + [0.05] * 16
-    assert run.changes == [{"epoch": 2, "batch": 1, "name": "learning_rate", "value": 0.05}]
+    assert run.changes == [{"epoch": 2, "batch": 1, "batches": 8, "name": "learning_rate", "value": 0.05}]
     assert run.to_dict()["changes"] == run.changes
 
 
@@ -120,8 +120,8 @@ def test_learning_rate_change_reaches_the_optimizer_mid_epoch(tiny, xor_data):
 
     worker = Background(module, xor_data, SETTINGS, control, on_batch=change_at_second)
     run = worker.join()
-    assert run.changes == [{"epoch": 1, "batch": 3, "name": "learning_rate", "value": 0.0001},
-                           {"epoch": 1, "batch": 3, "name": "momentum", "value": 0.5}]
+    assert run.changes == [{"epoch": 1, "batch": 3, "batches": 8, "name": "learning_rate", "value": 0.0001},
+                           {"epoch": 1, "batch": 3, "batches": 8, "name": "momentum", "value": 0.5}]
     assert [b.learning_rate for b in worker.batches[:4]] == [0.1, 0.1, 0.0001, 0.0001]
 
 

@@ -207,7 +207,7 @@ class TrainingWorker(QObject):
         or the batches just trained would wait unseen until the user goes on. (A step to the end
         of the epoch is reported as usual: the epoch's end flushes it.)"""
         control = self.control
-        return control is not None and control.paused and not getattr(control, "_to_epoch_end", False)
+        return control is not None and control.paused and not control.stepping_to_epoch_end
 
     def _on_epoch(self, stats: Any) -> None:
         self._pending_epochs.append({
