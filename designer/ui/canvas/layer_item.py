@@ -5,6 +5,10 @@ grids; gated recurrent layers (lstm, gru) draw their units as rounded cells. The
 on the right is where a person starts dragging a connection. At low zoom the card is drawn as
 a plain box (Qt's chip example: ``levelOfDetailFromTransform``), and the painting is cached in
 device coordinates so that moving a layer only blits it.
+
+Links are drawn above the cards (they end on the neurons), so a card's name and subtitle are drawn
+by a :class:`LayerHeader`, a separate item above the links that follows its card: many links into
+a small card (a one-neuron output) would otherwise cross out its name.
 """
 from __future__ import annotations
 
@@ -22,6 +26,12 @@ LOW_DETAIL = 0.45  # below this zoom, cards are plain boxes
 PORT_RADIUS = 6.0
 MAX_TITLE_WIDTH = 180.0
 LAYER_TYPE = QGraphicsItem.UserType + 1
+HEADER_TYPE = QGraphicsItem.UserType + 3
+#: how far above its card a header is stacked: above the links (card + 1), so they pass under it
+HEADER_ABOVE = 2.0
+#: the height of the header band from the card's top: the title and subtitle, not the neurons'
+#: selection ring (3 px outside a neuron at the neuron area's top)
+HEADER_BAND = HEADER - 3.0
 
 _SHADOW_OPAQUE = QColor(
     *(round(c * style.SHADOW.alphaF() + b * (1 - style.SHADOW.alphaF()))
@@ -87,6 +97,8 @@ class LayerItem(DrawingStates, QGraphicsItem):
 
     def __init__(self, layer: Layer, is_output: bool = False) -> None:
         super().__init__()
+        self.header = LayerHeader(self)  # first: every change of the card below is passed on to it
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges, True)  # so the header follows
         self.item_id = layer.id
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
         self.setAcceptHoverEvents(True)
@@ -131,6 +143,8 @@ class LayerItem(DrawingStates, QGraphicsItem):
                          f"{layer.units:,} neuron{'s' if layer.units != 1 else ''}"
                          + (f", {layer.activation}" if layer.kind == "neurons" else ""))
         self.setToolTip(self._summary)
+        self.header.setToolTip(self._summary)
+        self.header.prepareGeometryChange()
         if self.biases is not None and self.biases.shape != (layer.units,):
             self.biases = None  # the trained biases were for another shape
         self.update()
@@ -145,7 +159,7 @@ class LayerItem(DrawingStates, QGraphicsItem):
         self.biases = values if values is not None and values.shape == (self.layer.units,) else None
         if self._bias_look() == before:
             return False
-        self.update()
+        QGraphicsItem.update(self)  # the tints are the card's alone: the header keeps its cached picture
         return True
 
     def _bias_look(self) -> bytes | None:
@@ -199,6 +213,13 @@ class LayerItem(DrawingStates, QGraphicsItem):
         """Local rectangle of the drawn neurons (where bands start and end)."""
         ax, ay, aw, ah = self.layout.area
         return QRectF(ax, ay + self._offset_y, aw, ah)
+
+    def header_rect(self) -> QRectF:
+        """Local rectangle of the name and subtitle, kept clear of links (see :class:`LayerHeader`)."""
+        return QRectF(self._frame.left(), self._frame.top(), self._frame.width(), HEADER_BAND)
+
+    def header_contains(self, local: QPointF) -> bool:
+        return self.header_rect().contains(local)
 
     def port_center(self) -> QPointF:
         return QPointF(self._frame.right(), self.neuron_area().center().y())
@@ -264,33 +285,9 @@ class LayerItem(DrawingStates, QGraphicsItem):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(_SHADOW_OPAQUE)
         painter.drawRoundedRect(frame.adjusted(-0.5, 1.0, 0.5, 2.5), 10.5, 10.5)
-        # the card
-        if self.problem:
-            border = QPen(style.PROBLEM, 2.0)
-        elif selected or self.drop_target:
-            border = QPen(style.ACCENT, 2.0)
-        else:
-            border = QPen(style.CARD_BORDER_HOVER if self.hovered else style.CARD_BORDER, 1.0)
-        painter.setPen(border)
-        painter.setBrush(style.CARD)
-        painter.drawRoundedRect(frame, 10, 10)
-        if selected or self.drop_target or self.problem:
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(style.PROBLEM_SOFT if self.problem else style.ACCENT_SOFT)
-            painter.drawRoundedRect(frame.adjusted(1, 1, -1, -1), 9, 9)
-        # header: a dot of the kind's colour, the name, then what it computes and its shape
-        title_font, sub_font, gap_font = _fonts()
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(edge)
-        painter.drawEllipse(QPointF(frame.left() + PAD + 3, frame.top() + 14), 3.5, 3.5)
-        painter.setFont(title_font)
-        painter.setPen(style.TEXT)
-        painter.drawText(QRectF(frame.left() + PAD + 11, frame.top() + 5, frame.width() - PAD * 2 - 11, 18),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.title)
-        painter.setFont(sub_font)
-        painter.setPen(style.TEXT_MUTED)
-        painter.drawText(QRectF(frame.left() + PAD, frame.top() + 21, frame.width() - PAD * 2, 14),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.subtitle)
+        self.paint_card(painter)
+        # the header (name and subtitle) is the LayerHeader's, above the links
+        _, _, gap_font = _fonts()
         self._paint_neurons(painter, lod, fill, edge, gap_font)
         # output port: where connections start
         port = self.port_center()
@@ -307,6 +304,41 @@ class LayerItem(DrawingStates, QGraphicsItem):
         painter.setBrush(edge)
         painter.drawPolygon([QPointF(inp.x(), inp.y() - 5), QPointF(inp.x() + 5, inp.y()),
                              QPointF(inp.x(), inp.y() + 5)])
+
+    def paint_card(self, painter: QPainter) -> None:
+        """The card's face and border, in the colours of its state (the header paints its band of it too)."""
+        frame = self._frame
+        selected = self.isSelected()
+        if self.problem:
+            border = QPen(style.PROBLEM, 2.0)
+        elif selected or self.drop_target:
+            border = QPen(style.ACCENT, 2.0)
+        else:
+            border = QPen(style.CARD_BORDER_HOVER if self.hovered else style.CARD_BORDER, 1.0)
+        painter.setPen(border)
+        painter.setBrush(style.CARD)
+        painter.drawRoundedRect(frame, 10, 10)
+        if selected or self.drop_target or self.problem:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(style.PROBLEM_SOFT if self.problem else style.ACCENT_SOFT)
+            painter.drawRoundedRect(frame.adjusted(1, 1, -1, -1), 9, 9)
+
+    def paint_header_text(self, painter: QPainter) -> None:
+        """A dot of the kind's colour, the name, then what the layer computes and its shape."""
+        frame = self._frame
+        _, edge = self._colours()
+        title_font, sub_font, _ = _fonts()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(edge)
+        painter.drawEllipse(QPointF(frame.left() + PAD + 3, frame.top() + 14), 3.5, 3.5)
+        painter.setFont(title_font)
+        painter.setPen(style.TEXT)
+        painter.drawText(QRectF(frame.left() + PAD + 11, frame.top() + 5, frame.width() - PAD * 2 - 11, 18),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.title)
+        painter.setFont(sub_font)
+        painter.setPen(style.TEXT_MUTED)
+        painter.drawText(QRectF(frame.left() + PAD, frame.top() + 21, frame.width() - PAD * 2, 14),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.subtitle)
 
     def _paint_neurons(self, painter: QPainter, lod: float, fill: QColor, edge: QColor, gap_font) -> None:
         r = self.layout.radius
@@ -378,6 +410,33 @@ class LayerItem(DrawingStates, QGraphicsItem):
     def type(self) -> int:  # noqa: A003 - Qt's name
         return LAYER_TYPE
 
+    def update(self, *args) -> None:
+        """Repaint the card and its header (the header shows the card's state: selected, hovered ...)."""
+        super().update(*args)
+        self.header.update()
+
+    def itemChange(self, change, value):  # noqa: N802 - Qt's name
+        """Keep the header with its card: same scene, place, stacking above the links, opacity, visibility."""
+        Change = QGraphicsItem.GraphicsItemChange
+        header = self.header
+        if change == Change.ItemPositionHasChanged:
+            header.setPos(self.pos())
+        elif change == Change.ItemSceneHasChanged:
+            if header.scene() is not None and header.scene() is not value:
+                header.scene().removeItem(header)
+            if value is not None and header.scene() is None:
+                header.setPos(self.pos())
+                value.addItem(header)
+        elif change == Change.ItemZValueHasChanged:
+            header.setZValue(self.zValue() + HEADER_ABOVE)
+        elif change == Change.ItemOpacityHasChanged:
+            header.setOpacity(self.opacity())
+        elif change == Change.ItemVisibleHasChanged:
+            header.setVisible(self.isVisible())
+        elif change == Change.ItemSelectedHasChanged:
+            header.update()
+        return super().itemChange(change, value)
+
     # ------------------------------------------------------------------ hover
     def hoverEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self.set_state(hovered=True)
@@ -390,3 +449,34 @@ class LayerItem(DrawingStates, QGraphicsItem):
 
     def hoverLeaveEvent(self, event) -> None:  # noqa: N802
         self.set_state(hovered=False, port_hovered=False)
+
+
+class LayerHeader(QGraphicsItem):
+    """A card's name and subtitle on the card's face, stacked above the links that end on the card.
+
+    Only its card makes, places and removes it. It takes no mouse buttons and no hover: the view picks
+    the card under it (:meth:`LayerItem.header_contains`), so a press on a name selects and drags the layer.
+    """
+
+    def __init__(self, card: LayerItem) -> None:
+        super().__init__()
+        self.card = card
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setAcceptHoverEvents(False)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setZValue(card.zValue() + HEADER_ABOVE)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        return self.card.header_rect().adjusted(-1.5, -1.5, 1.5, 0)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < LOW_DETAIL:
+            return  # the card draws itself as a plain box with its name, and links as bands below it
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        # the top band of the card's face exactly as the card draws it, over the links that cross it
+        painter.setClipRect(self.boundingRect())
+        self.card.paint_card(painter)
+        self.card.paint_header_text(painter)
+
+    def type(self) -> int:  # noqa: A003 - Qt's name
+        return HEADER_TYPE

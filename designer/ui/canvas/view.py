@@ -233,6 +233,8 @@ class CanvasView(QGraphicsView):
             index = layer.neuron_at(local)
             if index is not None:
                 return "neuron", layer, index
+            if layer.header_contains(local):
+                return "layer", layer, None  # its name is drawn above the links: a press there is on the card
         for item in self.canvas_scene.connection_items.values():
             if item.shows_links() and item.boundingRect().contains(scene_pos):
                 link = item.link_at(scene_pos, tolerance)
