@@ -3,7 +3,8 @@
 It edits the project's ``dataset`` and ``training`` blocks (plain dicts, see the file spec) through
 :class:`ChangeSettingsCommand`, so a settings change is undoable and marks the project modified like
 any other edit. A small preview shows a few samples of a built-in dataset: the points of the 2-D sets,
-a strip of images, or a few sequences with their targets.
+a strip of images, or a few sequences with their targets. The two blocks are two tabs, "Data" and
+"Training", so that each is whole in a dock of a 1000-pixel-high window.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox,
-                               QVBoxLayout, QWidget)
+                               QTabWidget, QVBoxLayout, QWidget)
 
 SETTINGS_COMMAND_ID = 0x4E4E5350  # "NNSP": quick successive changes of one field merge into one undo step
 MERGE_SECONDS = 1.0  # holding a spin box's arrow is one change; two edits a while apart are two
@@ -138,8 +139,12 @@ def _form(title: str) -> tuple[QGroupBox, QFormLayout]:
     return box, form
 
 
-class DatasetPanel(QScrollArea):
-    """Edits ``project.dataset`` and ``project.training``; undoable through the window's undo stack."""
+class DatasetPanel(QTabWidget):
+    """Edits ``project.dataset`` and ``project.training``; undoable through the window's undo stack.
+
+    Two tabs, "Data" and "Training", each scrolling on its own: one above the other, the training
+    settings began below a 1000-pixel-high window's edge, so reaching the learning rate took a scroll.
+    """
 
     #: ``"dataset"`` or ``"training"``: a block changed (an edit, an undo, a newly opened project)
     settings_changed = Signal(str)
@@ -147,9 +152,7 @@ class DatasetPanel(QScrollArea):
     def __init__(self, project, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("dataset_panel")
-        self.setWidgetResizable(True)
-        self.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setDocumentMode(True)  # tabs without a frame of their own, inside the dock's
         self.project = project
         self.undo_stack = undo_stack
         self._loading = False
@@ -162,15 +165,31 @@ class DatasetPanel(QScrollArea):
         self._preview_timer.setInterval(120)
         self._preview_timer.timeout.connect(self._draw_preview)
 
-        body = QWidget()
-        self.setWidget(body)
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.setSpacing(10)
-        layout.addWidget(self._build_data_box())
-        layout.addWidget(self._build_training_box())
-        layout.addStretch(1)
+        self.data_page = self._page("dataset_data_page", self._build_data_box())
+        self.training_page = self._page("dataset_training_page", self._build_training_box())
+        self.addTab(self.data_page, "Data")
+        self.addTab(self.training_page, "Training")
+        self.setTabToolTip(0, "Where the samples come from and how many are kept for validation")
+        self.setTabToolTip(1, "Loss, optimizer, learning rate, batch size, epochs, regularization, device")
         self.load()
+
+    @staticmethod
+    def _page(name: str, box: QGroupBox) -> QScrollArea:
+        """A tab's page: its settings box at the top, scrolling if the dock is shorter than the box."""
+        box.setTitle("")  # the tab says what it holds
+        box.setFlat(True)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(8, 6, 8, 8)
+        layout.addWidget(box)
+        layout.addStretch(1)
+        page = QScrollArea()
+        page.setObjectName(name)
+        page.setWidgetResizable(True)
+        page.setFrameShape(QScrollArea.Shape.NoFrame)
+        page.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        page.setWidget(body)
+        return page
 
     # ------------------------------------------------------------------ widgets
     def _build_data_box(self) -> QGroupBox:
