@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap, QUndoCommand, QUndoStack
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox,
                                QTabWidget, QVBoxLayout, QWidget)
 
@@ -130,9 +130,11 @@ def _double(low: float, high: float, decimals: int, step: float) -> QDoubleSpinB
     return spin
 
 
-def _form(title: str) -> tuple[QGroupBox, QFormLayout]:
-    box = QGroupBox(title)
+def _form() -> tuple[QWidget, QFormLayout]:
+    """A tab's settings as a form (the tab's title names them: no group box frame and title of its own)."""
+    box = QWidget()
     form = QFormLayout(box)
+    form.setContentsMargins(0, 0, 0, 0)
     form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
     form.setVerticalSpacing(6)
@@ -174,13 +176,11 @@ class DatasetPanel(QTabWidget):
         self.load()
 
     @staticmethod
-    def _page(name: str, box: QGroupBox) -> QScrollArea:
-        """A tab's page: its settings box at the top, scrolling if the dock is shorter than the box."""
-        box.setTitle("")  # the tab says what it holds
-        box.setFlat(True)
+    def _page(name: str, box: QWidget) -> QScrollArea:
+        """A tab's page: its settings at the top, scrolling if the dock is shorter than they are."""
         body = QWidget()
         layout = QVBoxLayout(body)
-        layout.setContentsMargins(8, 6, 8, 8)
+        layout.setContentsMargins(10, 10, 10, 8)
         layout.addWidget(box)
         layout.addStretch(1)
         page = QScrollArea()
@@ -192,8 +192,8 @@ class DatasetPanel(QTabWidget):
         return page
 
     # ------------------------------------------------------------------ widgets
-    def _build_data_box(self) -> QGroupBox:
-        box, form = _form("Data")
+    def _build_data_box(self) -> QWidget:
+        box, form = _form()
         self.source = _combo({"builtin": "Built-in dataset", "csv": "CSV file", "images": "Image folder"})
         self.source.setObjectName("dataset_kind")
         form.addRow("Source", self.source)
@@ -306,8 +306,8 @@ class DatasetPanel(QTabWidget):
         h.addWidget(browse)
         return edit, row
 
-    def _build_training_box(self) -> QGroupBox:
-        box, form = _form("Training")
+    def _build_training_box(self) -> QWidget:
+        box, form = _form()
         self.loss = _combo(LOSS_TITLES)
         self.loss.setObjectName("training_loss")
         self.loss.setToolTip("Automatic: cross-entropy for classes, binary cross-entropy for one sigmoid output, "

@@ -27,8 +27,10 @@ def test_data_and_training_settings_are_each_one_click_away_at_1600_by_1000(qtbo
     assert [tabs.tabText(i) for i in range(tabs.count())] == ["Data", "Training"]
     data, training = panel.data_page, panel.training_page
     assert panel.currentWidget() is data
-    for widget in (panel.source, panel.dataset_name, panel.samples, panel.noise, panel.validation_split,
-                   panel.data_seed):
+    settings = (panel.source, panel.dataset_name, panel.samples, panel.noise, panel.validation_split,
+                panel.data_seed)
+    qtbot.waitUntil(lambda: in_sight(data, panel.source), timeout=2000)  # the docks' layout has settled
+    for widget in settings:
         assert in_sight(data, widget), widget.objectName()
     assert data.verticalScrollBar().value() == 0
     QTest.mouseClick(tabs, Qt.MouseButton.LeftButton, pos=tabs.tabRect(1).center())
