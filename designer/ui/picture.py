@@ -15,7 +15,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QGraphicsItem
 
 from designer.graph import Graph
+from designer.project.archive import atomic_file
 
 from .canvas.scene import CanvasScene
 
@@ -213,28 +213,13 @@ def _png(scene: CanvasScene, source: QRectF, fill: QColor | None, scale: float) 
 
 # ---------------------------------------------------------------- writing
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path``; a failure leaves any previous file as it was."""
-    folder = path.resolve().parent
+    """Write ``data`` to ``path`` as project files are saved; a failure leaves any previous file as it was."""
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        with atomic_file(path) as handle:
+            handle.write(data)
     except OSError as exc:
-        raise PictureError(f"{path}: cannot write into {folder} ({exc.strerror}); choose another place") from None
-    try:
-        if hasattr(os, "fchmod"):  # mkstemp makes the file private; a picture is an ordinary file
-            mask = os.umask(0)
-            os.umask(mask)
-            os.fchmod(handle, 0o666 & ~mask)
-        with os.fdopen(handle, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
+        raise PictureError(f"{path}: cannot write into {path.resolve().parent} ({exc.strerror or exc}); "
+                           f"choose another place") from None
 
 
 __all__ = ["FORMATS", "PictureError", "render_picture"]
