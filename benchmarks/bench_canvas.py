@@ -29,6 +29,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from designer.graph import Graph, Layer  # noqa: E402
 from designer.ui.canvas import CanvasView  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 LAYERS, NEURONS = 50, 5000
 REPAINT_BUDGET_MS, MOVE_BUDGET_MS = 30.0, 16.0
@@ -69,12 +70,7 @@ def generated_design(seed: int = 0) -> Graph:
 
 def median_ms(fn, repeats: int) -> float:
     fn()  # warm caches and fonts
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+    return median_seconds(fn, repeats) * 1000
 
 
 def render_ms(view: CanvasView, repeats: int = 15, cold: bool = False) -> float:

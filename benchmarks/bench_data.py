@@ -12,24 +12,15 @@ import csv
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 from designer.data import BUILTIN_DATASETS, load_dataset
 from designer.data.builtin import CATALOGUE
+from timing import median_seconds
 
 ROWS = 100_000
-
-
-def median_seconds(action, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def paired_ratio(baseline, ours, repeats: int) -> tuple[float, float, float]:

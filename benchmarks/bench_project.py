@@ -10,9 +10,7 @@ it into memory. Prints medians of repeats and their ratios.
 from __future__ import annotations
 
 import os
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,17 +18,13 @@ from safetensors.numpy import load_file, save_file
 
 from designer.graph import Graph, Layer
 from designer.project import Project, read_project, write_project
+from timing import median_seconds as _median_seconds
 
 REPEATS = 15
 
 
 def median_seconds(action, repeats: int = REPEATS) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return _median_seconds(action, repeats)
 
 
 def save_and_sync(weights, path: Path) -> None:
