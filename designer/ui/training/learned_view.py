@@ -17,7 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPixmap
-from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGridLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 try:  # the dataset panel's class colours, so a class looks the same everywhere
     from designer.ui.dataset_panel import CLASS_COLOURS
@@ -67,16 +67,28 @@ class PlaneView(pg.PlotWidget):
         self.addItem(self.image)
         self.train_points = pg.ScatterPlotItem(size=6, pen=pg.mkPen(255, 255, 255, 200, width=0.8))
         self.val_points = pg.ScatterPlotItem(size=7, brush=pg.mkBrush(255, 255, 255, 0))
-        self.addItem(self.train_points)
-        self.addItem(self.val_points)
+        # The points never move during a run; cached as pixmaps they are not drawn again (in Python,
+        # point by point) each time the heatmap under them changes.
+        for points in (self.train_points, self.val_points):
+            points.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            self.addItem(points)
         self._hollow = pg.mkBrush(255, 255, 255, 160)
         self._rim = pg.mkPen(255, 255, 255, 200, width=0.8)
         self.getPlotItem().setAspectLocked(False)
         self.getPlotItem().setMenuEnabled(False)
         self.classification = True
         self.bounds = (0.0, 1.0, 0.0, 1.0)
+        self._placed: tuple | None = None
+        self._data_key: tuple | None = None  # what set_info last drew (see _data_key)
 
     def set_info(self, info: dict[str, Any]) -> None:
+        # Another run on the same data (the usual case) changes nothing here: it goes on straight
+        # to the heatmap. Relabelling the axes and re-adding 1,500 points would cost the new run's
+        # first moments (the loop waits for the GIL while the window does it).
+        key = _data_key(info)
+        if key == self._data_key:
+            return
+        self._data_key = key
         self.classification = bool(info["classification"])
         x0, x1, y0, y1 = info["bounds"]
         self.bounds = (x0, x1, y0, y1)
@@ -84,6 +96,7 @@ class PlaneView(pg.PlotWidget):
         self.setLabel("bottom", names[0] if len(names) > 0 else "x1")
         self.setLabel("left", names[1] if len(names) > 1 else "x2")
         self.image.clear()
+        self._placed = None  # the image's shape when it was last placed over the bounds
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         self.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
         if self.classification:
@@ -126,8 +139,19 @@ class PlaneView(pg.PlotWidget):
                 low, high = float(np.nanmin(values)), float(np.nanmax(values))
             lut = pg.colormap.get("viridis").getLookupTable(nPts=256)
             self.image.setImage(values, lut=lut, levels=(low, high if high > low else low + 1e-6))
-        self.image.setRect(QRectF(self.bounds[0], self.bounds[2], self.bounds[1] - self.bounds[0],
-                                  self.bounds[3] - self.bounds[2]))
+        # placing the image moves it in the scene (geometry change, index update): only when needed
+        placed = (self.image.width(), self.image.height(), self.bounds)
+        if placed != self._placed:
+            self._placed = placed
+            self.image.setRect(QRectF(self.bounds[0], self.bounds[2], self.bounds[1] - self.bounds[0],
+                                      self.bounds[3] - self.bounds[2]))
+
+
+def _data_key(info: dict[str, Any]) -> tuple:
+    """What the plane draws of a run's info: equal keys draw the same picture."""
+    arrays = tuple(np.asarray(info[k]).tobytes() for k in ("x_train", "y_train", "x_val", "y_val"))
+    return (bool(info["classification"]), tuple(info["bounds"]), tuple(info.get("feature_names") or []),
+            int(info.get("num_classes") or 0)) + arrays
 
 
 class SequenceView(pg.PlotWidget):

@@ -1,7 +1,7 @@
 """The live loss plot: training and validation loss (and accuracy) by epoch, earlier runs faint.
 
 Each curve is one persistent ``PlotDataItem`` fed from a growing numpy buffer with ``setData``
-on a 10 Hz timer, and only when data arrived, so a run of any length costs at most ten redraws a
+on a 5 Hz timer, and only when data arrived, so a run of any length costs at most five redraws a
 second, not one per batch (each redraw holds the GIL the training loop needs); clip to
 view and automatic peak downsampling keep a redraw cheap at 100,000 points. The timer runs only
 while a run is live: a ticking timer on an idle window wastes power (and fails the tests).
@@ -9,16 +9,21 @@ while a run is live: a ticking timer on an idle window wastes power (and fails t
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QColor
-from PySide6.QtWidgets import QLabel, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QToolBar, QVBoxLayout, QWidget
 
-#: milliseconds between redraws while a run is live (the worker reports as often)
-REDRAW_INTERVAL_MS = 100
+#: milliseconds between redraws while a run is live (the worker reports as often): 5 a second
+#: moves the curves smoothly, and every redraw runs Python that holds the GIL the loop needs
+REDRAW_INTERVAL_MS = 200
+
+#: seconds of training at its pace so far that the x axis leaves room for when it grows
+X_LOOKAHEAD_S = 3.0
 
 TRAIN_COLOUR = QColor(31, 119, 180)
 VALIDATION_COLOUR = QColor(255, 127, 14)
@@ -142,6 +147,10 @@ class LossPlot(QWidget):
             for axis in ("left", "bottom", "top", "right"):  # hidden ones too: they relabel on every range
                 plot.getAxis(axis).enableAutoSIPrefix(False)
             plot.setMouseEnabled(x=True, y=False)
+            # An axis repaints (in Python) whenever anything in the plot does; cached as a pixmap it
+            # is only drawn again when its range or size changes, which while live is rarely.
+            for axis in ("left", "bottom"):
+                plot.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             plot.getViewBox().setLimits(xMin=0)
 
         # earlier runs go behind the live curves
@@ -150,6 +159,10 @@ class LossPlot(QWidget):
         self.batch_curve = _curve(self.loss, BATCH_COLOUR, width=1.0)
         self.train_curve = _curve(self.loss, TRAIN_COLOUR, name="training")
         self.val_curve = _curve(self.loss, VALIDATION_COLOUR, name="validation")
+        # the legend never changes: drawn once into pixmaps, not in Python at every redraw
+        legend = self.loss.legend
+        for item in [legend, *(part for row in legend.items for part in row)]:
+            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.train_accuracy_curve = _curve(self.accuracy, TRAIN_COLOUR)
         self.val_accuracy_curve = _curve(self.accuracy, VALIDATION_COLOUR)
 
@@ -168,6 +181,7 @@ class LossPlot(QWidget):
         # regenerates the axes (and the linked accuracy plot), which was most of a redraw's cost.
         self._follow_x = False
         self._x_max = 0.0
+        self._run_started = time.monotonic()  # when the live run began: its pace sizes the x axis
         self._y_range: tuple[float, float] | None = None
         self._history_y = (math.inf, -math.inf)
         self.planned_epochs = 0
@@ -190,6 +204,7 @@ class LossPlot(QWidget):
         self.timer.setInterval(REDRAW_INTERVAL_MS)
         self.timer.timeout.connect(self.redraw)
 
+        self._bottom_label: str | None | bool = False  # the loss plot's x label (False: none set yet)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -208,7 +223,11 @@ class LossPlot(QWidget):
         elif not classification and shown:
             self.graphics.removeItem(self.accuracy)
         self.accuracy.setVisible(classification)
-        self.loss.setLabel("bottom", None if classification else "epoch")
+        # (only when it changes: relabelling lays the plot out again, at the start of every run)
+        label = None if classification else "epoch"
+        if self._bottom_label != label:
+            self._bottom_label = label
+            self.loss.setLabel("bottom", label)
 
     def begin_run(self, classification: bool | None = None, epochs: int = 0) -> None:
         """Clear the live curves and start redrawing; the previous run should be in the history.
@@ -220,6 +239,7 @@ class LossPlot(QWidget):
         self.planned_epochs = int(epochs or 0)
         self._follow_x = True
         self._x_max = 0.0
+        self._run_started = time.monotonic()
         self._y_range = None
         for item in self._marker_items:
             self.loss.removeItem(item)
@@ -391,10 +411,18 @@ class LossPlot(QWidget):
         self.loss.setYRange(*self._y_range, padding=0)
 
     def _grow_x(self, right: float) -> None:
-        """Widen the x axis ahead of the data (by half as much again, to a round number)."""
+        """Widen the x axis ahead of the data (by half as much again, or as far as the run gets in
+        the next few seconds at its pace so far, to a round number).
+
+        A fast run (the spiral example trains 80 epochs a second) would otherwise move the axis
+        every few ticks: each move redraws both plots and their axes, and the jumping looks restless.
+        """
         history_end = max((float(np.nanmax(item.xData)) for _plot, item in self._history_items
                            if item.xData is not None and len(item.xData)), default=0.0)
-        self._x_max = _round_up(max(right * 1.5, 10.0, history_end if right < history_end else 0.0))
+        # (at most twenty times as far: the first moments of a run say little about its pace)
+        elapsed = max(time.monotonic() - self._run_started, 0.05)
+        ahead = min(right + right / elapsed * X_LOOKAHEAD_S, 20 * right)
+        self._x_max = _round_up(max(right * 1.5, ahead, 10.0, history_end if right < history_end else 0.0))
         if self.planned_epochs:
             self._x_max = max(min(self._x_max, float(self.planned_epochs)), right)
         self.loss.setXRange(0, self._x_max, padding=0.02)

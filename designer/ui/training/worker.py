@@ -2,12 +2,13 @@
 
 The worker trains a *copy* of the design (made on the GUI thread before it starts), so edits in the
 window can never race the training loop. It reports through Qt signals carrying only Python numbers,
-dicts and copied numpy arrays, never live tensors, and at most about 10 times a second: per-batch
+dicts and copied numpy arrays, never live tensors, and at most about 5 times a second: per-batch
 statistics and finished epochs are coalesced here, in the worker, so a fast model (the spiral
 example trains 80 epochs a second) cannot flood the GUI's event queue. Every epoch is delivered,
-in lists, and at once when the loop is about to hold (a pause, a step) or ends. Four times a second it also evaluates the model on a grid over
-the data (see :mod:`.predictions`), and twice a second it copies the weights for the canvas; the
-window switches either off while nobody can see it (:meth:`TrainingWorker.set_wanted`).
+in lists, and at once when the loop is about to hold (a pause, a step) or ends. About twice a
+second it also evaluates the model on a grid over the data (see :mod:`.predictions`), and once a
+second it copies the weights for the canvas; the window switches either off while nobody can see
+it (:meth:`TrainingWorker.set_wanted`).
 
 Every report wakes the GUI thread, which then holds the GIL that the training loop needs for its
 own Python: fewer, fuller reports train faster and look just as live.
@@ -25,12 +26,14 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-#: seconds between reports of batch statistics (10 a second: the loss plot redraws as often)
-REPORT_INTERVAL = 0.1
-#: seconds between evaluations of the model for the "what the network learned" view
-PREDICTION_INTERVAL = 0.25
-#: seconds between copies of the weights for the canvas (2 a second: each repaints every link)
-WEIGHTS_INTERVAL = 0.5
+#: seconds between reports of batch statistics (5 a second: the loss plot redraws as often)
+REPORT_INTERVAL = 0.2
+#: seconds between evaluations of the model for the "what the network learned" view (a little
+#: more than twice a second: each one costs the loop a forward pass and the window a repaint)
+PREDICTION_INTERVAL = 0.45
+#: seconds between copies of the weights for the canvas: once a second, as each one repaints every
+#: link and neuron of the design (in Python, holding the GIL), the GUI's largest cost per report
+WEIGHTS_INTERVAL = 1.0
 
 
 @dataclass
@@ -195,7 +198,7 @@ class TrainingWorker(QObject):
 
     def _report_all(self, now: float) -> None:
         """The loop is about to hold: everything the window shows, as it is now (a paused run's
-        plot, picture and canvas show the weights it holds, not those of up to half a second ago)."""
+        plot, picture and canvas show the weights it holds, not those of up to a second ago)."""
         self._flush(now)
         if self.wants_predictions:
             self._emit_predictions(now)
