@@ -12,6 +12,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 
+pytest_plugins = ("pytester",)
+
 
 def _where() -> str:
     frames = traceback.extract_stack()[:-2]
