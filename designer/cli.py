@@ -1,6 +1,6 @@
 """The ``nn-designer`` command: open the window, or check, train and export projects without one.
 
-See ``spec/cli.md``. Exit status: 0 success, 2 wrong input (file, graph, data, settings, arguments:
+See ``docs/command.md``. Exit status: 0 success, 2 wrong input (file, graph, data, settings, arguments:
 the message says what and where), 3 training diverged (the run is stored with status ``diverged``),
 130 interrupted with Ctrl+C (the run so far is stored with status ``stopped``), 1 a bug.
 
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from designer import __version__
+from designer.resources import is_shipped_example
 
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 COMMANDS = ("check", "train", "export")
@@ -359,7 +360,7 @@ def _export(args: argparse.Namespace) -> int:
                      f"from {out.stem} import load; model = load({str(weights)!r})")
     else:
         lines.append(f"{args.file} has no trained weights yet: the model starts from fresh ones "
-                     f"(train it with: nn-designer train {args.file})")
+                     f"(train it with: {_train_command(args.file)})")
     print("\n".join(lines), file=sys.stderr)
     return EXIT_OK
 
@@ -402,7 +403,7 @@ def _export_onnx(project, out: Path, file: str) -> int:
           f"({module.output_activation} outputs)", file=sys.stderr)
     if not project.weights:
         print(f"note: {file} has no trained weights yet: the graph holds fresh ones "
-              f"(train it first: nn-designer train {file})", file=sys.stderr)
+              f"(train it first: {_train_command(file)})", file=sys.stderr)
     return EXIT_OK
 
 
@@ -419,8 +420,8 @@ def _export_picture(project, out: Path, kind: str, file: str) -> int:
     picture.render_picture(project, out, format=kind)
     print(f"wrote {out}", file=sys.stderr)
     if not project.weights:
-        print(f"note: {file} has no trained weights yet, so the links are drawn plain; after "
-              f"nn-designer train {file} they show each weight's sign and size", file=sys.stderr)
+        print(f"note: {file} has no trained weights yet, so the links are drawn plain; trained, they show "
+              f"each weight's sign and size (train it with: {_train_command(file)})", file=sys.stderr)
     return EXIT_OK
 
 
@@ -438,10 +439,22 @@ def _export_torchrun(project, out: Path) -> int:
     return EXIT_OK
 
 
+def _train_command(file: str) -> str:
+    """The command that gives ``file`` trained weights, for the hints of the exports that want them.
+
+    A shipped example is trained into a copy in the current folder: training in place would change the
+    example for every later use (or fail, in an installed bundle that is not writable).
+    """
+    if not is_shipped_example(file):
+        return f"nn-designer train {file}"
+    copy = f"my-{Path(file).stem}.nnd"
+    return f"nn-designer train {file} --out {copy}, then export {copy}"
+
+
 def _weights_bytes(project, file: str) -> list[bytes | memoryview]:
     """The project's weights as ``weights.safetensors`` bytes, exactly as the ``.nnd`` file holds them."""
     if not project.weights:
-        raise UsageError(f"{file} has no trained weights yet; train it first: nn-designer train {file}")
+        raise UsageError(f"{file} has no trained weights yet; train it first: {_train_command(file)}")
     from designer.project.weights import encode_weights
 
     encoded = encode_weights(project.weights)  # consecutive parts (or one bytes object)

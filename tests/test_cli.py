@@ -652,3 +652,55 @@ def test_train_out_into_another_folder_keeps_the_csv_data_found(tmp_path, capsys
     status, output = _in_process(capsys, "check", tmp_path / "results" / "trained.nnd")
     assert status == 0 and "valid" in output, output
     assert read_project(tmp_path / "work" / "p.nnd").dataset["path"] == "data.csv"  # the input is as it was
+
+
+# ---------------------------------------------------------------- hints that name a command
+def _hinted_training(output):
+    """The ``nn-designer train ...`` command a message tells the user to run, as arguments."""
+    import shlex
+
+    command = output.split("nn-designer train ", 1)[1]
+    command = command.split(", then", 1)[0].split(")", 1)[0].split("\n", 1)[0]
+    return shlex.split(command)
+
+
+@pytest.mark.parametrize("kind", ["py", "safetensors"])
+def test_the_hint_for_a_shipped_example_trains_a_copy_and_leaves_the_example_alone(tmp_path, kind):
+    example = EXAMPLES / "xor.nnd"
+    before = example.read_bytes()
+    result = nnd("export", example, "--to", kind, "-o", tmp_path / f"model.{kind}", cwd=tmp_path)
+    output = result.stdout + result.stderr
+    assert "no trained weights" in output, output
+    hinted = _hinted_training(output)
+    assert hinted[0] == str(example) and "--out" in hinted, output  # never in place
+    copy = hinted[hinted.index("--out") + 1]
+    assert "/" not in copy and copy != example.name  # a new file in the current folder
+    assert nnd("train", *hinted, "--epochs", "1", cwd=tmp_path).returncode == 0
+    assert example.read_bytes() == before
+    assert read_project(tmp_path / copy).weights  # the copy is what the user exports next
+    result = nnd("export", copy, "--to", "safetensors", "-o", tmp_path / "w.safetensors", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_hint_for_the_users_own_project_trains_it_in_place(tmp_path):
+    path = _example("xor.nnd", tmp_path)
+    result = nnd("export", path, "--to", "safetensors", "-o", tmp_path / "w.safetensors")
+    _user_error(result, "no trained weights")
+    assert _hinted_training(result.stderr) == [str(path)]
+
+
+# ---------------------------------------------------------------- one of a thing
+def test_check_counts_one_parameter_and_one_sample_in_the_singular(tmp_path, capsys):
+    document = _xor_document()
+    document["graph"] = {
+        "layers": [{"id": "x", "kind": "input", "shape": [1]},
+                   {"id": "out", "kind": "neurons", "shape": [1], "activation": "sigmoid", "bias": False}],
+        "connections": [{"id": "x-out", "source": "x", "target": "out"}]}
+    document["dataset"] = {"kind": "csv", "path": "data.csv", "features": ["a"], "target": "label",
+                           "validation_split": 0.2}
+    (tmp_path / "data.csv").write_text("a,label\n1,x\n2,y\n3,x\n4,y\n5,x\n")
+    _write_raw_project(tmp_path / "one.nnd", document)
+    status, output = _in_process(capsys, "check", tmp_path / "one.nnd")
+    assert status == 0, output
+    assert "1 trainable parameter;" in output and "4 training and 1 validation sample" in output, output
+    assert "1 trainable parameters" not in output and "1 validation samples" not in output, output

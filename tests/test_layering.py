@@ -1,4 +1,4 @@
-"""The layering of ../shared/DESIGN.md holds: import-linter checks the contracts in pyproject.toml."""
+"""The layering of docs/architecture.md holds: import-linter checks the contracts in pyproject.toml."""
 import subprocess
 import sys
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""Reading and writing ``.nnd`` project files (see ``spec/nnd-format.md``).
+"""Reading and writing ``.nnd`` project files (see ``docs/file-format.md``).
 
 A project file is a ZIP archive: ``mimetype`` (stored, first), ``project.json``, and optionally
 ``weights.safetensors`` and ``history.json``. numpy and safetensors only; nothing is ever

@@ -1,6 +1,6 @@
 """The project: a design plus where its data comes from, how it trains, and what it learned.
 
-This is what an ``.nnd`` file holds once opened (see ``spec/nnd-format.md``); the reader and the
+This is what an ``.nnd`` file holds once opened (see ``docs/file-format.md``); the reader and the
 writer in this package turn one into the other.
 """
 from __future__ import annotations

@@ -17,7 +17,8 @@ weights, under the ``.nnd`` names, to ``OUT.trained.safetensors``.
 from __future__ import annotations
 
 import inspect
-import pprint
+import math
+import numbers
 
 import numpy as np
 from safetensors.numpy import save as save_numpy
@@ -44,7 +45,9 @@ def torchrun_files(project, stem: str) -> dict[str, bytes]:
     specs = module.weight_specs()
     settings = {
         "loss": objective.loss, "on_logits": objective.on_logits, "classification": objective.classification,
-        "one_hot": objective.one_hot, "threshold": objective.threshold if objective.classification else 0.0,
+        # the objective's NaN stands for "no threshold" (the largest unit is the class, or there are no
+        # classes): the script says so with None, which it never compares
+        "one_hot": objective.one_hot, "threshold": None if math.isnan(objective.threshold) else objective.threshold,
         "classes": classes, "optimizer": config.optimizer, "learning_rate": config.learning_rate,
         "momentum": config.momentum, "batch_size": config.batch_size, "epochs": config.epochs, "l1": config.l1,
         "l2": config.l2, "seed": config.seed,
@@ -53,8 +56,8 @@ def torchrun_files(project, stem: str) -> dict[str, bytes]:
     penalized = [spec.name for spec in specs if not spec.name.rsplit(".", 1)[-1].startswith("bias")]
     source = export_source(project.graph, project.name)
     source += _TRAINING.format(
-        stem=stem, settings=pprint.pformat(settings, sort_dicts=False),
-        file_shapes=pprint.pformat(file_shapes, sort_dicts=False), penalized=repr(penalized),
+        stem=stem, settings=python_literal(settings), file_shapes=python_literal(file_shapes),
+        penalized=python_literal(penalized),
         to_file=inspect.getsource(runtime.local_weight_to_file).rstrip())
     weights = {name: np.ascontiguousarray(value) for name, value in module.named_weights().items()}
     return {
@@ -62,6 +65,40 @@ def torchrun_files(project, stem: str) -> dict[str, bytes]:
         f"{stem}.data.safetensors": save_numpy({k: np.ascontiguousarray(v) for k, v in data.items()}),
         f"{stem}.safetensors": save_numpy(weights, metadata=dict(WEIGHTS_METADATA)),
     }
+
+
+def python_literal(value) -> str:
+    """``value`` (dicts, lists, text, numbers, booleans, None) as Python source that evaluates back to it.
+
+    ``repr`` and ``pprint`` write a NaN as ``nan`` and an infinity as ``inf``, names that the generated
+    script does not define: every non-finite float is written as ``float('nan')``, ``float('inf')`` or
+    ``-float('inf')`` instead. A non-empty top-level dict is written one key per line, for the reader.
+    """
+    if isinstance(value, dict) and value:
+        return "{\n" + "".join(f"    {_inline(key)}: {_inline(item)},\n" for key, item in value.items()) + "}"
+    return _inline(value)
+
+
+def _inline(value) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_inline(key)}: {_inline(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_inline(item) for item in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + "".join(f"{_inline(item)}, " for item in value).rstrip(" ") + ")"
+    if value is None or isinstance(value, (bool, str)):
+        return repr(value)
+    if isinstance(value, numbers.Integral):  # numpy's integers too, which repr as np.int64(3)
+        return repr(int(value))
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        if math.isnan(value):
+            return "float('nan')"
+        if math.isinf(value):
+            return "float('inf')" if value > 0 else "-float('inf')"
+        return repr(value)
+    raise TypeError(f"python_literal writes dicts, lists, tuples, text, numbers, booleans and None, not "
+                    f"{type(value).__name__}")
 
 
 _TRAINING = '''
@@ -90,6 +127,7 @@ START = os.path.join(HERE, "{stem}.safetensors")
 TRAINED = os.path.join(HERE, "{stem}.trained.safetensors")
 
 #: the project's training settings, and the loss that nn-designer chose for this design and data
+#: (threshold: class 1 above it for one output unit; None where the largest unit is the class)
 SETTINGS = {settings}
 #: name in the .nnd file -> its shape there
 FILE_SHAPES = {file_shapes}
