@@ -3,8 +3,11 @@ import math
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, QTimer
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QTimer
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel, QWidget
 
 from designer.ui.training.loss_plot import LossPlot
 
@@ -128,6 +131,69 @@ def test_hovering_shows_the_values_at_the_nearest_epoch(plot, qtbot):
     qtbot.waitUntil(lambda: plot.hover_label.text().strip() == "")
 
 
+def test_the_accuracy_plot_is_there_only_while_the_shown_run_has_accuracy(plot, qtbot):
+    # nothing trained yet: no accuracy, so no empty accuracy plot under the loss
+    assert not plot.accuracy.isVisible()
+    classification = {"id": "run-1", "status": "completed", "epochs": [1, 2], "train_loss": [0.9, 0.4],
+                      "val_loss": [1.0, 0.5], "train_accuracy": [0.6, 0.8], "val_accuracy": [0.5, 0.7]}
+    plot.show_run(classification)
+    assert plot.accuracy.isVisible()
+    assert list(plot.val_accuracy_curve.yData) == [0.5, 0.7]
+    # a regression run (as history.json stores it: empty accuracy lists) shown next, as when the
+    # window opens a regression project after a classification one
+    plot.show_run({"id": "run-1", "status": "completed", "epochs": [1, 2], "train_loss": [0.3, 0.2],
+                   "val_loss": [0.35, 0.25], "train_accuracy": [], "val_accuracy": []})
+    assert not plot.accuracy.isVisible()
+    assert plot.loss.getAxis("bottom").labelText == "epoch"  # the loss plot carries the x axis's name now
+    plot.show_run(classification)
+    assert plot.accuracy.isVisible()
+    plot.clear()  # a project never trained
+    assert not plot.accuracy.isVisible()
+
+
+def _on_widget(plot: LossPlot, rect: QRectF) -> QRect:
+    """A rectangle of the plots' scene in the loss plot widget's coordinates."""
+    viewport = plot.graphics.viewport()
+    return QRect(viewport.mapTo(plot, plot.graphics.mapFromScene(rect.topLeft())),
+                 viewport.mapTo(plot, plot.graphics.mapFromScene(rect.bottomRight())))
+
+
+def legend_boxes(plot: LossPlot) -> tuple[QRect, list[tuple[str, QRect, int]]]:
+    """Where the legend is on the loss plot widget, and each label's text, box and the width its
+    text needs; whether the legend is a widget of its own or drawn in the plots' scene."""
+    widget = plot.findChild(QWidget, "loss_plot_legend")
+    if widget is not None:
+        assert widget.isVisible()
+        return widget.geometry(), [(label.text(), QRect(label.mapTo(plot, QPoint(0, 0)), label.size()),
+                                    label.fontMetrics().horizontalAdvance(label.text()))
+                                   for label in widget.findChildren(QLabel) if label.isVisible()]
+    legends = [item for item in plot.graphics.scene().items() if isinstance(item, pg.LegendItem)]
+    assert len(legends) == 1 and legends[0].isVisible()
+    labels = [(label.text, _on_widget(plot, label.sceneBoundingRect()),
+               QFontMetrics(label.item.font()).horizontalAdvance(label.text)) for _sample, label in legends[0].items]
+    return _on_widget(plot, legends[0].sceneBoundingRect()), labels
+
+
+def test_the_legend_is_above_the_plots_with_whole_labels_even_in_a_narrow_dock(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(300, 260)  # narrower than the dock at the default window size
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.begin_run(classification=True)
+    for n in range(1, 11):
+        plot.add_epoch(_epoch(n))
+    plot.end_run()
+    qtbot.wait(20)
+    box, labels = legend_boxes(plot)
+    for item in (plot.loss, plot.accuracy):
+        assert not box.intersects(_on_widget(plot, item.getViewBox().sceneBoundingRect()))
+    assert sorted(text for text, _box, _needed in labels) == ["training", "validation"]
+    for text, label_box, needed in labels:
+        assert label_box.width() >= needed, text
+        assert plot.rect().contains(label_box), text
+
+
 def test_earlier_runs_are_drawn_faintly_and_markers_show_hyperparameter_changes(plot):
     runs = [{"id": f"run-{i}", "status": "completed", "epochs": [1, 2, 3],
              "train_loss": [1.0, 0.5 + i, 0.2], "val_loss": [1.1, None, 0.3],
@@ -159,6 +225,7 @@ def test_a_stored_run_is_shown_with_its_change_markers(plot):
 def test_the_accuracy_axis_reads_in_three_percentages(qtbot):
     plot = LossPlot()
     qtbot.addWidget(plot)
+    plot.set_classification(True)
     plot.resize(500, 260)  # a short dock: six labels on the small accuracy plot overlapped
     plot.show()
     qtbot.waitExposed(plot)

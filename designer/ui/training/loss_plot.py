@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QColor
-from PySide6.QtWidgets import QGraphicsItem, QLabel, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtCore import QPointF, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QColor, QPainter, QPaintEvent, QPalette
+from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QToolBar, QVBoxLayout, QWidget
 
 #: milliseconds between redraws while a run is live (the worker reports as often): 5 a second
 #: moves the curves smoothly, and every redraw runs Python that holds the GIL the loop needs
@@ -30,6 +30,8 @@ VALIDATION_COLOUR = QColor(255, 127, 14)
 BATCH_COLOUR = QColor(31, 119, 180, 70)
 MARKER_COLOUR = QColor(120, 120, 120)
 ACCURACY_TICKS = [(0.0, "0%"), (0.5, "50%"), (1.0, "100%")]
+#: pixels of the left axes (equal for both plots, so their x axes line up; the legend starts after them)
+AXIS_WIDTH = 52
 
 
 class Series:
@@ -106,6 +108,23 @@ def _curve(plot: pg.PlotItem, colour: QColor, width: float = 2.0, name: str | No
     return item
 
 
+class _Swatch(QWidget):
+    """A short line in a curve's colour and width, as a legend draws it."""
+
+    def __init__(self, colour: QColor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.colour = QColor(colour)
+        height = self.fontMetrics().height()
+        self.setFixedSize(QSize(2 * height, height))
+
+    def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(pg.mkPen(self.colour, width=2))
+        middle = self.height() / 2
+        painter.drawLine(QPointF(1, middle), QPointF(self.width() - 1, middle))
+
+
 class LossPlot(QWidget):
     """Loss by epoch (top) and, for classification, accuracy by epoch (below, same x axis)."""
 
@@ -127,7 +146,6 @@ class LossPlot(QWidget):
         self.graphics.setBackground("w")
         self.loss = self.graphics.addPlot(row=0, col=0)
         self.loss.setLabel("left", "loss")
-        self.loss.addLegend(offset=(-10, 10))
         self.accuracy = self.graphics.addPlot(row=1, col=0)
         self.accuracy.setLabel("left", "accuracy")
         self.accuracy.setLabel("bottom", "epoch")
@@ -141,7 +159,7 @@ class LossPlot(QWidget):
         self.graphics.ci.layout.setRowStretchFactor(0, 3)
         self.graphics.ci.layout.setRowStretchFactor(1, 1)
         for plot in (self.loss, self.accuracy):
-            plot.getAxis("left").setWidth(52)  # equal widths keep the two x axes aligned
+            plot.getAxis("left").setWidth(AXIS_WIDTH)  # equal widths keep the two x axes aligned
             # No grid and no SI prefixes: with the range changing every tick, grid lines and prefix
             # relabelling (HTML layout) were most of the cost of a redraw.
             for axis in ("left", "bottom", "top", "right"):  # hidden ones too: they relabel on every range
@@ -159,10 +177,7 @@ class LossPlot(QWidget):
         self.batch_curve = _curve(self.loss, BATCH_COLOUR, width=1.0)
         self.train_curve = _curve(self.loss, TRAIN_COLOUR, name="training")
         self.val_curve = _curve(self.loss, VALIDATION_COLOUR, name="validation")
-        # the legend never changes: drawn once into pixmaps, not in Python at every redraw
-        legend = self.loss.legend
-        for item in [legend, *(part for row in legend.items for part in row)]:
-            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.legend = self._build_legend()
         self.train_accuracy_curve = _curve(self.accuracy, TRAIN_COLOUR)
         self.val_accuracy_curve = _curve(self.accuracy, VALIDATION_COLOUR)
 
@@ -209,9 +224,40 @@ class LossPlot(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.toolbar)
+        layout.addWidget(self.legend)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.hover_label)
-        self.set_classification(True)
+        # nothing trained yet, so no accuracy to show: a classification run brings its plot in
+        self.set_classification(False)
+
+    def _build_legend(self) -> QWidget:
+        """The legend, as a row of its own above the plots: inside the plot area it covered the
+        curves of a short dock (a loss starts at the top left and a flat one runs along the top),
+        and pyqtgraph's own legend clipped its longest label. Qt lays the row out, so a label always
+        gets its text's width, and one row serves both plots (they share the colours)."""
+        legend = QWidget(self)
+        legend.setObjectName("loss_plot_legend")
+        # on the plots' white, so the row reads as part of the chart, not as another toolbar
+        legend.setAutoFillBackground(True)
+        palette = legend.palette()
+        palette.setColor(QPalette.ColorRole.Window, QColor("white"))
+        legend.setPalette(palette)
+        row = QHBoxLayout(legend)
+        # from where the plot area starts (past the left axis), as a legend above a chart reads
+        row.setContentsMargins(AXIS_WIDTH + 8, 2, 6, 0)
+        row.setSpacing(4)
+        self.legend_labels: list[QLabel] = []
+        for name, colour in (("training", TRAIN_COLOUR), ("validation", VALIDATION_COLOUR)):
+            if self.legend_labels:
+                row.addSpacing(12)
+            row.addWidget(_Swatch(colour, legend))
+            label = QLabel(name, legend)
+            label.setObjectName(f"loss_plot_legend_{name}")
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            row.addWidget(label)
+            self.legend_labels.append(label)
+        row.addStretch(1)
+        return legend
 
     # ---------------------------------------------------------------- feeding
     def set_classification(self, classification: bool) -> None:
@@ -262,6 +308,9 @@ class LossPlot(QWidget):
         for item in self._marker_items:
             self.loss.removeItem(item)
         self._marker_items.clear()
+        # no runs, no accuracy: an empty accuracy plot said nothing (the run's start shows it again
+        # for classification)
+        self.set_classification(False)
         self._dirty = True
         self.redraw()
         self.loss.setRange(xRange=(0.0, 1.0), yRange=(0.0, 1.0), padding=0.0)
@@ -307,7 +356,9 @@ class LossPlot(QWidget):
 
     def show_run(self, run: dict[str, Any]) -> None:
         """Show a stored run (history.json) as the current curves, without going live."""
-        self.begin_run(classification=bool(run.get("train_accuracy")) or None)
+        # A run without accuracy is a regression run: leaving the plot as the project shown before
+        # had it showed an empty accuracy plot under a regression run's loss.
+        self.begin_run(classification=bool(run.get("train_accuracy") or run.get("val_accuracy")))
         self.timer.stop()
         self._live = False
         epochs = _finite(run.get("epochs"))

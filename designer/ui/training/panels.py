@@ -3,6 +3,7 @@ status line. (A run that went wrong is listed in the problems panel; a clicked n
 in the inspector; the learned dock holds :class:`~.learned_view.LearnedView` itself.)"""
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..dataset_panel import MAX_LEARNING_RATE, MIN_LEARNING_RATE
@@ -29,8 +30,16 @@ class RunPanel(QWidget):
         self.status_label = QLabel("Not trained yet. Press Train (F5).")
         self.status_label.setObjectName("training_status")
         self.status_label.setContentsMargins(6, 2, 6, 2)
-        # its text changes several times a second: a fixed size keeps that from re-laying out the window
+        # A run's verdict (training and validation loss, validation accuracy) is longer than a
+        # dock shared with the learned view is wide: it wraps, at the " · " between its parts.
+        self.status_label.setWordWrap(True)
+        self.status_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # Its text changes several times a second: a fixed size (two lines, whatever the text)
+        # keeps that from re-laying out the window.
         self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        margins = self.status_label.contentsMargins()
+        self.status_label.setFixedHeight(2 * self.status_label.fontMetrics().lineSpacing()
+                                         + margins.top() + margins.bottom())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
