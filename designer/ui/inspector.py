@@ -10,6 +10,7 @@ A clicked neuron shows what it computes and, once trained, its incoming weights 
 """
 from __future__ import annotations
 
+import html
 import math
 import re
 import time
@@ -23,7 +24,7 @@ from designer.graph import (ACTIVATIONS, LAYER_KINDS, Connectivity, Graph, Graph
                             layer_parameter_count, local_geometry, local_target_shape)
 
 from .commands import UpdateConnectionCommand, UpdateLayerCommand
-from .neuron_weights import NeuronWeights
+from .neuron_weights import NeuronWeights, local_window
 
 #: edits of one field of one layer within this many seconds merge into one undo step: stepping through
 #: a combo box with the arrow keys or by typing "li" (Leaky ReLU, then Linear) is one choice, not several
@@ -454,11 +455,21 @@ class Inspector(QWidget):
             lines.append(f"<b>Computes</b>: {ACTIVATION_NAMES.get(layer.activation, layer.activation).lower()}"
                          f" of its weighted inputs{' plus bias' if layer.bias else ''}")
         if incoming:
-            lines.append("<b>Reached by</b>: " + ", ".join(c.id for c in incoming))
+            lines.append("<b>Reached by</b>: " + ", ".join(self._reached_by(c, index) for c in incoming))
         lines.append("<i>Click a link to switch it off or on.</i>")
         self.neuron_page.setText("<br>".join(lines))
         self.neuron_weights.show_neuron(self.graph, self.weights, layer_id, index)
         self.pages.setCurrentWidget(self.neuron_box)
+
+    def _reached_by(self, conn, index: int) -> str:
+        """A connection into the shown neuron; a local one with what its window holds (outlined on the canvas)."""
+        window = local_window(self.graph, conn, index)
+        if window is None:
+            return conn.id
+        source = self.graph.layers[conn.source]
+        # the page is rich text: a label may hold < or &
+        return (f"{conn.id} (a window of {window.describe()} on “{html.escape(source.name)}”, "
+                "outlined on the canvas)")
 
     # ------------------------------------------------------------------ graph events
     def _on_layer_changed(self, layer, names) -> None:

@@ -1,18 +1,27 @@
 """The selected neuron's incoming weights and bias, as trained (updated live while training).
 
 Part of the inspector's neuron page: the canvas says which neuron was clicked
-(``neuron_selected(layer_id, index)``); weights come from the latest ``named_weights()`` copy: ``<connection>.weight`` is ``[target_units, source_units]``
-for dense connections, so the neuron's row is its incoming weights.
+(``neuron_selected(layer_id, index)``); weights come from the latest ``named_weights()`` copy:
+``<connection>.weight`` is ``[target_units, source_units]`` for dense connections, so the neuron's
+row is its incoming weights. A local connection gives each neuron a window on its source
+(:func:`local_window`, which the canvas outlines too): its weights are the kernel of its output
+channel (shared, ``[out_channels, in_channels, *window]``) or its own (unshared,
+``[*target_shape, in_channels, *window]``), one per source channel and window tap.
 """
 from __future__ import annotations
 
+import html
+import itertools
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from designer.graph import Graph
+from designer.graph import Connection, Graph, GraphError
+from designer.graph.shapes import local_geometry, local_out_channels
 
 MAX_ROWS = 400
 NOT_TRAINED = "Not trained yet: train the network (F5) to see this neuron's incoming weights and bias."
@@ -20,12 +29,102 @@ POSITIVE = QColor("#B54708")  # the canvas draws positive weights orange, negati
 NEGATIVE = QColor("#175CD3")
 
 
+@dataclass(frozen=True)
+class LocalWindow:
+    """The window one neuron of a local connection's target reads on the connection's source.
+
+    ``origin`` is the source grid position of the window's first tap (negative where it starts on
+    the padding); ``spans`` are, per grid dimension, the ``[start, stop)`` positions of the source
+    grid that the window covers. The window reads every source channel at those positions.
+    """
+
+    connection_id: str
+    source_id: str
+    source_shape: tuple[int, ...]
+    channels: int
+    size: tuple[int, ...]
+    origin: tuple[int, ...]
+    spans: tuple[tuple[int, int], ...]
+    out_channel: int
+
+    @property
+    def weights(self) -> int:
+        """The neuron's weights on this connection: every channel times every tap of the window."""
+        return self.channels * math.prod(self.size)
+
+    def taps(self) -> list[tuple[int, tuple[int, ...], int | None]]:
+        """``(channel, tap, source index)`` in the weights' order; the index is None on the padding."""
+        grid = self.source_shape[1:] if len(self.source_shape) == 3 else self.source_shape
+        plane = math.prod(grid)
+        out = []
+        for channel in range(self.channels):
+            for tap in itertools.product(*[range(k) for k in self.size]):
+                position = [o + t for o, t in zip(self.origin, tap)]
+                inside = all(0 <= p < n for p, n in zip(position, grid))
+                out.append((channel, tap, channel * plane + int(np.ravel_multi_index(position, grid))
+                            if inside else None))
+        return out
+
+    def positions(self) -> frozenset[int]:
+        """Flat indices of the source neurons the window reads (as :func:`designer.graph.local_links`)."""
+        return frozenset(index for _c, _t, index in self.taps() if index is not None)
+
+    def describe(self) -> str:
+        """``6 channels × 3×3 = 54 weights``, ``3×3 = 9 weights``: what the neuron weighs, and why so many."""
+        window = "×".join(str(k) for k in self.size)
+        what = f"{self.channels} channels × {window}" if self.channels > 1 else window
+        count = f"{self.weights:,} weight{'s' if self.weights != 1 else ''}"
+        return count if what == str(self.weights) else f"{what} = {count}"
+
+
+def local_window(graph: Graph, connection: Connection, index: int) -> LocalWindow | None:
+    """The window neuron ``index`` of a local connection's target reads; None for other connections,
+    a window that does not fit (the Problems list names it) or an index outside the target."""
+    source = graph.layers.get(connection.source)
+    target = graph.layers.get(connection.target)
+    if connection.connectivity.kind != "local" or source is None or target is None:
+        return None
+    try:
+        geo = local_geometry(source.shape, connection.connectivity)
+        out_channels = local_out_channels(target.shape, geo)
+    except GraphError:
+        return None
+    if not 0 <= index < out_channels * geo.positions:
+        return None
+    out_channel, position = divmod(index, geo.positions)
+    grid_position = np.unravel_index(position, geo.out_spatial)
+    origin = tuple(int(p) * geo.stride - b for p, b in zip(grid_position, geo.pad_before))
+    spans = tuple((max(o, 0), min(o + k, n)) for o, k, n in zip(origin, geo.window, geo.in_spatial))
+    return LocalWindow(connection.id, source.id, tuple(source.shape), geo.in_channels, tuple(geo.window),
+                       origin, spans, out_channel)
+
+
+def neuron_windows(graph: Graph, layer_id: str, index: int) -> list[LocalWindow]:
+    """The windows of every local connection into neuron ``index`` of ``layer_id``."""
+    windows = (local_window(graph, c, index) for c in graph.incoming(layer_id))
+    return [w for w in windows if w is not None]
+
+
+def _window_weights(window: LocalWindow, w: np.ndarray, shared: bool, target_units: int,
+                    index: int) -> np.ndarray | None:
+    """The neuron's weights ``[channels * window taps]`` from a local connection's stored tensor."""
+    per_neuron = window.weights
+    if shared:
+        if w.size % per_neuron or window.out_channel >= w.size // per_neuron:
+            return None
+        return w.reshape(-1, per_neuron)[window.out_channel]
+    if w.size != target_units * per_neuron:
+        return None
+    return w.reshape(target_units, per_neuron)[index]
+
+
 def incoming_weights(graph: Graph, weights: dict[str, np.ndarray], layer_id: str,
                      index: int) -> tuple[float | None, list[tuple[str, float]], list[str]]:
     """``(bias, [(source neuron, weight)], notes)`` of neuron ``index`` of ``layer_id``.
 
-    Connections whose weights are not one row per target neuron (local windows, gated layers)
-    are named in ``notes`` instead.
+    A local connection lists the weights of the neuron's window (and a note saying how many and
+    why); connections whose weights are not one row per target neuron (gated layers) are named in
+    ``notes`` instead.
     """
     layer = graph.layers.get(layer_id)
     if layer is None:
@@ -45,12 +144,29 @@ def incoming_weights(graph: Graph, weights: dict[str, np.ndarray], layer_id: str
         source = graph.layers.get(conn.source)
         if w is None or source is None:
             continue
-        if w.ndim == 2 and w.shape[0] == layer.units and w.shape[1] == source.units:
+        window = local_window(graph, conn, index)
+        if window is not None:
+            values = _window_weights(window, np.asarray(w), conn.connectivity.shared, layer.units, index)
+            # the title is rich text: a label may hold < or &
+            note = (f"{conn.id}: {window.describe()} in its window on {html.escape(source.name)} "
+                    "(outlined on the canvas)")
+            if values is None:
+                notes.append(note)
+                continue
+            padded = 0
+            for (_channel, _tap, s), value in zip(window.taps(), values):
+                if s is None:
+                    padded += 1  # a tap on the padding multiplies zeros: no source neuron to name
+                else:
+                    rows.append((f"{source.name}[{s}]", float(value)))
+            notes.append(note + (f"; {padded} on the padding, not listed" if padded else ""))
+        elif w.ndim == 2 and w.shape[0] == layer.units and w.shape[1] == source.units:
             label = source.name
             for s, value in enumerate(w[index]):
                 rows.append((f"{label}[{s}]", float(value)))
         else:
-            notes.append(f"{conn.id}: {w.size:,} weights in windows (shown on the canvas)")
+            # a gated layer's (one row per gate) or weights of another shape: nothing per neuron to list
+            notes.append(f"{conn.id}: {w.size:,} weights, not one row per neuron (not listed)")
     return bias, rows, notes
 
 

@@ -9,6 +9,10 @@ device coordinates so that moving a layer only blits it.
 Links are drawn above the cards (they end on the neurons), so a card's name and subtitle are drawn
 by a :class:`LayerHeader`, a separate item above the links that follows its card: many links into
 a small card (a one-neuron output) would otherwise cross out its name.
+
+When a neuron fed by a local connection is selected, the source's card outlines the window that
+neuron reads (:meth:`LayerItem.set_windows`): on every channel plane drawn, over the positions the
+window covers; positions a big layer leaves out fall on the row or column of dots that stands for them.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from designer.graph import Layer
 from designer.ui import style
 
-from .layout import HEADER, MIN_WIDTH, PAD, LayerLayout, layout_layer
+from .layout import GRID_ALL, GRID_HEAD, GRID_PITCH, GRID_TAIL, HEADER, MIN_WIDTH, PAD, LayerLayout, layout_layer
 
 LOW_DETAIL = 0.45  # below this zoom, cards are plain boxes
 PORT_RADIUS = 6.0
@@ -32,6 +36,8 @@ HEADER_ABOVE = 2.0
 #: the height of the header band from the card's top: the title and subtitle, not the neurons'
 #: selection ring (3 px outside a neuron at the neuron area's top)
 HEADER_BAND = HEADER - 3.0
+#: how far a window's outline stands off the centres of its outermost neurons, past their rims
+WINDOW_MARGIN = 3.5
 
 _SHADOW_OPAQUE = QColor(
     *(round(c * style.SHADOW.alphaF() + b * (1 - style.SHADOW.alphaF()))
@@ -109,6 +115,7 @@ class LayerItem(DrawingStates, QGraphicsItem):
         self.drop_target = False
         self.problem = False
         self.selected_neuron: int | None = None
+        self.windows: tuple = ()  # the selected neuron's windows on this layer (LocalWindow, neuron_weights)
         self.biases: np.ndarray | None = None  # the trained biases, when shown
         self.painted_detail = ""  # "high" or "low": what the last paint drew
         self.layout: LayerLayout = layout_layer((1,))
@@ -169,6 +176,74 @@ class LayerItem(DrawingStates, QGraphicsItem):
         scale = float(abs(self.biases).max()) or 1.0
         steps = np.rint(np.abs(self.biases) / scale * 15).astype(np.int16)
         return (steps * 2 + (self.biases >= 0)).tobytes()
+
+    def set_windows(self, windows) -> None:
+        """Outline these windows (:class:`designer.ui.neuron_weights.LocalWindow` on this layer), or none."""
+        self.set_state(windows=tuple(w for w in windows if tuple(w.source_shape) == tuple(self.layer.shape)))
+
+    def window_positions(self) -> frozenset[int]:
+        """Flat indices of the neurons inside the outlined windows (all channels)."""
+        return frozenset().union(*(w.positions() for w in self.windows))
+
+    def window_rects(self) -> list[QRectF]:
+        """Local rectangles of the outlines: one per window and channel plane drawn.
+
+        Each spans the drawn places of the window's first and last rows and columns; a row or
+        column the layout leaves out stands at its row or column of dots (``⋮``, ``⋯``).
+        """
+        rects = []
+        margin = self.layout.radius + WINDOW_MARGIN
+        for window in self.windows:
+            for lo, hi in self._window_corners(window):
+                rects.append(QRectF(lo, hi).normalized().adjusted(-margin, -margin, margin, margin))
+        return rects
+
+    def window_caption(self) -> str:
+        """Where the outlined windows lie, as written under the neurons: ``rows 2–4 · cols 4–6 · 6 channels``.
+
+        The drawn subset of a big layer shows a window inside its left-out part only as an outline on
+        the dots; the caption says which rows and columns, and that the window reads every channel.
+        """
+        if not self.windows:
+            return ""
+        gap_font = _fonts()[2]
+        width = self._frame.width() - 4
+        texts = []
+        for window in self.windows:
+            spans = [_span(a, b) for a, b in window.spans]
+            where = f"rows {spans[0]} · cols {spans[1]}" if len(spans) == 2 else f"neurons {spans[0]}"
+            if window.channels > 1:
+                with_channels = f"{where} · {window.channels} channels"
+                # the channels go too when the card is too narrow (the stack and its count show them)
+                if QFontMetricsF(gap_font).horizontalAdvance(with_channels) <= width:
+                    where = with_channels
+            texts.append(where)
+        return "; ".join(dict.fromkeys(texts))
+
+    def _window_corners(self, window) -> list[tuple[QPointF, QPointF]]:
+        """The centres (drawn places) of a window's first and last positions, on each plane drawn."""
+        shape = self.layer.shape
+        if len(shape) == 1:  # a column: neurons and its gap are placed by the layout, not on a pitch
+            (start, stop), = window.spans
+            return [(QPointF(0, self._column_y(start)), QPointF(0, self._column_y(stop - 1)))]
+        height, width = shape[-2:]
+        (r0, r1), (c0, c1) = window.spans
+        corners = []
+        for channel in range(shape[0] if len(shape) == 3 else 1):
+            origin = self._neuron_cache.get(channel * height * width)  # row 0, column 0 is always drawn
+            if origin is None:
+                continue  # a channel drawn only as the stack behind the first
+            first = QPointF(_grid_slot(c0, width), _grid_slot(r0, height)) * GRID_PITCH
+            last = QPointF(_grid_slot(c1 - 1, width), _grid_slot(r1 - 1, height)) * GRID_PITCH
+            corners.append((origin + first, origin + last))
+        return corners
+
+    def _column_y(self, index: int) -> float:
+        centre = self._neuron_cache.get(index)
+        if centre is not None:
+            return centre.y()
+        gap = self.layout.gaps[0] if self.layout.gaps else None  # left out: the count in the gap stands for it
+        return (gap.y if gap is not None else 0.0) + self._offset_y
 
     def neuron_text(self, index: int) -> str:
         """What hovering a neuron says: ``h[2]``, with its bias once trained."""
@@ -351,10 +426,24 @@ class LayerItem(DrawingStates, QGraphicsItem):
                 plane = QRectF(area.left() + 5 * k - 2, area.top() + 5 * (self.layout.stacked - k) - 2,
                                area.width() - 5 * self.layout.stacked + 4, area.height() - 5 * self.layout.stacked + 4)
                 painter.drawRoundedRect(plane, 3, 3)
+        caption = self.window_caption()
+        if caption or self.layout.stacked:
+            # under the neurons: where the outlined window lies (the rows and columns a big layer's dots
+            # stand for cannot be told apart otherwise), or how many channels the stack holds
             painter.setFont(gap_font)
-            painter.setPen(style.TEXT_MUTED)
-            painter.drawText(QRectF(area.left(), area.bottom() + 1, area.width(), 12),
-                             Qt.AlignmentFlag.AlignCenter, f"{self.layer.shape[0]} channels")
+            painter.setPen(style.ACCENT if caption else style.TEXT_MUTED)
+            text = caption or f"{self.layer.shape[0]} channels"
+            painter.drawText(QRectF(self._frame.left() + 2, area.bottom() + 1, self._frame.width() - 4, 12),
+                             Qt.AlignmentFlag.AlignCenter, text)
+        windows = self.window_rects()
+        if windows:
+            # a tint inside each window, below the neurons (the outline is drawn over them)
+            tint = QColor(style.ACCENT)
+            tint.setAlpha(40)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(tint)
+            for rect in windows:
+                painter.drawRoundedRect(rect, 4, 4)
         painter.setPen(QPen(edge, 1.3))
         tints = self._bias_tints(fill)
         if tints is None:
@@ -374,6 +463,11 @@ class LayerItem(DrawingStates, QGraphicsItem):
             painter.setPen(QPen(edge, 1.1))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawPath(self._glyphs_path)
+        if windows:
+            painter.setPen(QPen(style.ACCENT, 2.0))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            for rect in windows:
+                painter.drawRoundedRect(rect, 4, 4)
         if self.selected_neuron is not None and self.selected_neuron in self._neuron_cache:
             painter.setPen(QPen(style.ACCENT, 2.0))
             painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -449,6 +543,21 @@ class LayerItem(DrawingStates, QGraphicsItem):
 
     def hoverLeaveEvent(self, event) -> None:  # noqa: N802
         self.set_state(hovered=False, port_hovered=False)
+
+
+def _span(start: int, stop: int) -> str:
+    """Positions ``start`` to ``stop - 1`` as a person reads them: ``2–4``, or ``7`` alone."""
+    return f"{start}" if stop - start == 1 else f"{start}–{stop - 1}"
+
+
+def _grid_slot(index: int, n: int) -> int:
+    """Where row or column ``index`` of ``n`` is drawn, in pitches from the first: as the layout's
+    ``_axis`` places them, with every left-out index on the slot of the dots."""
+    if n <= GRID_ALL or index < GRID_HEAD:
+        return index
+    if index >= n - GRID_TAIL:
+        return GRID_HEAD + 1 + index - (n - GRID_TAIL)
+    return GRID_HEAD
 
 
 class LayerHeader(QGraphicsItem):

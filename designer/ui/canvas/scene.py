@@ -3,6 +3,9 @@
 The scene never changes the graph: it observes ``graph.events`` and creates, updates and removes
 items by their stable string ids (as Orange's canvas scene follows its scheme). Edits go through
 undo commands that the view pushes; their graph operations come back here as events.
+
+The selected neuron (:meth:`CanvasScene.set_selected_neuron`) is ringed on its card, and the windows
+its local connections read are outlined on their sources' cards, kept right through edits.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QGraphicsScene
 
 from designer.graph import Connection, Graph, Layer
+from designer.ui.neuron_weights import neuron_windows
 
 from .connection_item import ConnectionItem
 from .layer_item import LayerItem
@@ -31,6 +35,7 @@ class CanvasScene(QGraphicsScene):
         self._attached: dict[str, set[str]] = {}  # layer id -> ids of its connections
         self._problem_ids: set[str] = set()
         self._weights: dict[str, np.ndarray] | None = None
+        self._neuron: tuple[str, int] | None = None  # the selected neuron: (layer id, index)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)  # few items that move often
         self.setSceneRect(QRectF(-SCENE_EXTENT, -SCENE_EXTENT, 2 * SCENE_EXTENT, 2 * SCENE_EXTENT))
         events = graph.events
@@ -65,6 +70,7 @@ class CanvasScene(QGraphicsScene):
             self._add_layer_item(layer, layer.id in outputs)
         for connection in self.graph.connections.values():
             self._add_connection_item(connection, connection.id in flow.recurrent)
+        self.set_selected_neuron(None)  # another design: the neuron that was selected is gone
 
     def _flow_changed(self) -> None:
         """After any structural change: which connections loop back and which layer is the output."""
@@ -76,6 +82,7 @@ class CanvasScene(QGraphicsScene):
             recurrent = connection_id in flow.recurrent
             if recurrent != item.recurrent:
                 self._rebuild_connection(connection_id)
+        self._show_neuron()  # a window, a stride, a shape or a connection may have changed
 
     # ------------------------------------------------------------------ layers
     def _add_layer_item(self, layer: Layer, is_output: bool = False) -> LayerItem:
@@ -164,6 +171,26 @@ class CanvasScene(QGraphicsScene):
             item.set_weights(None if weights is None else weights.get(f"{connection_id}.weight"))
         for layer_id, layer_item in self.layer_items.items():
             layer_item.set_biases(None if weights is None else weights.get(f"{layer_id}.bias"))
+
+    def set_selected_neuron(self, layer_id: str | None, index: int | None = None) -> None:
+        """Ring neuron ``index`` of ``layer_id`` and outline the windows it reads; None for no neuron."""
+        self._neuron = None if layer_id is None or index is None else (layer_id, int(index))
+        self._show_neuron()
+
+    def selected_neuron(self) -> tuple[str, int] | None:
+        return self._neuron
+
+    def _show_neuron(self) -> None:
+        if self._neuron is not None and self._neuron[0] not in self.graph.layers:
+            self._neuron = None  # its layer was removed
+        windows: dict[str, list] = {}
+        if self._neuron is not None:
+            for window in neuron_windows(self.graph, *self._neuron):
+                windows.setdefault(window.source_id, []).append(window)
+        for layer_id, item in self.layer_items.items():
+            ringed = self._neuron[1] if self._neuron is not None and self._neuron[0] == layer_id else None
+            item.set_state(selected_neuron=ringed)
+            item.set_windows(windows.get(layer_id, ()))
 
     def item_for(self, item_id: str) -> LayerItem | ConnectionItem | None:
         return self.layer_items.get(item_id) or self.connection_items.get(item_id)

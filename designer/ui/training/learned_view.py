@@ -1,8 +1,9 @@
 """The "what the network learned" view: the model's answers drawn over the data, live.
 
-- two inputs (``plane``): a decision-boundary heatmap (classification: each class its colour, paler
-  where the model is unsure) or an output heatmap (regression) over the data's range, with the
-  training points (filled) and validation points (outlined) on top;
+- two inputs (``plane``): a decision-boundary heatmap (classification: each cell the colour of the
+  class the model predicts there, paler where it is unsure, and a line where the prediction changes)
+  or an output heatmap (regression) over the data's range, with the training points (filled) and
+  validation points (outlined) on top;
 - sequences: a few validation sequences with the true next value (circle) and the predicted one (cross);
 - images: a grid of validation images, each with the predicted class, green when right, red when wrong;
 - anything else: predicted against true on validation samples.
@@ -40,20 +41,93 @@ def class_colours(count: int) -> np.ndarray:
     return np.array(colours, dtype=np.float32)
 
 
+#: how much of its class's colour a cell gets (the rest is white): where the model is certain (a
+#: step unit always is), and where it is a coin toss. Certain is not the full colour, so the training
+#: points (that colour, rimmed in white) stay visible on it; a coin toss still shows the predicted
+#: class faintly, so each side of the boundary keeps its hue however unsure the model is.
+SURE_STRENGTH = 0.6
+UNSURE_STRENGTH = 0.12
+BOUNDARY_PEN = (29, 36, 51, 210)
+
+
 def boundary_image(probabilities: np.ndarray) -> np.ndarray:
-    """RGBA uint8 ``[h, w, 4]``: each cell the colour of its likeliest class, toward white when unsure."""
+    """RGBA uint8 ``[h, w, 4]``: each cell the colour of its likeliest class, paler the less sure it is."""
     classes = probabilities.shape[-1]
     colours = class_colours(classes)
     best = probabilities.argmax(axis=-1)
     confidence = probabilities.max(axis=-1)
-    # 1/classes is a coin toss (white), 1 is certain (the class colour at 55 %, so points stay visible)
+    # 1/classes is a coin toss (palest), 1 is certain (strongest)
     chance = 1.0 / classes
-    strength = np.clip((confidence - chance) / max(1e-6, 1 - chance), 0, 1)[..., None] * 0.55
+    sure = np.clip((confidence - chance) / max(1e-6, 1 - chance), 0, 1)[..., None]
+    strength = UNSURE_STRENGTH + (SURE_STRENGTH - UNSURE_STRENGTH) * sure
     rgb = colours[best] * strength + (1 - strength)
     rgba = np.empty(probabilities.shape[:-1] + (4,), dtype=np.uint8)
     rgba[..., :3] = np.round(rgb * 255)
     rgba[..., 3] = 255
     return rgba
+
+
+def boundary_segments(probabilities: np.ndarray, margin: np.ndarray | None = None) -> np.ndarray:
+    """``[n, 2, 2]`` line segments, in ``(column, row)`` cell coordinates, where the likeliest class changes.
+
+    Marching squares on each class's lead over the best other class (zero on the boundary), with
+    the crossing interpolated along each cell edge: a smooth line for graded outputs (sigmoid,
+    softmax). Hard outputs (0 or 1) could only give steps half-way between cells: a step unit's
+    ``margin`` (its weighted sum, class 1 above 0) is used instead where the worker sends it.
+    """
+    p = np.asarray(probabilities, dtype=np.float64)
+    if p.ndim != 3 or p.shape[0] < 2 or p.shape[1] < 2:
+        return np.zeros((0, 2, 2))
+    classes = p.shape[-1]
+    if margin is not None and classes == 2 and np.shape(margin) == p.shape[:2]:
+        fields = [np.asarray(margin, dtype=np.float64)]
+    elif classes == 2:
+        fields = [p[..., 1] - p[..., 0]]  # one field: both classes share the one boundary
+    else:
+        fields = []
+        for k in range(classes):
+            others = np.delete(p, k, axis=-1).max(axis=-1)
+            fields.append(p[..., k] - others)
+    segments = [_contour(field) for field in fields]
+    return np.concatenate(segments) if segments else np.zeros((0, 2, 2))
+
+
+def _contour(field: np.ndarray) -> np.ndarray:
+    """Segments ``[n, 2, 2]`` (column, row) of the line ``field == 0`` between ``> 0`` and ``<= 0``."""
+    inside = field > 0
+    rows, cols = field.shape
+    # crossings on horizontal edges (cell (i, j) to (i, j + 1)) and vertical ones ((i, j) to (i + 1, j))
+    h = inside[:, :-1] != inside[:, 1:]
+    a, b = field[:, :-1], field[:, 1:]
+    th = np.where(h, a / np.where(h, a - b, 1.0), 0.0)
+    hx, hy = np.arange(cols - 1)[None, :] + th, np.broadcast_to(np.arange(rows)[:, None], th.shape)
+    v = inside[:-1, :] != inside[1:, :]
+    a, b = field[:-1, :], field[1:, :]
+    tv = np.where(v, a / np.where(v, a - b, 1.0), 0.0)
+    vx, vy = np.broadcast_to(np.arange(cols)[None, :], tv.shape), np.arange(rows - 1)[:, None] + tv
+    # per square of four cells: its edges top, right, bottom, left, and where each is crossed
+    crossed = np.stack([h[:-1, :], v[:, 1:], h[1:, :], v[:, :-1]])
+    points = np.stack([np.stack([hx[:-1, :], hy[:-1, :]], -1), np.stack([vx[:, 1:], vy[:, 1:]], -1),
+                       np.stack([hx[1:, :], hy[1:, :]], -1), np.stack([vx[:, :-1], vy[:, :-1]], -1)])
+    count = crossed.sum(axis=0)
+    out = []
+    two = count == 2
+    if two.any():
+        first = crossed.argmax(axis=0)
+        last = 3 - crossed[::-1].argmax(axis=0)
+        i, j = np.nonzero(two)
+        out.append(np.stack([points[first[i, j], i, j], points[last[i, j], i, j]], axis=1))
+    four = count == 4
+    if four.any():
+        i, j = np.nonzero(four)
+        centre = (field[i, j] + field[i, j + 1] + field[i + 1, j] + field[i + 1, j + 1]) > 0
+        # the centre on the top-left corner's side joins it to the bottom-right: cut off the other two
+        # corners (top-right: top & right, bottom-left: bottom & left); otherwise cut off these two
+        joined = centre == inside[i, j]
+        pairs = np.where(joined[:, None, None], [[0, 1], [2, 3]], [[3, 0], [1, 2]])
+        for k in range(2):
+            out.append(np.stack([points[pairs[:, k, 0], i, j], points[pairs[:, k, 1], i, j]], axis=1))
+    return np.concatenate(out) if out else np.zeros((0, 2, 2))
 
 
 class PlaneView(pg.PlotWidget):
@@ -65,6 +139,10 @@ class PlaneView(pg.PlotWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-10)
         self.addItem(self.image)
+        # where the predicted class changes: the decision boundary as a line over the colours
+        self.boundary = pg.PlotCurveItem(pen=pg.mkPen(*BOUNDARY_PEN, width=1.6), connect="pairs", antialias=True)
+        self.boundary.setZValue(-5)
+        self.addItem(self.boundary)
         self.train_points = pg.ScatterPlotItem(size=6, pen=pg.mkPen(255, 255, 255, 200, width=0.8))
         self.val_points = pg.ScatterPlotItem(size=7, brush=pg.mkBrush(255, 255, 255, 0))
         # The points never move during a run; cached as pixmaps they are not drawn again (in Python,
@@ -96,6 +174,7 @@ class PlaneView(pg.PlotWidget):
         self.setLabel("bottom", names[0] if len(names) > 0 else "x1")
         self.setLabel("left", names[1] if len(names) > 1 else "x2")
         self.image.clear()
+        self.boundary.setData([], [])
         self._placed = None  # the image's shape when it was last placed over the bounds
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         self.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
@@ -131,7 +210,10 @@ class PlaneView(pg.PlotWidget):
 
     def set_predictions(self, payload: dict[str, Any]) -> None:
         if "probabilities" in payload:
-            self.image.setImage(boundary_image(payload["probabilities"]), autoLevels=False)
+            probabilities = payload["probabilities"]
+            self.image.setImage(boundary_image(probabilities), autoLevels=False)
+            segments = boundary_segments(probabilities, payload.get("margin"))
+            self._draw_boundary(segments, probabilities.shape[1], probabilities.shape[0])
         elif "values" in payload:
             low, high = getattr(self, "_value_range", (None, None))
             values = payload["values"]
@@ -139,12 +221,33 @@ class PlaneView(pg.PlotWidget):
                 low, high = float(np.nanmin(values)), float(np.nanmax(values))
             lut = pg.colormap.get("viridis").getLookupTable(nPts=256)
             self.image.setImage(values, lut=lut, levels=(low, high if high > low else low + 1e-6))
+            self.boundary.setData([], [])
         # placing the image moves it in the scene (geometry change, index update): only when needed
         placed = (self.image.width(), self.image.height(), self.bounds)
         if placed != self._placed:
             self._placed = placed
-            self.image.setRect(QRectF(self.bounds[0], self.bounds[2], self.bounds[1] - self.bounds[0],
-                                      self.bounds[3] - self.bounds[2]))
+            self.image.setRect(self._image_rect(self.image.width(), self.image.height()))
+
+    def _image_rect(self, columns: int, rows: int) -> QRectF:
+        """Where the image goes: each pixel centred on the point it was computed at.
+
+        The worker evaluates the model at ``linspace(low, high, n)``, both ends included, so the
+        pixels reach half a cell beyond the bounds (the view shows the bounds; the rest is cut off).
+        """
+        x0, x1, y0, y1 = self.bounds
+        dx = (x1 - x0) / max(columns - 1, 1)
+        dy = (y1 - y0) / max(rows - 1, 1)
+        return QRectF(x0 - dx / 2, y0 - dy / 2, x1 - x0 + dx, y1 - y0 + dy)
+
+    def _draw_boundary(self, segments: np.ndarray, columns: int, rows: int) -> None:
+        """The boundary's segments (cell coordinates, see :func:`boundary_segments`) in the data's units."""
+        if not len(segments):
+            self.boundary.setData([], [])
+            return
+        x0, x1, y0, y1 = self.bounds
+        x = x0 + segments[..., 0].ravel() * (x1 - x0) / max(columns - 1, 1)
+        y = y0 + segments[..., 1].ravel() * (y1 - y0) / max(rows - 1, 1)
+        self.boundary.setData(x, y, connect="pairs")
 
 
 def _data_key(info: dict[str, Any]) -> tuple:
@@ -351,7 +454,7 @@ def _caption(info: dict[str, Any]) -> str:
     kind = info.get("kind")
     if kind == "plane":
         if info["classification"]:
-            return "Colour: predicted class (paler: unsure) · dots: training · rings: validation"
+            return "Colour: predicted class (paler: unsure) · line: boundary · dots: training · rings: validation"
         return "Colour: the network's output · dots: training · rings: validation"
     if kind == "sequence":
         return "Validation sequences · circles: true next value · crosses: predicted"

@@ -155,7 +155,8 @@ class TrainingWorker(QObject):
         torch.set_num_threads(min(worker_threads(), suggested_threads(self.job.project.graph, dataset,
                                                                       prepared.config.batch_size)))
         self._module = module
-        self._probe = Probe(module, dataset)
+        # the run's loss: the map draws the class that training's accuracy counts (see .predictions)
+        self._probe = Probe(module, dataset, prepared.config.loss)
         info = self._probe.info()
         info.update(initial_weights=prepared.initial_weights, weights_note=prepared.weights_note,
                     train_samples=len(dataset.x_train))
