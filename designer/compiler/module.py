@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from designer.graph import Graph, Problem
+from designer.words import count
 
 from . import runtime
 from .errors import CompileError
@@ -55,7 +56,7 @@ class DesignModule(nn.Module):
         kind = "sequences of " if self.is_sequence else ""
         return (f"{kind}{list(self.input_shape)} -> {self.output_units} ({self.output_activation}); "
                 f"layers {' -> '.join(self._program.layers)}; "
-                f"{sum(p.numel() for p in self.parameters()):,} parameters")
+                f"{count(sum(p.numel() for p in self.parameters()), 'parameter')}")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # replaced by the generated code
         raise NotImplementedError
@@ -106,14 +107,20 @@ class DesignModule(nn.Module):
         return out
 
     @torch.no_grad()
-    def load_named_weights(self, weights: Mapping[str, Any]) -> None:
+    def load_named_weights(self, weights: Mapping[str, Any], *, allow_missing: bool = False) -> list[str]:
         """Load tensors by their file names (numpy arrays or tensors); names the module lacks are ignored.
 
         Checks everything before changing anything; raises :class:`CompileError` naming a missing,
-        mis-shaped or non-finite tensor. Disabled links are set to zero whatever the tensors hold.
+        mis-shaped or non-finite tensor. With ``allow_missing`` a missing tensor keeps its fresh
+        initial values instead; the names of those are returned. Disabled links are set to zero
+        whatever the tensors hold.
         """
         checked = []
+        missing = []
         for spec in self._program.weights:
+            if spec.name not in weights and allow_missing:
+                missing.append(spec.name)
+                continue
             if spec.name not in weights:
                 raise _weight_error(spec, f"the weights have no tensor {spec.name!r} for {spec.what()}; "
                                           f"train the design again or re-initialise it")
@@ -135,6 +142,7 @@ class DesignModule(nn.Module):
                 tensor = runtime.local_weight_from_file(tensor, spec.window_size, spec.shape)
             getattr(self, spec.attr).copy_(tensor)
         self._hold_disabled()
+        return missing
 
 
 def _weight_error(spec: WeightSpec, message: str) -> CompileError:

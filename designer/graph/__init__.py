@@ -8,6 +8,7 @@ from .model import (ACTIVATIONS, CONNECTIVITY_KINDS, GATES, LAYER_KINDS, Connect
                     GraphError, Layer)
 from .shapes import (LocalGeometry, connection_weight_count, layer_parameter_count, local_geometry,
                      local_links, local_out_channels, local_target_shape, split_grid)
+from .signature import owner_of, signatures, stale_owners
 from .topology import Flow, analyse
 from .validate import Problem, errors, parameter_count, validate
 
@@ -15,5 +16,6 @@ __all__ = [
     "ACTIVATIONS", "CONNECTIVITY_KINDS", "GATES", "LAYER_KINDS", "Connection", "Connectivity", "Event",
     "Flow", "Graph", "GraphError", "GraphEvents", "Layer", "LocalGeometry", "Problem", "analyse",
     "connection_weight_count", "errors", "layer_parameter_count", "local_geometry", "local_links",
-    "local_out_channels", "local_target_shape", "parameter_count", "split_grid", "validate",
+    "local_out_channels", "local_target_shape", "owner_of", "parameter_count", "signatures", "split_grid",
+    "stale_owners", "validate",
 ]

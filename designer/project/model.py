@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy
 
-from designer.graph import Graph
+from designer.graph import Graph, owner_of, signatures, stale_owners
 
 #: The spec's example dataset: the XOR problem, small enough to train in a second.
 DEFAULT_DATASET: dict[str, Any] = {
@@ -58,6 +58,25 @@ class Project:
     path: Path | None = None
     #: archive entries written by a newer version, kept as bytes and written back unchanged
     other_entries: dict[str, bytes] = field(default_factory=dict)
+    #: what each layer and connection computed when ``weights`` were made (:func:`designer.graph.signatures`);
+    #: None where unknown (then every stored tensor is taken as fitting). Not saved: a saved file holds
+    #: only the weights that fit its design.
+    trained_design: dict[str, str] | None = None
+
+    def store_weights(self, weights: dict[str, numpy.ndarray] | None) -> None:
+        """Keep ``weights`` as made for the design as it is now (after a run; None forgets them)."""
+        self.weights = weights
+        self.trained_design = signatures(self.graph) if weights is not None else None
+
+    def fitting_weights(self) -> tuple[dict[str, numpy.ndarray] | None, set[str]]:
+        """``(weights, stale)``: the stored tensors still made for what their layer or connection computes,
+        and the ids of those whose function an edit changed since (their tensors are left out)."""
+        if self.weights is None or self.trained_design is None:
+            return self.weights, set()
+        stale = stale_owners(self.trained_design, self.graph)
+        if not stale:
+            return self.weights, stale
+        return {name: value for name, value in self.weights.items() if owner_of(name) not in stale}, stale
 
     @classmethod
     def new(cls, name: str = "Untitled") -> "Project":

@@ -60,7 +60,7 @@ def _project_from_entries(entries: dict[str, bytes]) -> Project:
     document = jsonfile.load(entries["project.json"], "project.json")
     project = _project_from_json(document)
     if "weights.safetensors" in entries:
-        project.weights = weights.decode_weights(entries["weights.safetensors"])
+        project.store_weights(weights.decode_weights(entries["weights.safetensors"]))
     if "history.json" in entries:
         project.history = _history_from_json(jsonfile.load(entries["history.json"], "history.json"))
     project.other_entries = {name: data for name, data in entries.items() if name not in KNOWN_ENTRIES}

@@ -114,8 +114,9 @@ def _entries(project: Project, dataset: dict[str, Any]) -> list[tuple[str, archi
         ("mimetype", archive.MIMETYPE, zipfile.ZIP_STORED),  # first and stored, so `file` can tell
         ("project.json", jsonfile.dump(project_to_dict(project, dataset=dataset)), zipfile.ZIP_DEFLATED),
     ]
-    if project.weights is not None:
-        entries.append(("weights.safetensors", weights.encode_weights(project.weights), WEIGHTS_COMPRESSION))
+    fitting, _stale = project.fitting_weights()  # weights made for a function a layer no longer has stay out
+    if fitting is not None:
+        entries.append(("weights.safetensors", weights.encode_weights(fitting), WEIGHTS_COMPRESSION))
     if project.history:
         runs = jsonfile.plain(project.history, "history", non_finite_as_null=True)
         # compact: curves are long lists of numbers, and indenting puts each number on a line

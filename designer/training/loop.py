@@ -66,7 +66,7 @@ class Run:
     message: str = ""
     loss: str = ""
     device: str = ""
-    initial_weights: str = ""  # "stored" or "fresh" when train_project set it up
+    initial_weights: str = ""  # "stored", "partly stored" or "fresh" when train_project set it up
     epochs: list[int] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)

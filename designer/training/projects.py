@@ -13,6 +13,7 @@ from typing import Callable
 
 from designer.compiler import CompileError, compile_graph
 from designer.data import load_dataset
+from designer.graph import owner_of
 
 from .config import TrainingConfig, TrainingError
 from .control import Control
@@ -25,6 +26,7 @@ class Prepared:
     """Everything a run needs, checked: the compiled module (on the CPU), the data and the settings.
 
     ``initial_weights`` is ``"stored"`` when the project's weights fit the design and were loaded,
+    ``"partly stored"`` when some layers or connections had none that fit (they start afresh),
     ``"fresh"`` otherwise; ``weights_note`` says why stored weights were not used.
     """
 
@@ -49,10 +51,13 @@ def prepare_project(project, *, epochs: int | None = None, device: str | None = 
     check_input_layer(project.graph, dataset)
     module = compile_graph(project.graph, seed=config.seed)
     initial, note = "fresh", ""
-    if project.weights:
+    weights, stale = project.fitting_weights()
+    if weights:
         try:
-            module.load_named_weights(project.weights)
+            missing = module.load_named_weights(weights, allow_missing=True)
             initial = "stored"
+            if missing:
+                initial, note = "partly stored", _fresh_note(missing, stale)
         except CompileError as exc:
             # The design changed since they were saved: start afresh, and say why.
             module = compile_graph(project.graph, seed=config.seed)
@@ -62,6 +67,16 @@ def prepare_project(project, *, epochs: int | None = None, device: str | None = 
     # a loss that cannot fit fails now, naming the output layer, rather than at the first batch
     choose_objective(config.loss, module, dataset, outputs[0] if outputs else None)
     return Prepared(module, dataset, config, initial, note)
+
+
+def _fresh_note(missing: list[str], stale: set[str]) -> str:
+    """Which layers and connections start afresh while the rest continue, and why."""
+    owners = list(dict.fromkeys(owner_of(name) for name in missing))
+    changed = [owner for owner in owners if owner in stale]
+    named = ", ".join(owners[:6]) + (f" and {len(owners) - 6} more" if len(owners) > 6 else "")
+    why = ("they changed since they were trained (activation, shape or connectivity)" if changed == owners
+           else "the stored weights have none for them")
+    return f"{named} start from fresh weights, since {why}; the rest continue from the stored weights"
 
 
 def check_input_layer(graph, dataset) -> None:
@@ -74,13 +89,14 @@ def check_input_layer(graph, dataset) -> None:
     if tuple(layer.shape) != given and math.prod(layer.shape) != math.prod(given):
         per = "per time step" if dataset.is_sequence else "per sample"
         raise TrainingError(f"layer {layer.id}: the input layer has shape {list(layer.shape)} but the dataset "
-                            f"{dataset.name!r} gives {list(given)} {per}; set its shape to {list(given)}")
+                            f"{dataset.name!r} gives {list(given)} {per}; set its shape to {list(given)}",
+                            layer_id=layer.id)
 
 
 def record_run(project, module, run: Run) -> None:
     """Store the module's weights and the run (numbered ``run-N``) into the project."""
     run.id = next_run_id(project.history)
-    project.weights = module.named_weights()
+    project.store_weights(module.named_weights())
     project.history.append(run.to_dict())
 
 

@@ -57,10 +57,40 @@ def test_weights_that_no_longer_fit_the_design_are_replaced_by_fresh_ones():
     train_project(project)
     project.graph.update_layer("h", shape=[6])
     prepared = prepare_project(project)
+    # h and the connections at both its ends changed; the output's bias is still what was learned
+    assert prepared.initial_weights == "partly stored"
+    assert prepared.weights_note.startswith("h, x-h, h-out start from fresh weights, since they changed")
+    assert float(prepared.module.named_weights()["out.bias"][0]) == float(project.weights["out.bias"][0])
+    run = train_project(project, epochs=1)
+    assert run.initial_weights == "partly stored" and project.weights["x-h.weight"].shape == (6, 2)
+
+
+def test_weights_in_a_file_without_their_design_would_fit_are_refused_whole():
+    """A file whose tensors do not fit its own design (made by hand) starts everything afresh, as before."""
+    project = _xor_project()
+    train_project(project)
+    project.graph.update_layer("h", shape=[6])
+    project.trained_design = None  # as read from a file: its design is taken as the weights' own
+    prepared = prepare_project(project)
     assert prepared.initial_weights == "fresh"
     assert "'h.bias' has shape [4]" in prepared.weights_note and "fresh weights" in prepared.weights_note
-    run = train_project(project, epochs=1)
-    assert run.initial_weights == "fresh" and project.weights["x-h.weight"].shape == (6, 2)
+
+
+def test_a_changed_activation_starts_that_layer_afresh_and_undoing_it_continues_all():
+    project = _xor_project()
+    train_project(project)
+    learned = {name: value.copy() for name, value in project.weights.items()}
+    activation = project.graph.layer("out").activation
+    project.graph.update_layer("out", activation="tanh")
+    prepared = prepare_project(project)
+    assert prepared.initial_weights == "partly stored"
+    assert prepared.weights_note.startswith("out, h-out start from fresh weights")
+    weights = prepared.module.named_weights()
+    np.testing.assert_array_equal(weights["x-h.weight"], learned["x-h.weight"])  # h continues
+    assert not np.array_equal(weights["h-out.weight"], learned["h-out.weight"])  # made for another function
+    project.graph.update_layer("out", activation=activation)  # undone: everything fits again
+    prepared = prepare_project(project)
+    assert prepared.initial_weights == "stored" and prepared.weights_note == ""
 
 
 def test_an_input_layer_that_does_not_match_the_data_is_named_with_both_shapes():
