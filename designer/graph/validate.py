@@ -21,19 +21,34 @@ _MAX_LINKS_TO_LIST = 2_000_000
 
 @dataclass(frozen=True)
 class Problem:
+    """One thing that stops a project from training (an error) or deserves a look (a warning).
+
+    ``layer_id`` or ``connection_id`` names the culprit where there is one; otherwise ``part`` says
+    what it concerns: the ``design`` as a whole, the ``dataset``, the ``training`` settings or the
+    stored ``weights``. ``str()`` is the line ``nn-designer check`` prints.
+    """
+
     severity: str  # "error" or "warning"
     message: str
     layer_id: str | None = None
     connection_id: str | None = None
+    part: str = "design"
 
     @property
     def item_id(self) -> str | None:
         return self.layer_id or self.connection_id
 
+    @property
+    def where(self) -> str:
+        """``layer h``, ``connection x-h``, or the part (``dataset`` ...)."""
+        if self.layer_id:
+            return f"layer {self.layer_id}"
+        return f"connection {self.connection_id}" if self.connection_id else self.part
+
     def __str__(self) -> str:
-        where = f"layer {self.layer_id}" if self.layer_id else (
-            f"connection {self.connection_id}" if self.connection_id else "design")
-        return f"{self.severity}: {where}: {self.message}"
+        if not self.item_id and self.message.startswith(self.part):  # "dataset field 'samples' ..."
+            return f"{self.severity}: {self.message}"
+        return f"{self.severity}: {self.where}: {self.message}"
 
 
 def validate(graph, input_shape: tuple[int, ...] | None = None) -> list[Problem]:
@@ -53,7 +68,8 @@ def validate(graph, input_shape: tuple[int, ...] | None = None) -> list[Problem]
         if layer.kind == "neurons" and layer.activation not in ACTIVATIONS:
             error(f"unknown activation {layer.activation!r}; use one of {', '.join(ACTIVATIONS)}", layer=layer.id)
         if layer.kind in GATES and len(layer.shape) != 1:
-            error(f"an {layer.kind} layer is a column of units: its shape must be [units], "
+            error(f"{'an' if layer.kind == 'lstm' else 'a'} {layer.kind.upper()} layer is a column of units: its "
+                  f"shape must be [units], "
                   f"not {list(layer.shape)}", layer=layer.id)
         if layer.units > MAX_LAYER_UNITS:
             error(f"{layer.units:,} neurons is more than the {MAX_LAYER_UNITS:,} a layer may have", layer=layer.id)

@@ -25,8 +25,13 @@ MAX_SEED = 2**63 - 1
 class TrainingError(ValueError):
     """Training cannot run as asked: a bad setting, a loss that does not fit, a missing device.
 
-    The message names the field or layer and says what to change.
+    The message names the field or layer and says what to change; ``layer_id`` is the layer it
+    concerns where there is one (the window outlines it).
     """
+
+    def __init__(self, message: str, layer_id: str | None = None) -> None:
+        super().__init__(message)
+        self.layer_id = layer_id
 
 
 @dataclass

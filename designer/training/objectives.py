@@ -81,25 +81,26 @@ def choose_objective(loss: str, module: nn.Module, dataset, output_layer: str | 
     output = f"the output layer {output_layer!r}" if output_layer else "the output layer"
     if units == 1 and activation == "softmax":
         raise TrainingError(f"{output} is one unit with softmax, which always gives 1; use sigmoid for one "
-                            f"output unit, or one softmax unit per class")
+                            f"output unit, or one softmax unit per class", layer_id=output_layer)
     if dataset.task != "classification":
         if loss not in ("auto", "mse"):
             raise TrainingError(f"training: loss {loss!r} needs classes, but the dataset {dataset.name!r} is a "
                                 f"regression task (numbers to predict); use 'mse' or 'auto'")
-        targets = _target_width(dataset)
+        targets = target_width(dataset)
         if units != targets:
             raise TrainingError(f"{output} has {units} unit{_s(units)} but the dataset {dataset.name!r} has "
                                 f"{targets} value{_s(targets)} to predict per sample; give it {targets} "
-                                f"unit{_s(targets)}")
+                                f"unit{_s(targets)}", layer_id=output_layer)
         return Objective("mse", on_logits=False, classification=False, one_hot=False, threshold=math.nan)
 
     classes = int(dataset.num_classes)
     if units == 1 and classes != 2:
         raise TrainingError(f"{output} has 1 unit, which can tell 2 classes apart, but the dataset "
-                            f"{dataset.name!r} has {classes} classes; give it {classes} units with softmax")
+                            f"{dataset.name!r} has {classes} classes; give it {classes} units with softmax",
+                            layer_id=output_layer)
     if units > 1 and units != classes:
         raise TrainingError(f"{output} has {units} units but the dataset {dataset.name!r} has {classes} "
-                            f"classes; give it {classes} units, one per class")
+                            f"classes; give it {classes} units, one per class", layer_id=output_layer)
     if loss == "auto":
         if units > 1:
             loss = "cross_entropy"
@@ -144,7 +145,7 @@ def penalty(parameters: list[torch.Tensor], l1: float, l2: float) -> torch.Tenso
     return terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
 
-def _target_width(dataset) -> int:
+def target_width(dataset) -> int:
     y = dataset.y_train
     return int(y.shape[1]) if y.dim() > 1 else 1
 

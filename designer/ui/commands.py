@@ -15,6 +15,7 @@ from PySide6.QtGui import QUndoCommand
 
 from designer.graph import Connection, Connectivity, Graph, GraphError, Layer
 from designer.graph.model import ID_PATTERN
+from designer.words import count
 
 __all__ = [
     "AddConnectionCommand", "AddLayerCommand", "MoveLayersCommand", "RemoveItemsCommand",
@@ -35,10 +36,6 @@ def _layer_copy(layer: Layer) -> Layer:
 
 def _connection_copy(connection: Connection) -> Connection:
     return Connection.from_dict(copy.deepcopy(connection.to_dict()))
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 class AddLayerCommand(QUndoCommand):
@@ -77,13 +74,13 @@ class RemoveItemsCommand(QUndoCommand):
             graph.connection(connection_id)
         self._layers: list[tuple[int, Layer]] = []
         self._connections: list[tuple[int, Connection]] = []
-        count = len(self.layer_ids) + len(self.connection_ids)
-        if count == 1 and self.layer_ids:
+        items = len(self.layer_ids) + len(self.connection_ids)
+        if items == 1 and self.layer_ids:
             self.setText(f"Delete layer {graph.layer(self.layer_ids[0]).name}")
-        elif count == 1:
+        elif items == 1:
             self.setText(f"Delete connection {self.connection_ids[0]}")
         else:
-            self.setText(f"Delete {_plural(count, 'item')}")
+            self.setText(f"Delete {count(items, 'item')}")
 
     def redo(self) -> None:
         graph = self.graph
@@ -130,7 +127,7 @@ class MoveLayersCommand(QUndoCommand):
             self.setText(f"Move layer {self.graph.layer(next(iter(self.moves))).name}"
                          if next(iter(self.moves)) in self.graph.layers else "Move layer")
         else:
-            self.setText(f"Move {_plural(len(self.moves), 'layer')}")
+            self.setText(f"Move {count(len(self.moves), 'layer')}")
 
     def id(self) -> int:  # noqa: A003 - Qt's name
         return MOVE_COMMAND_ID

@@ -1,8 +1,9 @@
 """The problems panel: what :func:`designer.graph.validate` finds, one row per problem.
 
 Errors stop the design from training, warnings do not. Clicking a row asks the window to select
-the layer or connection it names. A training run that went wrong (diverged, could not run) is listed
-too, first, until the next run starts or another project is opened (:meth:`ProblemsPanel.set_run_message`).
+the layer or connection it names. What went wrong in the last training run (diverged, could not run)
+is shown apart, above the list, and not counted with the design's problems: it is about a run that
+is over, and the window clears it at the next edit, run or project (:meth:`ProblemsPanel.set_run_message`).
 """
 from __future__ import annotations
 
@@ -60,7 +61,10 @@ def describe(problem: Problem) -> str:
         return f"Layer {problem.layer_id}: {problem.message}"
     if problem.connection_id:
         return f"Connection {problem.connection_id}: {problem.message}"
-    return problem.message[:1].upper() + problem.message[1:]
+    text = problem.message
+    if problem.part != "design" and not text.startswith(problem.part):
+        text = f"{problem.part}: {text}"  # "dataset: the file ... has no column 'y'"
+    return text[:1].upper() + text[1:]
 
 
 class ProblemsPanel(QWidget):
@@ -78,11 +82,23 @@ class ProblemsPanel(QWidget):
         self._icons = {s: severity_icon(s) for s in ("error", "warning", "ok")}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.run_label = QLabel(self)
+        self.run_label.setObjectName("problems_last_run")
+        self.run_label.setWordWrap(True)
+        self.run_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.run_label.setContentsMargins(10, 8, 10, 8)
+        self.run_label.setStyleSheet(f"QLabel {{ background: #FEF3F2; color: #7A271A; border-bottom: 1px solid "
+                                     f"#FECDCA; border-left: 3px solid {ERROR_COLOUR}; }}")
+        self.run_label.hide()
+        layout.addWidget(self.run_label)
         self._stack = QStackedWidget(self)
         self.list = QListWidget(self)
         self.list.setObjectName("problems_list")
         self.list.setAccessibleName("Problems")
         self.list.setWordWrap(True)
+        # a long fix ("set its shape to [1, 16, 16]") wraps onto the next line, it is never cut short
+        self.list.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setResizeMode(QListWidget.ResizeMode.Adjust)  # re-wrap the rows when the dock narrows
         self.list.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
@@ -106,21 +122,21 @@ class ProblemsPanel(QWidget):
         self._fill()
 
     def set_run_message(self, text: str | None) -> None:
-        """What went wrong in the last training run (None: nothing), listed above the design's problems."""
+        """What went wrong in the last training run (None: nothing), shown above the design's problems."""
         self.run_message = text or None
-        self._fill()
+        self.run_label.setText(f"Last run: {self.run_message}" if self.run_message else "")
+        self.run_label.setVisible(self.run_message is not None)
 
     def count(self) -> int:
-        """How many rows: the design's problems, and the run's message if any."""
-        return len(self.problems) + (self.run_message is not None)
+        """How many problems the design has (errors and warnings; the last run's message is apart)."""
+        return len(self.problems)
+
+    def lines(self) -> list[str]:
+        """The rows as ``nn-designer check`` prints them ("error: layer h: ...")."""
+        return [str(p) for p in self.problems]
 
     def _fill(self) -> None:
         self.list.clear()
-        if self.run_message is not None:
-            item = QListWidgetItem(self._icons["error"], self.run_message)
-            item.setData(Qt.ItemDataRole.UserRole, None)
-            item.setToolTip(self.run_message)
-            self.list.addItem(item)
         ordered = self.problems
         for problem in ordered:
             item = QListWidgetItem(self._icons.get(problem.severity, self._icons["error"]), describe(problem))
