@@ -95,6 +95,14 @@ class ChangeSettingsCommand(QUndoCommand):
         return True
 
 
+def _step_text(block: str, key: str, value: Any) -> str:
+    """How the History panel names a settings change ("Use dataset spiral", "Change learning rate")."""
+    if block == "dataset" and key == "name" and value:
+        return f"Use dataset {value}"
+    words = {"path": "file", "target": "target column", "features": "feature columns"}.get(key, key.replace("_", " "))
+    return f"Change dataset {words}" if block == "dataset" else f"Change {words}"
+
+
 def _combo(titles: dict[str, str]) -> QComboBox:
     combo = QComboBox()
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -263,8 +271,7 @@ class DatasetPanel(QTabWidget):
         form.addRow(self.preview_holder)
 
         self.source.currentIndexChanged.connect(self._apply_source)
-        self.dataset_name.currentIndexChanged.connect(
-            lambda _i: self._set("dataset", "name", self.dataset_name.currentData()))
+        self.dataset_name.currentIndexChanged.connect(self._apply_name)
         self.samples.valueChanged.connect(lambda v: self._set("dataset", "samples", v))
         self.noise.valueChanged.connect(lambda v: self._set("dataset", "noise", round(v, 6)))
         self.validation_split.valueChanged.connect(lambda v: self._set("dataset", "validation_split", round(v, 6)))
@@ -435,7 +442,7 @@ class DatasetPanel(QTabWidget):
             new.pop(key, None)
         else:
             new[key] = value
-        self._push(block, new, key, f"Change {key.replace('_', ' ')}")
+        self._push(block, new, key, _step_text(block, key, value))
 
     def _push(self, block: str, new: dict, field: str, text: str) -> None:
         self.undo_stack.push(ChangeSettingsCommand(self.project, block, new, self._changed, field, text))
@@ -462,6 +469,16 @@ class DatasetPanel(QTabWidget):
             if key in old:
                 new[key] = old[key]
         self._push("dataset", new, "", "Change data source")
+
+    def _apply_name(self, _index: int) -> None:
+        """Another built-in dataset, with its own number of samples and noise (400 noisy samples suit
+        the 2-D sets, not 16x16 images nor the exact truth table of a logic gate)."""
+        name = self.dataset_name.currentData()
+        if self._loading or not name or self.project.dataset.get("name") == name:
+            return
+        new = {**self.project.dataset, "name": name}
+        new["samples"], new["noise"] = _builtin_defaults(new)
+        self._push("dataset", new, "name", _step_text("dataset", "name", name))
 
     def _apply_features(self) -> None:
         names = [n.strip() for n in self.csv_features.text().split(",") if n.strip()]

@@ -11,15 +11,19 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QUndoStack
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QScrollArea, QToolBar, QUndoView, QWidget
+from PySide6.QtWidgets import (QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWindow, QPushButton, QScrollArea,
+                               QToolBar, QUndoView, QWidget)
 
 from designer.graph import Graph, Layer, Problem, errors, parameter_count, validate
 from designer.project import Project, ProjectError, read_project, write_project
+from designer.resources import is_shipped_example
+from designer.words import count
 
 from . import dialogs, resource_path, settings
 from .canvas import CanvasView
-from .canvas.view import PALETTE_DEFAULTS, snap
-from .commands import AddLayerCommand
+from .canvas.view import snap
+from .commands import AddLayerCommand, UpdateLayerCommand
+from .data_fit import DataFacts, adaptation, facts_of_builtin, facts_of_dataset, new_layer_fields
 from .dataset_panel import DatasetPanel
 from .inspector import Inspector
 from .palette import Palette
@@ -92,6 +96,14 @@ class MainWindow(QMainWindow):
         self.problems_found: list[Problem] = []
         self.training = None
         self.engine_ready = False
+        #: the whole check of ``nn-designer check`` (design, data, loss, settings), once the engine is loaded;
+        #: until then only the design itself is validated
+        self._check_project = None
+        self._datasets = None
+        #: what the project's data gives, as the last check loaded it (None: not loaded, or it failed)
+        self.dataset = None
+        #: layers and connections whose trained weights an edit made stale, as last drawn
+        self._stale_owners: set[str] = set()
         self._is_example = False
         self._modified_outside_undo = False
         self._painted = False
@@ -104,9 +116,11 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.canvas = CanvasView(self.graph, self.undo_stack, self)
         self.canvas.setObjectName("canvas")
+        self.canvas.layer_defaults = self.layer_defaults
         self.canvas.setAccessibleName("Network canvas")
         self.setCentralWidget(self.canvas)
         self._build_empty_hint()
+        self._build_adapt_bar()
         self._build_docks()
         self._build_actions()
         self._build_menus()
@@ -133,9 +147,12 @@ class MainWindow(QMainWindow):
         self.inspector.input_rejected.connect(lambda message: self.statusBar().showMessage(message, 6000))
         self.dataset_panel.settings_changed.connect(self._settings_changed)
         self.undo_stack.cleanChanged.connect(self._update_title)
+        # what went wrong in the last run is about a design that has just changed: it no longer holds
+        self.undo_stack.indexChanged.connect(self._clear_run_message)
 
         if training:
             self.install_training()
+            self._load_checks()
         else:  # start-up adds it after the first paint
             self.menu_training.addAction("Loading the training engine…").setEnabled(False)
         self._restore_layout()
@@ -182,6 +199,19 @@ class MainWindow(QMainWindow):
         self.history_dock = self._dock("history", "History", self.history, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.history_dock)
         self.problems_dock.raise_()
+        # The training docks exist from the start, empty until the engine is loaded: restoreState()
+        # only places docks that exist when it runs, and docks added later came back hidden.
+        self.loss_dock = self._dock("loss_plot", "Loss", self._placeholder("Loading the training engine…"),
+                                    Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.learned_dock = self._dock("learned", "What the network learned", self._placeholder(""),
+                                       Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.splitDockWidget(self.loss_dock, self.learned_dock, Qt.Orientation.Horizontal)
+
+    def _placeholder(self, text: str) -> QLabel:
+        label = QLabel(text, self)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setStyleSheet("color: #98A2B3")
+        return label
 
     def _build_empty_hint(self) -> None:
         """A word on the empty canvas for someone who has never used the app."""
@@ -202,6 +232,75 @@ class MainWindow(QMainWindow):
         self.graph.events.changed.connect(self._update_empty_hint)
         self._update_empty_hint()
 
+    def _build_adapt_bar(self) -> None:
+        """The offer, after the data changed, to make the design's input and output fit it (one undo step)."""
+        bar = QFrame(self.canvas.viewport())
+        bar.setObjectName("adapt_bar")
+        bar.setStyleSheet("QFrame#adapt_bar { background: #EEF4FF; border: 1px solid #B2CCFF; border-radius: 8px; }")
+        layout = QHBoxLayout(bar)
+        layout.setContentsMargins(12, 6, 8, 6)
+        self.adapt_label = QLabel(bar)
+        self.adapt_label.setObjectName("adapt_label")
+        self.adapt_label.setWordWrap(True)
+        self.adapt_button = QPushButton("Adapt the Design", bar)
+        self.adapt_button.setObjectName("adapt_button")
+        self.adapt_button.setToolTip("Change the input and output layers to fit the data, in one step you can undo")
+        self.adapt_button.clicked.connect(self.adapt_to_data)
+        dismiss = QPushButton("Keep As Is", bar)
+        dismiss.setObjectName("adapt_dismiss")
+        dismiss.clicked.connect(bar.hide)
+        layout.addWidget(self.adapt_label, 1)
+        layout.addWidget(self.adapt_button)
+        layout.addWidget(dismiss)
+        bar.hide()
+        self.adapt_bar = bar
+        self._offer_adaptation = False
+
+    def _place_adapt_bar(self) -> None:
+        area = self.canvas.viewport().rect()
+        width = min(area.width() - 24, 760)
+        self.adapt_bar.setFixedWidth(max(width, 200))
+        self.adapt_bar.adjustSize()
+        self.adapt_bar.move(area.center().x() - self.adapt_bar.width() // 2, 12)
+
+    def _update_adapt_bar(self) -> None:
+        """Offer (or keep offering) to adapt the design while its input or output does not fit the data."""
+        if not (self._offer_adaptation or self.adapt_bar.isVisible()):
+            return
+        self._offer_adaptation = False
+        facts = self.data_facts()
+        changes = adaptation(self.graph, facts) if facts is not None else {}
+        if not changes or self.canvas.is_read_only():
+            self.adapt_bar.hide()
+            return
+        parts = []
+        for layer_id, change in changes.items():
+            layer = self.graph.layer(layer_id)
+            if layer.kind == "input":
+                parts.append(f"input {layer_id} takes {list(layer.shape)}, the data gives {list(facts.input_shape)}")
+            else:
+                parts.append(f"output {layer_id} has {count(layer.units, layer.activation + ' unit')}, the data needs "
+                             f"{facts.describe_output()}")
+        self.adapt_label.setText(f"The design does not fit {facts.name!r}: " + "; ".join(parts) + ".")
+        self.adapt_bar.show()
+        self.adapt_bar.raise_()
+        self._place_adapt_bar()
+
+    @Slot()
+    def adapt_to_data(self) -> None:
+        """Change the input and output layers to fit the data: one step on the undo stack."""
+        facts = self.data_facts()
+        changes = adaptation(self.graph, facts) if facts is not None else {}
+        self.adapt_bar.hide()
+        if not changes or self.canvas.is_read_only():
+            return
+        self.undo_stack.beginMacro(f"Adapt the design to {facts.name}")
+        for layer_id, change in changes.items():
+            self.undo_stack.push(UpdateLayerCommand(self.graph, layer_id, **change))
+        self.undo_stack.endMacro()
+        self.validate_now()
+        self.statusBar().showMessage(f"The design now fits {facts.name!r}: Undo puts it back", 6000)
+
     def _update_empty_hint(self) -> None:
         hint = self._empty_hint
         hint.setVisible(not self.graph.layers)
@@ -213,6 +312,8 @@ class MainWindow(QMainWindow):
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
         if watched is self.canvas.viewport() and event.type() == QEvent.Type.Resize:
             self._update_empty_hint()
+            if self.adapt_bar.isVisible():
+                self._place_adapt_bar()
         return super().eventFilter(watched, event)
 
     def _apply_default_sizes(self) -> None:
@@ -221,10 +322,9 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.palette_dock, self.problems_dock], [self.palette.sizeHint().height(), 400],
                          Qt.Orientation.Vertical)
         self.resizeDocks([self.inspector_dock, self.dataset_dock], [360, 440], Qt.Orientation.Vertical)
-        bottom = [d for d in self.findChildren(QDockWidget)
-                  if self.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea and not d.isFloating()]
-        if bottom:
-            self.resizeDocks(bottom[:1], [max(220, self.height() // 3)], Qt.Orientation.Vertical)
+        # room for the curves: the plots are what a person watches while training
+        self.resizeDocks([self.loss_dock], [max(260, self.height() // 3)], Qt.Orientation.Vertical)
+        self.resizeDocks([self.loss_dock, self.learned_dock], [520, 380], Qt.Orientation.Horizontal)
 
     def _action(self, name: str, text: str, slot, shortcut=None, icon: str | None = None,
                 tip: str | None = None) -> QAction:
@@ -283,6 +383,8 @@ class MainWindow(QMainWindow):
                                             QKeySequence.StandardKey.ZoomOut)
         self.action_zoom_reset = self._action("action_zoom_reset", "&Actual Size", lambda: self.canvas.set_zoom(1.0),
                                               "Ctrl+1")
+        self.action_reset_layout = self._action("action_reset_layout", "&Reset Layout", self.reset_layout, None,
+                                                None, "Put every panel back where it was at the first start")
         self.action_about = self._action("action_about", "&About NN Designer", self._about)
         self.action_about.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -314,9 +416,9 @@ class MainWindow(QMainWindow):
                                    self.action_zoom_reset])
         self.menu_view.addSeparator()
         self.menu_panels = self.menu_view.addMenu("&Panels")
-        for dock in (self.palette_dock, self.inspector_dock, self.dataset_dock, self.problems_dock,
-                     self.history_dock):
+        for dock in self.main_docks():
             self.menu_panels.addAction(dock.toggleViewAction())
+        self.menu_view.addAction(self.action_reset_layout)
 
         self.menu_training = bar.addMenu("&Training")
         self.menu_training.setObjectName("menu_training")
@@ -365,17 +467,7 @@ class MainWindow(QMainWindow):
             self.training = False
             return
         self.menu_training.clear()
-        docks_before = set(self.findChildren(QDockWidget))
-        self.training = TrainingController(self)
-        new_docks = [d for d in self.findChildren(QDockWidget) if d not in docks_before]
-        for dock in new_docks:
-            self.menu_panels.addAction(dock.toggleViewAction())
-            # where the user left it last time (restoreDockWidget says True even with no saved state)
-            restored = self._has_saved_layout and self.restoreDockWidget(dock)
-            if not restored and self.isVisible():
-                dock.show()  # a dock added to a window already on screen starts hidden
-        if self.isVisible() and not self._has_saved_layout:
-            self._apply_default_sizes()  # installed after start-up: size the new docks too
+        self.training = TrainingController(self)  # fills the loss and learned docks
 
     @Slot()
     def set_views_ready(self) -> None:
@@ -384,9 +476,23 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def set_engine_ready(self) -> None:
-        """torch is loaded and warm: training starts without a pause."""
+        """torch is loaded and warm: training starts without a pause, and the whole project is checked."""
         self.engine_ready = True
+        self._load_checks()
+        self.validate_now()
         self.statusBar().showMessage("Ready to train", 3000)
+
+    def _load_checks(self) -> None:
+        from designer.data.cache import DatasetCache
+        from designer.training.checks import project_problems
+
+        self._datasets = DatasetCache()
+        self._check_project = project_problems
+
+    @Slot()
+    def _clear_run_message(self) -> None:
+        if not (self.training and self.training.busy):
+            self.problems.set_run_message(None)
 
     # ------------------------------------------------------------------ window state
     @property
@@ -397,6 +503,7 @@ class MainWindow(QMainWindow):
         """Changes made outside the undo stack (a training run storing weights) need saving too."""
         self._modified_outside_undo = True
         self._update_title()
+        self._schedule_validation()  # new weights: what the check says of them changes too
 
     def display_name(self) -> str:
         if self.project.name:
@@ -408,7 +515,24 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{self.display_name()}[*] — {APP_NAME}")
         self.setWindowModified(self.is_modified)
 
+    def main_docks(self) -> list[QDockWidget]:
+        """Every panel of the window, in the order of the View › Panels menu."""
+        return [self.palette_dock, self.inspector_dock, self.dataset_dock, self.problems_dock,
+                self.history_dock, self.loss_dock, self.learned_dock]
+
+    @Slot()
+    def reset_layout(self) -> None:
+        """View › Reset Layout: every panel shown, docked where a first start puts it, at its first size."""
+        self.restoreState(self._default_state)
+        for dock in self.main_docks():
+            dock.setFloating(False)
+            dock.show()
+        self.toolbar.show()
+        self.problems_dock.raise_()
+        self._apply_default_sizes()
+
     def _restore_layout(self) -> None:
+        self._default_state = self.saveState()  # what Reset Layout goes back to
         geometry, state = settings.window_layout()
         if geometry is None or not self.restoreGeometry(geometry):
             screen = self.screen().availableGeometry() if self.screen() is not None else None
@@ -439,39 +563,63 @@ class MainWindow(QMainWindow):
     def _schedule_validation(self) -> None:
         self._validation_timer.start()
 
+    def data_facts(self) -> DataFacts | None:
+        """What the project's data gives and asks for: from the data as last loaded, else the catalogue."""
+        if self.dataset is not None:
+            return facts_of_dataset(self.dataset)
+        return facts_of_builtin(self.project.dataset)
+
+    def layer_defaults(self, kind: str) -> tuple[str, dict]:
+        """A new layer from the palette: an input takes the data's shape, an output its classes or values."""
+        return new_layer_fields(kind, self.data_facts() if kind in ("input", "output") else None)
+
     def dataset_input_shape(self) -> tuple[int, ...] | None:
         """What the project's data gives per sample, when known without loading it (built-in datasets)."""
-        d = self.project.dataset
-        if d.get("kind", "builtin") != "builtin":
-            return None
-        try:
-            from designer.data.builtin import builtin_of
-            return tuple(builtin_of(d).input_shape)
-        except (ImportError, ValueError):
-            return None
+        facts = facts_of_builtin(self.project.dataset)
+        return facts.input_shape if facts is not None else None
 
     @Slot()
     def validate_now(self) -> list[Problem]:
-        """Validate the design, list the problems, outline the culprits and update the status bar."""
+        """Check the project, list the problems, outline the culprits and update the status bar.
+
+        Once the engine is loaded this is the whole check of ``nn-designer check`` (the design against
+        its data, its loss and its settings), so that what the window calls valid is what trains;
+        before that, the design alone.
+        """
         self._validation_timer.stop()
-        problems = validate(self.graph, self.dataset_input_shape())
+        if self._check_project is not None:
+            problems, self.dataset = self._check_project(self.project, load=self._datasets.load)
+        else:
+            problems = validate(self.graph, self.dataset_input_shape())
         self.problems_found = problems
         self.problems.set_problems(problems)
         self.canvas.set_problem_ids({p.item_id for p in problems if p.item_id})
         n_errors = len(errors(problems))
         n_warnings = len(problems) - n_errors
         if n_errors:
-            text = f"{n_errors} problem{'s' if n_errors != 1 else ''}"
+            text = count(n_errors, "problem")
             colour = ERROR_COLOUR
         else:
-            text = f"Valid · {parameter_count(self.graph):,} parameters"
-            if n_warnings:
-                text += f" · {n_warnings} warning{'s' if n_warnings != 1 else ''}"
+            text = f"Valid · {count(parameter_count(self.graph), 'parameter')}"
             colour = WARNING_COLOUR if n_warnings else OK_COLOUR
+        if n_warnings:
+            text += f" · {count(n_warnings, 'warning')}"
         self.status_validity.setText(f"<span style='color:{colour}'>●</span>&nbsp;{text}")
         self.status_validity.setToolTip("\n".join(str(p) for p in problems) or "The design is ready to train.")
+        self._update_adapt_bar()
+        self._show_fitting_weights()
         self.validated.emit()
         return problems
+
+    def _show_fitting_weights(self) -> None:
+        """Weights an edit made stale (a layer's activation changed ...) are not drawn: they will not be used."""
+        if self.project.weights is None or (self.training and self.training.busy):
+            return
+        fitting, stale = self.project.fitting_weights()
+        if stale != self._stale_owners:
+            self._stale_owners = stale
+            self.canvas.set_weights(fitting)
+            self.inspector.set_weights(fitting)
 
     @Slot()
     def _update_problems_title(self) -> None:
@@ -511,7 +659,7 @@ class MainWindow(QMainWindow):
         """Double-click in the palette: add the layer in the middle of the visible canvas."""
         if self.canvas.is_read_only():  # training: the design is locked
             return
-        stem, fields = PALETTE_DEFAULTS[kind]
+        stem, fields = self.layer_defaults(kind)
         centre = self.canvas.mapToScene(self.canvas.viewport().rect().center())
         layer = Layer(id=self.graph.new_id(stem), position=(snap(centre.x()), snap(centre.y())), **fields)
         self.undo_stack.push(AddLayerCommand(self.graph, layer))
@@ -520,7 +668,8 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _settings_changed(self, block: str) -> None:
         if block == "dataset":
-            self._schedule_validation()
+            self._offer_adaptation = True  # other data: offer to fit the design to it, once it is checked
+        self._schedule_validation()  # the data and the training settings are checked with the design
 
     # ------------------------------------------------------------------ files
     def open_project(self, project: Project, *, is_example: bool = False) -> None:
@@ -536,6 +685,9 @@ class MainWindow(QMainWindow):
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self.dataset_panel.set_project(project)
+        self._offer_adaptation = False  # the file's design and data go together as they are
+        self.adapt_bar.hide()
+        self._stale_owners = set()
         self.canvas.set_weights(project.weights)
         self.inspector.set_weights(project.weights)
         self.inspector.show_selection([])
@@ -562,19 +714,12 @@ class MainWindow(QMainWindow):
             dialogs.show_error(self, "Cannot open project", str(exc))
             return False
         if is_example is None:
-            is_example = self._in_examples(path)
+            is_example = is_shipped_example(path)
         self.open_project(project, is_example=is_example)
         if not is_example:
             settings.add_recent_file(path)
         self.statusBar().showMessage(f"Opened {path.name}", 4000)
         return True
-
-    @staticmethod
-    def _in_examples(path: Path) -> bool:
-        try:
-            return path.resolve().parent == resource_path("examples").resolve()
-        except OSError:
-            return False
 
     def open_dialog(self) -> bool:
         if not self.maybe_save():
@@ -621,6 +766,7 @@ class MainWindow(QMainWindow):
         self.undo_stack.setClean()
         settings.add_recent_file(path)
         self._update_title()
+        self._schedule_validation()  # a relative data path now starts from the new folder
         self.statusBar().showMessage(f"Saved {path.name}", 4000)
         return True
 

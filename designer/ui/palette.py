@@ -1,7 +1,7 @@
 """The palette: the kinds of layer a user drags onto the canvas, each with a drawn icon and a tooltip.
 
 A drag carries ``QMimeData`` of the canvas's palette MIME type whose data is the item's kind
-(``input``, ``neurons``, ``neuron``, ``lstm``, ``gru``); :meth:`Palette.mimeData` builds it, so tests
+(``input``, ``neurons``, ``output``, ``neuron``, ``lstm``, ``gru``); :meth:`Palette.mimeData` builds it, so tests
 drop exactly what a user's drag drops.
 """
 from __future__ import annotations
@@ -31,6 +31,10 @@ ITEMS: tuple[PaletteItem, ...] = (
     PaletteItem("neurons", "Neuron layer",
                 "A layer of neurons: each sums its weighted inputs, adds a bias and applies\n"
                 "its activation (tanh, ReLU, sigmoid, softmax ...).", "neurons"),
+    PaletteItem("output", "Output layer",
+                "The layer whose neurons give the answer: one per class (one sigmoid neuron\n"
+                "for two classes, softmax for more) or per value to predict; it takes\n"
+                "what the chosen data needs.", "neurons"),
     PaletteItem("neuron", "Single neuron",
                 "One neuron on its own: a perceptron, or a single output.\n"
                 "Drop it on a layer to add a neuron to that layer.", "neurons"),
@@ -65,9 +69,9 @@ def draw_icon(kind: str, size: int = 64) -> QPixmap:
     p.drawRoundedRect(QRectF(2, 2, 60, 60), 13, 13)
     wire = QPen(colour.darker(120), 2.2)
     wire.setCapStyle(Qt.PenCapStyle.RoundCap)
-    if kind in ("input", "neurons"):
+    if kind in ("input", "neurons", "output"):
         ys = (17.0, 32.0, 47.0)
-        x = 38.0 if kind == "input" else 32.0
+        x = {"input": 38.0, "neurons": 32.0, "output": 30.0}[kind]
         p.setPen(wire)
         if kind == "input":
             for y in ys:  # data arriving from the left
@@ -84,6 +88,12 @@ def draw_icon(kind: str, size: int = 64) -> QPixmap:
             for y in ys:
                 p.setPen(wire)
                 p.drawLine(QPointF(x + 6.5, y), QPointF(55, y))
+        elif kind == "output":  # the answer leaving to the right
+            p.setPen(wire)
+            for y in ys:
+                p.drawLine(QPointF(x + 6.5, y), QPointF(55, y))
+                p.drawLine(QPointF(55, y), QPointF(51, y - 4))
+                p.drawLine(QPointF(55, y), QPointF(51, y + 4))
     elif kind == "neuron":
         p.setPen(wire)
         for y in (18.0, 32.0, 46.0):

@@ -104,7 +104,7 @@ def test_a_palette_drop_creates_a_layer_where_it_was_dropped(view, graph, stack)
     new = [layer for layer in graph.layers.values() if layer.id not in ("x", "h", "out")]
     assert len(new) == 1
     layer = new[0]
-    assert (layer.kind, layer.shape, layer.activation) == ("neurons", (4,), "relu")
+    assert (layer.kind, layer.shape, layer.activation) == ("neurons", (8,), "tanh")  # a hidden layer that learns
     assert layer.position == (220.0, 200.0)  # snapped to the 20 px grid
     assert layer.id in view.canvas_scene.layer_items
     assert view.selected_ids() == [layer.id]
@@ -128,7 +128,7 @@ def test_a_neuron_dropped_on_a_column_adds_a_unit_and_on_empty_canvas_makes_a_pe
     assert stack.undoText() == "Change h: shape"
     assert drop(view, palette_item("neuron"), at(view, 200, 300))
     perceptron = list(graph.layers.values())[-1]
-    assert (perceptron.kind, perceptron.shape, perceptron.activation) == ("neurons", (1,), "step")
+    assert (perceptron.kind, perceptron.shape, perceptron.activation) == ("neurons", (1,), "sigmoid")
 
 
 def test_drops_of_other_things_are_left_to_the_window(view, graph):

@@ -86,7 +86,9 @@ def plot_area(plot, item) -> QRect:
 
 
 def test_the_legend_is_clear_of_the_curves_and_its_labels_are_whole(qtbot, window, example):
-    w = window(example("xor", epochs=20))
+    project = example("xor", epochs=20)
+    project.dataset["samples"] = 4000  # a run that outlasts several reports, so each curve has several points
+    w = window(project)
     train(qtbot, w)
     plot = w.training.loss_plot
     qtbot.wait(50)  # the layout settles and the last points are drawn

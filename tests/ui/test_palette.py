@@ -16,10 +16,10 @@ def palette(qtbot):
     return widget
 
 
-def test_the_palette_offers_the_five_kinds_in_the_users_words(palette):
+def test_the_palette_offers_the_six_kinds_in_the_users_words(palette):
     titles = [palette.list.item(i).text() for i in range(palette.list.count())]
-    assert titles == ["Input layer", "Neuron layer", "Single neuron", "LSTM", "GRU"]
-    assert KINDS == ("input", "neurons", "neuron", "lstm", "gru")
+    assert titles == ["Input layer", "Neuron layer", "Output layer", "Single neuron", "LSTM", "GRU"]
+    assert KINDS == ("input", "neurons", "output", "neuron", "lstm", "gru")
     for i in range(palette.list.count()):
         item = palette.list.item(i)
         assert "Drag onto the canvas" in item.toolTip()
@@ -52,7 +52,7 @@ def test_the_icons_are_drawn_and_tell_the_kinds_apart(qtbot):
 
 
 def test_enter_on_an_item_asks_to_add_it(qtbot, palette):
-    palette.list.setCurrentRow(3)
+    palette.list.setCurrentRow(4)
     palette.list.setFocus()
     with qtbot.waitSignal(palette.item_activated) as signal:
         qtbot.keyClick(palette.list, Qt.Key.Key_Return)

@@ -24,12 +24,14 @@ def quick_typing():
     QApplication.setKeyboardInputInterval(interval)
 
 
-def make_window(qtbot, graph: Graph | None = None, dataset: dict | None = None) -> MainWindow:
+def make_window(qtbot, graph: Graph | None = None, dataset: dict | None = None, folder=None) -> MainWindow:
     project = Project.new("Test design")
     if graph is not None:
         project.graph = graph
     if dataset is not None:
         project.dataset = dataset
+    if folder is not None:  # relative data paths start from the project's folder
+        project.path = folder / "design.nnd"
     window = MainWindow(project)
     # the test's edits are not worth a "Save changes?" question when pytest-qt closes the window
     qtbot.addWidget(window, before_close_func=lambda w: w.undo_stack.setClean())
@@ -52,6 +54,13 @@ def xor_graph() -> Graph:
 
 #: 64 pixel columns of a CSV file, laid out on the 8x8 input (the window cannot know the width without reading)
 PIXELS = {"kind": "csv", "path": "pixels.csv", "target": "digit", "validation_split": 0.2, "seed": 0}
+
+
+def write_pixels(folder, rows: int = 40, digits: int = 2) -> None:
+    """``pixels.csv`` in ``folder``: 64 pixel columns and a ``digit`` column with ``digits`` classes."""
+    header = ",".join(f"p{i}" for i in range(64)) + ",digit"
+    lines = [",".join(str((r * 7 + i) % 5) for i in range(64)) + f",d{r % digits}" for r in range(rows)]
+    (folder / "pixels.csv").write_text("\n".join([header, *lines]) + "\n")
 
 
 def image_graph() -> Graph:
@@ -158,8 +167,9 @@ def test_typing_a_shape_reshapes_the_layer_and_a_bad_shape_explains_itself(qtbot
     assert window.undo_stack.count() == 1
 
 
-def test_switching_a_connection_to_local_reshapes_the_target_and_redraws_the_links(qtbot):
-    window = make_window(qtbot, image_graph(), PIXELS)
+def test_switching_a_connection_to_local_reshapes_the_target_and_redraws_the_links(qtbot, tmp_path):
+    write_pixels(tmp_path)
+    window = make_window(qtbot, image_graph(), PIXELS, tmp_path)
     scene = window.canvas.canvas_scene
     assert scene.item_for("x-h").mode == "band"  # 1,024 dense links are drawn as one band
     window.canvas.select("x-h")

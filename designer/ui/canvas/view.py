@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import QFrame, QGraphicsPathItem, QGraphicsView, QLabel, 
 
 from designer.graph import Connection, Graph, GraphError, Layer
 from designer.ui import style
+from designer.ui.data_fit import DEFAULT_LAYERS, new_layer_fields
 from designer.ui.commands import (AddConnectionCommand, AddLayerCommand, MoveLayersCommand, RemoveItemsCommand,
                                   ToggleLinkCommand, UpdateLayerCommand)
 
@@ -32,14 +34,6 @@ GRID = 20.0
 MIN_ZOOM, MAX_ZOOM = 0.08, 4.0
 
 #: what each palette item becomes: id stem and layer fields
-PALETTE_DEFAULTS = {
-    "input": ("x", {"kind": "input", "shape": (2,)}),
-    "neurons": ("h", {"kind": "neurons", "shape": (4,), "activation": "relu"}),
-    "neuron": ("p", {"kind": "neurons", "shape": (1,), "activation": "step"}),
-    "lstm": ("lstm", {"kind": "lstm", "shape": (8,)}),
-    "gru": ("gru", {"kind": "gru", "shape": (8,)}),
-}
-
 _drag_ids = itertools.count(1)
 
 
@@ -56,6 +50,8 @@ class CanvasView(QGraphicsView):
     def __init__(self, graph: Graph, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
         self.graph = graph
         self.undo_stack = undo_stack
+        #: ``(id stem, Layer fields)`` of a layer dropped from the palette; the window makes it follow the data
+        self.layer_defaults: Callable[[str], tuple[str, dict]] = lambda kind: new_layer_fields(kind, None)
         self.canvas_scene = CanvasScene(graph)
         super().__init__(self.canvas_scene, parent)
         self.canvas_scene.setParent(self)
@@ -430,25 +426,23 @@ class CanvasView(QGraphicsView):
         self._press = None
 
     def _set_selected_neuron(self, layer_id: str, index: int) -> None:
-        old = self._selected_neuron
-        if old is not None and old[0] in self.canvas_scene.layer_items:
-            self.canvas_scene.layer_items[old[0]].set_state(selected_neuron=None)
         self._selected_neuron = (layer_id, index)
-        self.canvas_scene.layer_items[layer_id].set_state(selected_neuron=index)
+        # the scene rings it, and outlines the windows it reads on the layers that feed it locally
+        self.canvas_scene.set_selected_neuron(layer_id, index)
         self.neuron_selected.emit(layer_id, index)
 
     def _forget_neuron(self, layer) -> None:
         if self._selected_neuron is not None and self._selected_neuron[0] == layer.id:
             self._selected_neuron = None
+            self.canvas_scene.set_selected_neuron(None)
 
     def _scene_selection_changed(self) -> None:
         if self._selected_neuron is not None:
             layer_id = self._selected_neuron[0]
             item = self.canvas_scene.layer_items.get(layer_id)
             if item is None or not item.isSelected():
-                if item is not None:
-                    item.set_state(selected_neuron=None)
                 self._selected_neuron = None
+                self.canvas_scene.set_selected_neuron(None)
         self.selection_changed.emit()
 
     # ------------------------------------------------------------------ wheel and keys
@@ -513,7 +507,7 @@ class CanvasView(QGraphicsView):
         if self._read_only or mime is None or not mime.hasFormat(PALETTE_MIME):
             return None
         kind = bytes(mime.data(PALETTE_MIME).data()).decode("utf-8", "replace").strip()
-        return kind if kind in PALETTE_DEFAULTS else None
+        return kind if kind in DEFAULT_LAYERS else None
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         if self._palette_kind(event) is not None:
@@ -548,7 +542,7 @@ class CanvasView(QGraphicsView):
                 self.canvas_scene.removeItem(self._ghost)
                 self._ghost = None
             return
-        stem, fields = PALETTE_DEFAULTS[kind]
+        stem, fields = self.layer_defaults(kind)
         layer = Layer(id=stem, position=(snap(scene_pos.x()), snap(scene_pos.y())), **fields)
         if self._ghost is None or self._ghost.layer.kind != layer.kind or self._ghost.layer.shape != layer.shape:
             self._show_ghost(None)
@@ -577,7 +571,7 @@ class CanvasView(QGraphicsView):
                 self.undo_stack.push(UpdateLayerCommand(self.graph, layer.id, shape=[layer.shape[0] + 1]))
                 return
         scene_pos = self.mapToScene(pos)
-        stem, fields = PALETTE_DEFAULTS[kind]
+        stem, fields = self.layer_defaults(kind)
         layer = Layer(id=self.graph.new_id(stem), position=(snap(scene_pos.x()), snap(scene_pos.y())), **fields)
         self.undo_stack.push(AddLayerCommand(self.graph, layer))
         self.canvas_scene.clearSelection()

@@ -20,7 +20,6 @@ import numpy as np
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QWidget
 
 from designer.graph import errors
 from designer.project import Project
@@ -142,24 +141,14 @@ class TrainingController(QObject):
         self.learning_rate = self.run_panel.learning_rate
         self.status_label = self.run_panel.status_label
         self.learning_rate.valueChanged.connect(self._learning_rate_edited)
-        self.loss_dock = self._dock("loss_plot", "Loss", self.run_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        # the window made the docks (so that a saved layout places them): fill them
+        self.loss_dock = window.loss_dock
+        self.loss_dock.setWidget(self.run_panel)
         self.learned_view = LearnedView()
-        self.learned_dock = self._dock("learned", "What the network learned", self.learned_view,
-                                       Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.learned_dock = window.learned_dock
+        self.learned_dock.setWidget(self.learned_view)
         # a closed (or tabbed away) dock needs no predictions: the worker then skips computing them
         self.learned_dock.visibilityChanged.connect(self._learned_visibility_changed)
-        window.splitDockWidget(self.loss_dock, self.learned_dock, Qt.Orientation.Horizontal)
-        # room for the curves: the plots are what a person watches while training
-        window.resizeDocks([self.loss_dock], [320], Qt.Orientation.Vertical)
-        window.resizeDocks([self.loss_dock, self.learned_dock], [520, 380], Qt.Orientation.Horizontal)
-
-    def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self.window)
-        dock.setObjectName(name)
-        dock.setAccessibleName(title)
-        dock.setWidget(widget)
-        self.window.addDockWidget(area, dock)
-        return dock
 
     def _learned_in_sight(self) -> bool:
         """The learned dock is not closed or tabbed away (a window not yet shown counts as in sight)."""
@@ -260,7 +249,7 @@ class TrainingController(QObject):
         project = self.window.project
         if project.weights is None:
             return
-        project.weights = None
+        project.store_weights(None)
         self.weights = None
         self._show_weights(None)
         self._report_run_problem(None)
@@ -296,6 +285,9 @@ class TrainingController(QObject):
             return False
         from designer.training import Control
 
+        # the live loss is what a person watches: never train with its dock closed or tabbed away
+        self.loss_dock.show()
+        self.loss_dock.raise_()
         self._end_preview()
         project = window.project
         job = TrainingJob(self._snapshot())
@@ -342,7 +334,7 @@ class TrainingController(QObject):
             training=copy.deepcopy(project.training), history=copy.deepcopy(project.history),
             weights=None if project.weights is None else {k: np.array(v, copy=True)
                                                            for k, v in project.weights.items()},
-            path=project.path)
+            path=project.path, trained_design=copy.copy(project.trained_design))
 
     def _start_preview(self) -> None:
         """Show what a project's stored weights predict, computed on a worker thread (no training)."""
@@ -472,7 +464,7 @@ class TrainingController(QObject):
         status = run.get("status", result.get("status"))
         project.history.append(run)
         if result.get("weights") is not None:
-            project.weights = result["weights"]
+            project.store_weights(result["weights"])  # editing is locked during a run: made for this design
         diverged = status == "diverged"
         self.last_run = run
         self.last_result = result
@@ -484,8 +476,23 @@ class TrainingController(QObject):
         seconds = float(result.get("seconds") or 0.0)
         speed = f" · {result['samples'] / seconds:,.0f} samples/s" if seconds > 0 and result.get("samples") else ""
         epochs = len(run.get("epochs") or [])
-        last_loss = (run.get("val_loss") or run.get("train_loss") or [None])[-1]
-        loss_text = f", loss {last_loss:.4g}" if isinstance(last_loss, float) else ""
+
+        def last(key: str) -> float | None:
+            values = run.get(key) or []
+            value = values[-1] if values else None
+            return float(value) if isinstance(value, (int, float)) and np.isfinite(value) else None
+
+        # Each figure by its name: a bare "loss" was the validation loss, which a person took for the
+        # training loss (1.05 against 0.1 on the shapes example).
+        figures = [("training loss", last("train_loss"), "{:.3g}"), ("validation loss", last("val_loss"), "{:.3g}")]
+        # accuracy only where the run has it (classification): on the validation data, else the training data
+        accuracy = last("val_accuracy")
+        figures.append(("validation accuracy", accuracy, "{:.1%}") if accuracy is not None
+                       else ("training accuracy", last("train_accuracy"), "{:.1%}"))
+        results = "".join(f" · {name} {fmt.format(value)}" for name, value, fmt in figures if value is not None)
+        # the dock's line wraps between the figures, never inside one ("validation | loss")
+        line_results = results.replace(" ", "\u00a0").replace("\u00a0·\u00a0", " · ")
+        s = "s" if epochs != 1 else ""
         if diverged:
             message = run.get("message") or "the loss became NaN or infinite; lower the learning rate"
             text = (f"Training diverged: {message}. The project keeps the last finite weights of the run; "
@@ -495,11 +502,12 @@ class TrainingController(QObject):
             self._show_message_in_status_bar(f"Training diverged: {message}")
             self._status(f"Diverged after {epochs} epoch{'s' if epochs != 1 else ''}.")
         elif status == "stopped":
-            self._status(f"Stopped after {epochs} epoch{'s' if epochs != 1 else ''}{loss_text}{speed}.")
-            self._show_message_in_status_bar(f"Training stopped after {epochs} epochs", 5000)
+            # (the speed only in the window-wide status bar: in the dock it pushed the figures to a third line)
+            self._status(f"Stopped after {epochs} epoch{s}{line_results}.")
+            self._show_message_in_status_bar(f"Training stopped after {epochs} epoch{s}{results}{speed}", 5000)
         else:
-            self._status(f"Trained {epochs} epoch{'s' if epochs != 1 else ''}{loss_text}{speed}.")
-            self._show_message_in_status_bar(f"Training finished: {epochs} epochs{loss_text}", 5000)
+            self._status(f"Trained {epochs} epoch{s}{line_results}.")
+            self._show_message_in_status_bar(f"Training finished: {epochs} epoch{s}{results}{speed}", 5000)
 
     @Slot(str, bool)
     def _on_run_failed(self, message: str, is_user_error: bool) -> None:
