@@ -47,7 +47,6 @@ QListWidget { border: none; background: #FFFFFF; outline: 0; }
 QListWidget#palette_list::item { border-radius: 8px; padding: 2px 4px; }
 QListWidget#palette_list::item:hover { background: #F2F4F7; }
 QListWidget#palette_list::item:selected { background: #EEF4FF; color: #1D2433; }
-QListWidget#problems_list::item { padding: 3px 2px; }
 QLineEdit { border: 1px solid #D0D5DD; border-radius: 4px; padding: 2px 6px; background: #FFFFFF; min-height: 20px; }
 QLineEdit:focus { border-color: #2F6FEB; }
 QLineEdit[readOnly="true"] { background: #F9FAFB; color: #667085; }

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from designer.graph import Graph
+from designer.words import count
 
 CLASSIFICATION = "classification"
 
@@ -51,8 +52,8 @@ class DataFacts:
     def describe_output(self) -> str:
         units, activation = self.output_units, self.output_activation
         what = (f"the {self.classes} classes" if self.task == CLASSIFICATION
-                else f"{self.targets} value{'s' if self.targets != 1 else ''} to predict")
-        return f"{units} {activation} unit{'s' if units != 1 else ''} for {what}"
+                else f"{count(self.targets, 'value')} to predict")
+        return f"{count(units, activation + ' unit')} for {what}"
 
 
 def facts_of_dataset(dataset) -> DataFacts:

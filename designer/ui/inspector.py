@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QLabel
 
 from designer.graph import (ACTIVATIONS, LAYER_KINDS, Connectivity, Graph, GraphError, connection_weight_count,
                             layer_parameter_count, local_geometry, local_target_shape)
+from designer.words import count
 
 from .commands import UpdateConnectionCommand, UpdateLayerCommand
 from .neuron_weights import NeuronWeights, local_window
@@ -198,7 +199,7 @@ class Inspector(QWidget):
         layers, connections = len(g.layers), len(g.connections)
         try:
             from designer.graph import parameter_count
-            parameters = f" · {parameter_count(g):,} parameters"
+            parameters = f" · {count(parameter_count(g), 'parameter')}"
         except GraphError:
             parameters = ""
         parts = []
@@ -387,8 +388,8 @@ class Inspector(QWidget):
     def _load_layer(self, layer) -> None:
         self.title.setText(f"{KIND_NAMES.get(layer.kind, layer.kind)} layer “{layer.name}”")
         units = layer.units
-        self.subtitle.setText(f"{units:,} neuron{'s' if units != 1 else ''} · "
-                              f"{self._layer_parameters(layer):,} parameters with incoming weights")
+        self.subtitle.setText(f"{count(units, 'neuron')} · "
+                              f"{count(self._layer_parameters(layer), 'parameter')} with incoming weights")
         self.layer_id.setText(layer.id)
         if not self.label.hasFocus() or self.label.text() != layer.label:
             self.label.setText(layer.label)

@@ -608,6 +608,7 @@ class MainWindow(QMainWindow):
         self.status_validity.setToolTip("\n".join(str(p) for p in problems) or "The design is ready to train.")
         self._update_adapt_bar()
         self._show_fitting_weights()
+        self.inspector.set_design_info(self.display_name(), self.project.description)  # its counts follow
         self.validated.emit()
         return problems
 

@@ -7,9 +7,10 @@ is over, and the window clears it at the next edit, run or project (:meth:`Probl
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
-from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QStackedWidget, QVBoxLayout,
+                               QWidget)
 
 from designer.graph import Problem
 
@@ -96,13 +97,11 @@ class ProblemsPanel(QWidget):
         self.list = QListWidget(self)
         self.list.setObjectName("problems_list")
         self.list.setAccessibleName("Problems")
-        self.list.setWordWrap(True)
-        # a long fix ("set its shape to [1, 16, 16]") wraps onto the next line, it is never cut short
-        self.list.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setResizeMode(QListWidget.ResizeMode.Adjust)  # re-wrap the rows when the dock narrows
         self.list.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
         self.list.setAlternatingRowColors(True)
+        self.list.viewport().installEventFilter(self)
         self.list.itemClicked.connect(self._activate)
         self.list.itemActivated.connect(self._activate)
         self._all_clear = QLabel(self)
@@ -137,14 +136,58 @@ class ProblemsPanel(QWidget):
 
     def _fill(self) -> None:
         self.list.clear()
-        ordered = self.problems
-        for problem in ordered:
-            item = QListWidgetItem(self._icons.get(problem.severity, self._icons["error"]), describe(problem))
+        for problem in self.problems:
+            # the row's text is a word-wrapping label laid on the item: the list's own wrapping sized rows
+            # for a width and font it did not paint with, and cut the end of a long fix ("to [16, ...")
+            item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, problem.item_id)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, describe(problem))
             item.setToolTip(str(problem) + ("\nClick to select it on the canvas." if problem.item_id else ""))
             self.list.addItem(item)
+            self.list.setItemWidget(item, self._row(problem))
+        self._fit_rows()
         self._stack.setCurrentWidget(self.list if self.count() else self._all_clear)
         self.changed.emit()
+
+    def _row(self, problem: Problem) -> QWidget:
+        row = QWidget()
+        row.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)  # clicks select the item below
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(4, 4, 6, 4)
+        layout.setSpacing(6)
+        icon = QLabel(row)
+        icon.setPixmap(self._icons.get(problem.severity, self._icons["error"]).pixmap(16, 16))
+        icon.setAlignment(Qt.AlignmentFlag.AlignTop)
+        text = QLabel(describe(problem), row)
+        text.setObjectName("problem_text")
+        text.setWordWrap(True)
+        text.setTextFormat(Qt.TextFormat.PlainText)
+        layout.addWidget(icon)
+        layout.addWidget(text, 1)
+        return row
+
+    def row_text(self, index: int) -> str:
+        """The text a row shows, whole."""
+        return self.list.item(index).data(Qt.ItemDataRole.AccessibleTextRole)
+
+    def _fit_rows(self) -> None:
+        """Each row as tall as its label needs at the list's width."""
+        width = self.list.viewport().width()
+        for index in range(self.list.count()):
+            item = self.list.item(index)
+            row = self.list.itemWidget(item)
+            if row is not None:
+                # the label's own wrapped height at the width it gets, plus the row's margins and a line's leading
+                label = row.findChild(QLabel, "problem_text")
+                margins = row.layout().contentsMargins()
+                text_width = width - margins.left() - margins.right() - 16 - row.layout().spacing()
+                height = label.heightForWidth(max(text_width, 40)) + margins.top() + margins.bottom()
+                item.setSizeHint(QSize(width, height + label.fontMetrics().leading() + 2))
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self.list.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_rows()
+        return super().eventFilter(watched, event)
 
     def _activate(self, item: QListWidgetItem) -> None:
         item_id = item.data(Qt.ItemDataRole.UserRole)

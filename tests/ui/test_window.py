@@ -220,7 +220,7 @@ def test_an_invalid_design_lists_its_problem_and_a_click_selects_and_outlines_th
     assert window.status_text() == "1 problem"
     rows = window.problems.list
     assert rows.count() == 1
-    assert "h-x" in rows.item(0).text() and "cannot receive" in rows.item(0).text()
+    assert "h-x" in window.problems.row_text(0) and "cannot receive" in window.problems.row_text(0)
     assert window.canvas.canvas_scene.item_for("h-x").problem
     assert not window.canvas.canvas_scene.item_for("x-h").problem
 
@@ -301,7 +301,7 @@ def test_the_data_decides_the_input_shape(qtbot):
     window = make_window(qtbot, xor_graph())
     choose(qtbot, window.dataset_panel.dataset_name, "Shapes")
     qtbot.waitUntil(lambda: window.status_text() == "1 problem")
-    assert "does not match the data" in window.problems.list.item(0).text()
+    assert "does not match the data" in window.problems.row_text(0)
 
 
 def test_names_shortcuts_and_accessible_names(qtbot):

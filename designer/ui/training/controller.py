@@ -564,6 +564,11 @@ class TrainingController(QObject):
 
     @Slot(str)
     def _on_settings_changed(self, block: str) -> None:
+        if block == "dataset" and not self.busy:
+            # what the weights predicted on the old data says nothing of the new: show them on the new data
+            self.learned_view.clear("The data changed. Train the network to see what it learns.")
+            self._end_preview()
+            self._start_preview()
         if block != "training":
             return
         self._sync_learning_rate()
