@@ -216,6 +216,9 @@ def _train(args: argparse.Namespace) -> int:
 
     project = read_project(args.file)
     out = Path(args.out) if args.out else Path(args.file)
+    if is_shipped_example(out):  # the examples stay as shipped, for everyone who opens them next
+        raise UsageError(f"{out} is one of NN Designer's examples and stays as shipped; train a copy: "
+                         f"nn-designer train {args.file} --out my-{Path(args.file).name}")
     if out.is_dir():
         raise UsageError(f"--out {out}: that is a folder; give a file name such as {out / 'trained.nnd'}")
     folder = out.resolve().parent

@@ -704,3 +704,11 @@ def test_check_counts_one_parameter_and_one_sample_in_the_singular(tmp_path, cap
     assert status == 0, output
     assert "1 trainable parameter;" in output and "4 training and 1 validation sample" in output, output
     assert "1 trainable parameters" not in output and "1 validation samples" not in output, output
+
+
+def test_training_a_shipped_example_in_place_is_refused_and_names_the_copy_to_train(tmp_path):
+    example = EXAMPLES / "xor.nnd"
+    before = example.read_bytes()
+    result = nnd("train", example, "--epochs", "1")
+    _user_error(result, "xor.nnd is one of NN Designer's examples", "--out my-xor.nnd")
+    assert example.read_bytes() == before  # the example stays as shipped

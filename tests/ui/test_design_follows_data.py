@@ -203,3 +203,15 @@ def test_a_long_fix_in_problems_wraps_and_is_never_cut_short(qtbot, window):
     needed = label.heightForWidth(label.width())
     assert label.height() >= needed and label.width() <= listing.viewport().width()
     assert listing.visualItemRect(listing.item(index)).height() >= needed
+
+
+def test_a_reopened_project_names_its_last_runs_figures(qtbot, window):
+    from designer.training import train_project
+
+    project = Project(name="XOR", graph=xor_design())
+    project.training.update(epochs=3)
+    run = train_project(project)
+    window.open_project(project)
+    line = window.training.status_label.text().replace("\u00a0", " ")
+    assert line.startswith("Last run: completed after 3 epochs · training loss ")
+    assert f"validation accuracy {run.val_accuracy[-1]:.1%}" in line

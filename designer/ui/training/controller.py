@@ -23,6 +23,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from designer.graph import errors
 from designer.project import Project
+from designer.words import count
 
 from .icons import training_icon
 from .loss_plot import change_text
@@ -41,6 +42,25 @@ STATUS_INTERVAL = 0.25
 
 #: threads still finishing a batch when their window closed, kept (and waited for at quit) until then
 _FINISHING: list[tuple[QThread, Any]] = []
+
+
+def run_figures(run: dict[str, Any]) -> tuple[str, str]:
+    """`` · training loss 0.0598 · validation loss 0.0849 · validation accuracy 96.2%`` of a stored run: for a
+    one-line message, and for the dock's line (which wraps between the figures, never inside one)."""
+    def last(key: str) -> float | None:
+        values = run.get(key) or []
+        value = values[-1] if values else None
+        return float(value) if isinstance(value, (int, float)) and np.isfinite(value) else None
+
+    # Each figure by its name: a bare "loss" was the validation loss, which a person took for the
+    # training loss (1.05 against 0.1 on the shapes example).
+    figures = [("training loss", last("train_loss"), "{:.3g}"), ("validation loss", last("val_loss"), "{:.3g}")]
+    # accuracy only where the run has it (classification): on the validation data, else the training data
+    accuracy = last("val_accuracy")
+    figures.append(("validation accuracy", accuracy, "{:.1%}") if accuracy is not None
+                   else ("training accuracy", last("train_accuracy"), "{:.1%}"))
+    results = "".join(f" · {name} {fmt.format(value)}" for name, value, fmt in figures if value is not None)
+    return results, results.replace(" ", "\u00a0").replace("\u00a0·\u00a0", " · ")
 
 
 def _outlive_the_window(thread: QThread, worker: Any) -> None:
@@ -476,22 +496,7 @@ class TrainingController(QObject):
         seconds = float(result.get("seconds") or 0.0)
         speed = f" · {result['samples'] / seconds:,.0f} samples/s" if seconds > 0 and result.get("samples") else ""
         epochs = len(run.get("epochs") or [])
-
-        def last(key: str) -> float | None:
-            values = run.get(key) or []
-            value = values[-1] if values else None
-            return float(value) if isinstance(value, (int, float)) and np.isfinite(value) else None
-
-        # Each figure by its name: a bare "loss" was the validation loss, which a person took for the
-        # training loss (1.05 against 0.1 on the shapes example).
-        figures = [("training loss", last("train_loss"), "{:.3g}"), ("validation loss", last("val_loss"), "{:.3g}")]
-        # accuracy only where the run has it (classification): on the validation data, else the training data
-        accuracy = last("val_accuracy")
-        figures.append(("validation accuracy", accuracy, "{:.1%}") if accuracy is not None
-                       else ("training accuracy", last("train_accuracy"), "{:.1%}"))
-        results = "".join(f" · {name} {fmt.format(value)}" for name, value, fmt in figures if value is not None)
-        # the dock's line wraps between the figures, never inside one ("validation | loss")
-        line_results = results.replace(" ", "\u00a0").replace("\u00a0·\u00a0", " · ")
+        results, line_results = run_figures(run)
         s = "s" if epochs != 1 else ""
         if diverged:
             message = run.get("message") or "the loss became NaN or infinite; lower the learning rate"
@@ -554,7 +559,8 @@ class TrainingController(QObject):
             self.loss_plot.set_history(history[:-1])
             self.loss_plot.show_run(history[-1])
             last = history[-1]
-            self._status(f"Last run: {last.get('status', '?')} after {len(last.get('epochs') or [])} epochs.")
+            epochs = len(last.get("epochs") or [])
+            self._status(f"Last run: {last.get('status', '?')} after {count(epochs, 'epoch')}{run_figures(last)[1]}.")
         else:
             self.loss_plot.clear()
             self._status("Not trained yet. Press Train (F5).")
