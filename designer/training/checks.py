@@ -56,7 +56,7 @@ def project_problems(project, load: Loader = load_dataset) -> tuple[list[Problem
     if dataset is not None and config is not None and not errors:
         # what only compiling and matching design, data and loss can tell
         try:
-            prepared = prepare_project(project, device="cpu", dataset=dataset)
+            prepared = prepare_project(project, device="cpu", dataset=dataset, check_only=True)
             if prepared.weights_note:
                 warnings.append(Problem("warning", prepared.weights_note, part="weights"))
         except CompileError as exc:

@@ -5,11 +5,14 @@ worker thread: data, checks, compiling) and :func:`record_run` (weights and hist
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+import torch
 
 from designer.compiler import CompileError, compile_graph
 from designer.data import load_dataset
@@ -38,18 +41,26 @@ class Prepared:
 
 
 def prepare_project(project, *, epochs: int | None = None, device: str | None = None,
-                    seed: int | None = None, dataset=None) -> Prepared:
+                    seed: int | None = None, dataset=None, check_only: bool = False) -> Prepared:
     """Load and check everything for training ``project``; raises the user-facing error types.
 
     ``epochs``, ``device`` and ``seed`` override the project's training block for this run;
     ``dataset`` is the project's data when the caller has loaded it already (it is loaded otherwise).
+    ``check_only`` builds the module without memory for its weights (PyTorch's ``meta`` device): every
+    check runs, on the stored weights too, but the module cannot train. The window checks after each edit
+    this way, and a design of a hundred million parameters costs no gigabyte.
     """
     config = TrainingConfig.from_dict(project.training).replace(epochs=epochs, device=device, seed=seed)
     if dataset is None:
         base_dir = Path(project.path).resolve().parent if project.path else None
         dataset = load_dataset(project.dataset, base_dir)
     check_input_layer(project.graph, dataset)
-    module = compile_graph(project.graph, seed=config.seed)
+
+    def compile_it():
+        with torch.device("meta") if check_only else contextlib.nullcontext():
+            return compile_graph(project.graph, seed=config.seed)
+
+    module = compile_it()
     initial, note = "fresh", ""
     weights, stale = project.fitting_weights()
     if weights:
@@ -60,7 +71,7 @@ def prepare_project(project, *, epochs: int | None = None, device: str | None = 
                 initial, note = "partly stored", _fresh_note(missing, stale)
         except CompileError as exc:
             # The design changed since they were saved: start afresh, and say why.
-            module = compile_graph(project.graph, seed=config.seed)
+            module = compile_it()
             note = f"the stored weights cannot be used ({exc}); training starts from fresh weights"
     check_fits(module, dataset)
     outputs = project.graph.flow().outputs
