@@ -284,6 +284,9 @@ def main(argv=None):
         save_file(trained, TRAINED, metadata={{"format": "nnd-weights", "version": "1"}})
         print(f"saved {{TRAINED}}", file=sys.stderr)
     if world > 1:
+        # every rank waits for rank 0's save before tearing down: a rank that left first aborted now and
+        # then in gloo's teardown ("terminate called without an active exception", exit -6)
+        dist.barrier()
         dist.destroy_process_group()
     return 0 if status == "completed" else 3
 
