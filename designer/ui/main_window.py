@@ -323,7 +323,7 @@ class MainWindow(QMainWindow):
                          Qt.Orientation.Vertical)
         self.resizeDocks([self.inspector_dock, self.dataset_dock], [360, 440], Qt.Orientation.Vertical)
         # room for the curves: the plots are what a person watches while training
-        self.resizeDocks([self.loss_dock], [max(260, self.height() // 3)], Qt.Orientation.Vertical)
+        self.resizeDocks([self.loss_dock], [max(300, int(self.height() * 0.38))], Qt.Orientation.Vertical)
         self.resizeDocks([self.loss_dock, self.learned_dock], [520, 380], Qt.Orientation.Horizontal)
 
     def _action(self, name: str, text: str, slot, shortcut=None, icon: str | None = None,

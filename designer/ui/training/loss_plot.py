@@ -32,6 +32,8 @@ MARKER_COLOUR = QColor(120, 120, 120)
 ACCURACY_TICKS = [(0.0, "0%"), (0.5, "50%"), (1.0, "100%")]
 #: pixels of the left axes (equal for both plots, so their x axes line up; the legend starts after them)
 AXIS_WIDTH = 52
+#: pixels of the accuracy strip under the loss plot, at most
+ACCURACY_HEIGHT = 96
 
 
 class Series:
@@ -158,6 +160,8 @@ class LossPlot(QWidget):
         self.accuracy.getAxis("left").setTicks([ACCURACY_TICKS, []])
         self.graphics.ci.layout.setRowStretchFactor(0, 3)
         self.graphics.ci.layout.setRowStretchFactor(1, 1)
+        # the loss is what a person reads: the accuracy strip stays small, and every other pixel goes to it
+        self.accuracy.setMaximumHeight(ACCURACY_HEIGHT)
         for plot in (self.loss, self.accuracy):
             plot.getAxis("left").setWidth(AXIS_WIDTH)  # equal widths keep the two x axes aligned
             # No grid and no SI prefixes: with the range changing every tick, grid lines and prefix
@@ -269,6 +273,9 @@ class LossPlot(QWidget):
         elif not classification and shown:
             self.graphics.removeItem(self.accuracy)
         self.accuracy.setVisible(classification)
+        # the x axis is the accuracy strip's when it shows: the same epochs twice took the loss plot's room
+        self.loss.getAxis("bottom").setStyle(showValues=not classification)
+        self.loss.getAxis("bottom").setHeight(6 if classification else None)
         # (only when it changes: relabelling lays the plot out again, at the start of every run)
         label = None if classification else "epoch"
         if self._bottom_label != label:
