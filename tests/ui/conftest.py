@@ -35,3 +35,33 @@ def stack(qapp):
     s = QUndoStack()
     yield s
     s.clear()
+
+
+@pytest.fixture
+def example_window(qtbot, monkeypatch):
+    """``open(name)``: a real window on a shipped example (as an untitled copy, on the CPU), shown at
+    1300x850, its questions answered without a modal box; closed, with its threads joined, after the test."""
+    from designer.project import read_project
+    from designer.ui import dialogs, resource_path
+    from designer.ui.main_window import MainWindow
+
+    monkeypatch.setattr(dialogs, "ask_save_changes", lambda *_args: "discard")
+    monkeypatch.setattr(dialogs, "show_error", lambda *_args: None)
+    windows = []
+
+    def open_example(name: str):
+        project = read_project(resource_path("examples") / f"{name}.nnd")
+        project.path = None
+        project.training["device"] = "cpu"
+        window = MainWindow(project)
+        qtbot.addWidget(window)
+        window.resize(1300, 850)
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        return window
+
+    yield open_example
+    for window in windows:
+        if window.training:
+            window.training.shutdown()

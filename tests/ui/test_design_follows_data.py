@@ -45,14 +45,20 @@ def drop(window: MainWindow, kind: str, x: int, y: int):
     return window.graph.layer(new)
 
 
-def xor_design() -> Graph:
-    g = Graph()
-    g.add_layer(Layer("x", "input", (2,), position=(0, 0)))
-    g.add_layer(Layer("h", "neurons", (4,), activation="tanh", position=(220, 0)))
-    g.add_layer(Layer("out", "neurons", (1,), activation="sigmoid", position=(440, 0)))
-    g.connect("x", "h", connection_id="x-h")
-    g.connect("h", "out", connection_id="h-out")
-    return g
+def train_then_change_the_output(qtbot, window: MainWindow, graph: Graph, epochs: int, activation: str) -> dict:
+    """Train ``graph`` (the conftest's x -> h -> out) for ``epochs``, then choose another activation for
+    ``out`` in the inspector; the weights as trained."""
+    project = Project(name="XOR", graph=graph)
+    project.training.update(epochs=epochs)
+    window.open_project(project)
+    press(qtbot, window, window.training.action_train)
+    wait_idle(qtbot, window)
+    assert window.project.weights is not None
+    trained = {name: value.copy() for name, value in window.project.weights.items()}
+    window.canvas.select("out")
+    choose(qtbot, window.inspector.activation, activation)
+    assert window.graph.layer("out").activation == activation.lower()
+    return trained
 
 
 def test_a_dropped_input_takes_the_datas_shape_and_an_output_its_classes(qtbot, window):
@@ -69,8 +75,8 @@ def test_a_dropped_input_takes_the_datas_shape_and_an_output_its_classes(qtbot, 
     assert (hidden.shape, hidden.activation) == ((8,), "tanh")
 
 
-def test_choosing_other_data_offers_to_adapt_input_and_output_in_one_undo_step(qtbot, window):
-    window.open_project(Project(name="XOR", graph=xor_design()))
+def test_choosing_other_data_offers_to_adapt_input_and_output_in_one_undo_step(qtbot, window, graph):
+    window.open_project(Project(name="XOR", graph=graph))
     assert not window.adapt_bar.isVisible()
     use_dataset(qtbot, window, "Shapes")
     qtbot.waitUntil(window.adapt_bar.isVisible)
@@ -91,8 +97,8 @@ def test_choosing_other_data_offers_to_adapt_input_and_output_in_one_undo_step(q
     assert window.project.dataset["name"] == "shapes"  # the data stays chosen
 
 
-def test_keep_as_is_hides_the_offer_and_the_problem_stays_listed(qtbot, window):
-    window.open_project(Project(name="XOR", graph=xor_design()))
+def test_keep_as_is_hides_the_offer_and_the_problem_stays_listed(qtbot, window, graph):
+    window.open_project(Project(name="XOR", graph=graph))
     use_dataset(qtbot, window, "Shapes")
     qtbot.waitUntil(window.adapt_bar.isVisible)
     qtbot.mouseClick(window.adapt_bar.findChild(QPushButton, "adapt_dismiss"), Qt.MouseButton.LeftButton)
@@ -100,25 +106,14 @@ def test_keep_as_is_hides_the_offer_and_the_problem_stays_listed(qtbot, window):
     assert any("layer x" in line and "[16, 16]" in line for line in window.problems.lines())
 
 
-def test_a_changed_activation_starts_that_layer_afresh_and_undo_brings_its_weights_back(qtbot, window):
-    project = Project(name="XOR", graph=xor_design())
-    project.training.update(epochs=20)
-    window.open_project(project)
-    press(qtbot, window, window.training.action_train)
-    wait_idle(qtbot, window)
-    assert window.project.weights is not None
-    links = window.canvas.canvas_scene.connection_items["h-out"]
-    assert links.weights is not None  # trained links take the colour of their weights
-    trained = {k: v.copy() for k, v in window.project.weights.items()}
-
-    window.canvas.select("out")
-    choose(qtbot, window.inspector.activation, "Tanh")
-    assert window.graph.layer("out").activation == "tanh"
+def test_a_changed_activation_starts_that_layer_afresh_and_undo_brings_its_weights_back(qtbot, window, graph):
+    trained = train_then_change_the_output(qtbot, window, graph, 20, "Tanh")
     qtbot.waitUntil(lambda: any(line.startswith("warning: weights: out, h-out start from fresh weights")
                                 for line in window.problems.lines()))
     assert window.status_text().startswith("Valid")  # a warning, not an error: it trains
-    assert links.weights is None  # drawn untrained: the next run does not use them
-    assert window.canvas.canvas_scene.connection_items["x-h"].weights is not None
+    links = window.canvas.canvas_scene.connection_items
+    assert links["h-out"].weights is None  # drawn untrained: the next run does not use them
+    assert links["x-h"].weights is not None  # trained links keep the colour of their weights
 
     press(qtbot, window, window.training.action_train)
     qtbot.waitUntil(lambda: "start from fresh weights" in window.training.status_label.text(), timeout=10_000)
@@ -129,38 +124,26 @@ def test_a_changed_activation_starts_that_layer_afresh_and_undo_brings_its_weigh
     assert not np.array_equal(window.project.weights["h-out.weight"], trained["h-out.weight"])
 
 
-def test_undoing_the_edit_before_training_makes_every_weight_fit_again(qtbot, window):
-    project = Project(name="XOR", graph=xor_design())
-    project.training.update(epochs=5)
-    window.open_project(project)
-    press(qtbot, window, window.training.action_train)
-    wait_idle(qtbot, window)
-    window.canvas.select("out")
-    choose(qtbot, window.inspector.activation, "Linear")
+def test_undoing_the_edit_before_training_makes_every_weight_fit_again(qtbot, window, graph):
+    train_then_change_the_output(qtbot, window, graph, 5, "Linear")
     qtbot.waitUntil(lambda: any("fresh weights" in line for line in window.problems.lines()))
     window.action_undo.trigger()
     qtbot.waitUntil(lambda: window.problems.lines() == [])
     assert window.canvas.canvas_scene.connection_items["h-out"].weights is not None
 
 
-def test_saving_after_such_an_edit_leaves_the_stale_weights_out_of_the_file(qtbot, window, tmp_path):
+def test_saving_after_such_an_edit_leaves_the_stale_weights_out_of_the_file(qtbot, window, graph, tmp_path):
     from designer.project import read_project
 
-    project = Project(name="XOR", graph=xor_design())
-    project.training.update(epochs=5)
-    window.open_project(project)
-    press(qtbot, window, window.training.action_train)
-    wait_idle(qtbot, window)
-    window.canvas.select("out")
-    choose(qtbot, window.inspector.activation, "Linear")
+    train_then_change_the_output(qtbot, window, graph, 5, "Linear")
     assert window._write(tmp_path / "edited.nnd")
     saved = read_project(tmp_path / "edited.nnd")
     assert set(saved.weights) == {"x-h.weight", "h.bias"}  # out and h-out were made for a sigmoid
 
 
-def test_a_run_that_could_not_run_is_shown_apart_and_goes_with_the_next_edit(qtbot, window, tmp_path):
+def test_a_run_that_could_not_run_is_shown_apart_and_goes_with_the_next_edit(qtbot, window, graph, tmp_path):
     """Stale run messages live apart from the design's problems and are not counted with them."""
-    window.open_project(Project(name="XOR", graph=xor_design()))
+    window.open_project(Project(name="XOR", graph=graph))
     window.problems.set_run_message("Training could not run: the file changed")
     assert window.problems.run_label.isVisible()
     assert window.problems_dock.windowTitle() == "Problems" and window.status_text().startswith("Valid")
@@ -187,8 +170,8 @@ def test_the_history_names_a_dataset_change_by_the_dataset(qtbot, window):
     assert model.data(model.index(window.undo_stack.count(), 0)) == "Use dataset gate_and"
 
 
-def test_a_long_fix_in_problems_wraps_and_is_never_cut_short(qtbot, window):
-    window.open_project(Project(name="XOR", graph=xor_design()))
+def test_a_long_fix_in_problems_wraps_and_is_never_cut_short(qtbot, window, graph):
+    window.open_project(Project(name="XOR", graph=graph))
     use_dataset(qtbot, window, "Shapes")
     window.problems_dock.show()
     window.problems_dock.raise_()
@@ -205,10 +188,10 @@ def test_a_long_fix_in_problems_wraps_and_is_never_cut_short(qtbot, window):
     assert listing.visualItemRect(listing.item(index)).height() >= needed
 
 
-def test_a_reopened_project_names_its_last_runs_figures(qtbot, window):
+def test_a_reopened_project_names_its_last_runs_figures(qtbot, window, graph):
     from designer.training import train_project
 
-    project = Project(name="XOR", graph=xor_design())
+    project = Project(name="XOR", graph=graph)
     project.training.update(epochs=3)
     run = train_project(project)
     window.open_project(project)

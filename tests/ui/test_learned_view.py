@@ -12,8 +12,6 @@ import torch
 from PySide6.QtCore import Qt
 
 from designer.compiler import compile_graph
-from designer.project import read_project
-from designer.ui import dialogs, resource_path
 from designer.ui.main_window import MainWindow
 from designer.ui.training.learned_view import class_colours
 
@@ -21,20 +19,8 @@ WHITE = np.array([255, 255, 255])
 
 
 @pytest.fixture
-def window(qtbot, monkeypatch):
-    monkeypatch.setattr(dialogs, "ask_save_changes", lambda *_args: "discard")
-    monkeypatch.setattr(dialogs, "show_error", lambda *_args: None)
-    project = read_project(resource_path("examples") / "perceptron.nnd")
-    project.path = None
-    project.training["device"] = "cpu"
-    w = MainWindow(project)
-    qtbot.addWidget(w)
-    w.resize(1300, 850)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    if w.training:
-        w.training.shutdown()
+def window(example_window):
+    return example_window("perceptron")
 
 
 def train(qtbot, window: MainWindow) -> None:

@@ -13,25 +13,11 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
 from designer.graph import Connectivity, local_links
-from designer.project import read_project
-from designer.ui import dialogs, resource_path
-from designer.ui.main_window import MainWindow
 
 
 @pytest.fixture
-def window(qtbot, monkeypatch):
-    monkeypatch.setattr(dialogs, "ask_save_changes", lambda *_args: "discard")
-    monkeypatch.setattr(dialogs, "show_error", lambda *_args: None)
-    project = read_project(resource_path("examples") / "shapes-local.nnd")
-    project.path = None
-    w = MainWindow(project)
-    qtbot.addWidget(w)
-    w.resize(1300, 850)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    if w.training:
-        w.training.shutdown()
+def window(example_window):
+    return example_window("shapes-local")
 
 
 def item(window, layer_id):
