@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench package clean
+.PHONY: run test bench package clean fuzz
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,14 @@ run: $(STAMP)
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+
+# the long fuzzing budget: NND_FUZZ_EXAMPLES mutants of the examples through check and a round trip, and
+# NND_FUZZ_TRAIN of the accepted ones through train --epochs 1 with their peak memory (tests/fuzz/run_fuzz.py)
+NND_FUZZ_EXAMPLES ?= 10000
+NND_FUZZ_TRAIN ?= 40
+fuzz: $(STAMP)
+	QT_QPA_PLATFORM=offscreen NND_FUZZ_EXAMPLES=$(NND_FUZZ_EXAMPLES) NND_FUZZ_TRAIN=$(NND_FUZZ_TRAIN) \
+		$(PY) tests/fuzz/run_fuzz.py
 
 bench: $(STAMP)
 	for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done

@@ -17,7 +17,9 @@ import math
 import os
 import signal
 import sys
+import shutil
 import tempfile
+import time
 import traceback
 from pathlib import Path
 from typing import Any, Sequence
@@ -29,7 +31,8 @@ EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 COMMANDS = ("check", "train", "export")
 EXPORT_FORMATS = ("py", "safetensors", "onnx", "torchrun", "svg", "png")
 PICTURES = ("svg", "png")
-ISSUES = "https://github.com/nn-designer/nn-designer/issues"
+#: where a bug goes: README.md says how to report one (there is no public tracker to name)
+REPORT = "attach the file {log} to a report to the NN Designer developers (see README: Reporting a problem)"
 
 
 class UsageError(ValueError):
@@ -174,10 +177,12 @@ def _report_bug(exc: BaseException) -> int:
             log.write(f"nn-designer {__version__}, Python {sys.version.split()[0]}\n"
                       f"command: {' '.join(sys.argv)}\n\n{details}")
         where = f"; the details are in {log.name}"
+        how = REPORT.format(log=log.name)
     except OSError:
         where = ""
-    print(f"internal error: {type(exc).__name__}: {exc}{where}. This is a bug in NN Designer: "
-          f"please report it at {ISSUES}", file=sys.stderr)
+        how = REPORT.format(log="(this message)").replace("the file (this message)", "this message")
+    print(f"internal error: {type(exc).__name__}: {exc}{where}. This is a bug in NN Designer: {how}",
+          file=sys.stderr)
     return EXIT_BUG
 
 
@@ -233,6 +238,7 @@ def _train(args: argparse.Namespace) -> int:
     from designer.training import Control, prepare_project, record_run, suggested_threads, train
 
     prepared = prepare_project(project, epochs=args.epochs, device=args.device, seed=args.seed)
+    _check_free_space(Path(args.file), folder, prepared.module)
     torch.set_num_threads(args.threads or suggested_threads(project.graph, prepared.dataset,
                                                             prepared.config.batch_size))
     if prepared.weights_note:
@@ -264,15 +270,106 @@ def _train(args: argparse.Namespace) -> int:
     run.initial_weights = prepared.initial_weights
     record_run(project, prepared.module, run)
 
-    from designer.project import write_project
-
-    write_project(project, out)
-    print(_summary(run, out), file=sys.stderr)
+    saved = _save_run(project, out)
+    print(_summary(run, saved), file=sys.stderr)
+    if saved != out:
+        return EXIT_INPUT
     if run.status == "diverged":
         return EXIT_DIVERGED
     if run.status == "stopped":
         return EXIT_INTERRUPTED
     return EXIT_OK
+
+
+def _check_free_space(source: Path, folder: Path, module) -> None:
+    """Refuse before training when the folder of ``--out`` cannot hold the saved project (a cheap estimate)."""
+    need = 2 * sum(int(p.numel()) * p.element_size() for p in module.parameters()) + (1 << 20)
+    try:
+        need += source.stat().st_size
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return  # cannot be told here: the save itself will say
+    if free < need:
+        raise UsageError(f"cannot save into {folder}: it has {free:,} bytes free and the trained project needs "
+                         f"about {need:,}; free some space or choose another place with --out")
+
+
+def recovery_folder() -> Path:
+    """Where runs that could not be saved where asked are kept: the user's data folder, without Qt.
+
+    ``$XDG_DATA_HOME/nn-designer/recovered`` (default ``~/.local/share``) on Linux and other Unixes,
+    ``~/Library/Application Support/nn-designer/recovered`` on macOS, ``%LOCALAPPDATA%\\nn-designer\\recovered``
+    on Windows.
+    """
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        data = os.environ.get("XDG_DATA_HOME", "")
+        base = Path(data) if os.path.isabs(data) else Path.home() / ".local" / "share"
+    return base / "nn-designer" / "recovered"
+
+
+def _save_run(project, out: Path) -> Path:
+    """Save the trained ``project`` into ``out``; where that fails, keep the run elsewhere and return where.
+
+    A finished run is never thrown away: it goes beside ``out`` (``NAME-recovered-TIME.nnd``), else into
+    :func:`recovery_folder`, with values no file can hold replaced (said in the message). Raises
+    :class:`UsageError` naming both failures when it cannot be kept anywhere.
+    """
+    from designer.project import ProjectError, write_project
+
+    try:
+        write_project(project, out)
+        return out
+    except ProjectError as exc:
+        failure = str(exc)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    name = f"{out.stem}-recovered-{stamp}-{os.getpid()}.nnd"
+    changed = _salvage(project)
+    problems = []
+    dropped: list[str] = []
+    for candidate in (out.resolve().parent / name, recovery_folder() / name):
+        for attempt in range(2):
+            try:
+                candidate.parent.mkdir(parents=True, exist_ok=True)
+                write_project(project, candidate)
+                break
+            except (ProjectError, OSError) as exc:
+                if attempt == 0 and project.other_entries and "entry" in str(exc):
+                    # an unknown entry that cannot be copied any more: the run matters more than it
+                    dropped, project.other_entries = list(project.other_entries), {}
+                    continue
+                problems.append(str(exc))
+                candidate = None
+                break
+        if candidate is None:
+            continue
+        notes = []
+        if changed:
+            notes.append(f"{changed} value{'s' if changed != 1 else ''} no file can hold replaced: lone "
+                         f"surrogates by '\ufffd', huge numbers by text")
+        if dropped:
+            notes.append(f"without the unknown entries {', '.join(map(repr, dropped))}")
+        note = f" ({'; '.join(notes)})" if notes else ""
+        print(f"error: {failure}\nthe trained project was kept in {candidate}{note}; open it, or move it where "
+              f"you want it", file=sys.stderr)
+        return candidate
+    raise UsageError(f"{failure}; the run could not be kept either: {'; '.join(problems)}")
+
+
+def _salvage(project) -> int:
+    """Make the parts of ``project`` a file holds writable whatever they hold; how many values changed."""
+    from designer.project.jsonfile import salvage
+
+    changed = 0
+    for attribute in ("name", "description", "dataset", "training", "extra", "history"):
+        value, count = salvage(getattr(project, attribute))
+        if count:
+            setattr(project, attribute, value)
+            changed += count
+    return changed
 
 
 def epoch_record(stats, classification: bool) -> dict[str, Any]:

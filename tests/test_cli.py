@@ -264,8 +264,10 @@ def test_a_bug_is_reported_as_one_in_words_with_exit_1(capsys):
 
     assert _guarded(lambda: [][1]) == 1
     message = capsys.readouterr().err
-    assert message.startswith("internal error: IndexError") and "please report it" in message
-    assert "Traceback" not in message
+    assert message.startswith("internal error: IndexError") and "Traceback" not in message
+    # no invented address: the file to attach, and where the README says how to report
+    assert "attach the file" in message and "see README: Reporting a problem" in message
+    assert "http" not in message
     # the details for the report are in a file the message names
     details = Path(message.split("the details are in ")[1].split(". This is a bug")[0])
     try:

@@ -74,7 +74,7 @@ BUILTIN_DATASETS: tuple[str, ...] = tuple(CATALOGUE)
 def builtin_of(spec: dict) -> Builtin:
     """The catalogue entry a ``builtin`` dataset block names."""
     name = spec.get("name")
-    if name not in CATALOGUE:
+    if not isinstance(name, str) or name not in CATALOGUE:  # a dict or list as the name cannot be looked up
         shown = "no 'name'" if name is None else f"unknown built-in dataset {name!r}"
         raise DataError(f"{shown}: choose one of {', '.join(BUILTIN_DATASETS)}")
     return CATALOGUE[name]

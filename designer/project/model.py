@@ -56,8 +56,9 @@ class Project:
     history: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
-    #: archive entries written by a newer version, kept as bytes and written back unchanged
-    other_entries: dict[str, bytes] = field(default_factory=dict)
+    #: archive entries written by a newer version, written back unchanged: bytes, or (as the reader leaves
+    #: them, since they may be as large as the file) an ``ArchiveMember`` naming the file they stay in
+    other_entries: dict[str, Any] = field(default_factory=dict)
     #: what each layer and connection computed when ``weights`` were made (:func:`designer.graph.signatures`);
     #: None where unknown (then every stored tensor is taken as fitting). Not saved: a saved file holds
     #: only the weights that fit its design.

@@ -1,7 +1,10 @@
 """Opening an ``.nnd`` file: every check of the spec, each refusal naming the file and the problem.
 
 Nothing is extracted to disk and the file is only ever opened for reading, so a refused file
-is left exactly as it was. The ``mimetype`` entry must hold exactly the spec's bytes; it is
+is left exactly as it was. Entries this version does not know are not read at all: they stay in
+the file (:class:`archive.ArchiveMember`) until a save copies them. Opening a file also removes the
+temporaries that writers killed mid-save left beside it (:func:`archive.remove_stale_temporaries`).
+The ``mimetype`` entry must hold exactly the spec's bytes; it is
 accepted anywhere in the archive (the writer always puts it first, stored, for ``file``).
 """
 from __future__ import annotations
@@ -18,9 +21,18 @@ from .model import DEFAULT_DATASET, DEFAULT_TRAINING, Project, ProjectError
 
 FORMAT = "nnd"
 FORMAT_VERSION = 1
-#: the entries this version reads; any other entry is kept as bytes in ``Project.other_entries``
+#: the entries this version reads; any other is kept, unread, in ``Project.other_entries``
 KNOWN_ENTRIES = ("mimetype", "project.json", "weights.safetensors", "history.json")
 KNOWN_KEYS = ("format", "version", "app_version", "name", "description", "graph", "dataset", "training")
+
+
+#: fields of the dataset and training blocks that name an entry of one of the app's tables
+_NAMES = {"dataset": ("kind", "name"), "training": ("loss", "optimizer", "device")}
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class _Refused(Exception):
@@ -36,7 +48,8 @@ def read_project(path: str | os.PathLike, *, max_bytes: int | None = None) -> Pr
     path = Path(path)
     limit = archive.MAX_UNCOMPRESSED_BYTES if max_bytes is None else max_bytes
     try:
-        entries = archive.read_entries(path, limit)
+        archive.remove_stale_temporaries(path)
+        entries = archive.read_entries(path, limit, wanted=KNOWN_ENTRIES)
         project = _project_from_entries(entries)
     except (archive.ArchiveProblem, jsonfile.JsonProblem, weights.WeightsProblem, _Refused) as exc:
         raise ProjectError(f"Cannot open {path}: {exc}", path) from exc
@@ -54,7 +67,7 @@ def read_project(path: str | os.PathLike, *, max_bytes: int | None = None) -> Pr
     return project
 
 
-def _project_from_entries(entries: dict[str, bytes]) -> Project:
+def _project_from_entries(entries: dict[str, Any]) -> Project:
     if "project.json" not in entries:
         raise _Refused("the archive has no 'project.json' entry")
     document = jsonfile.load(entries["project.json"], "project.json")
@@ -95,6 +108,10 @@ def _project_from_json(document: Any) -> Project:
         value = document.get(key, default)
         if not isinstance(value, dict):
             raise _Refused(f"project.json: {key!r} must be a JSON object, got {value!r}")
+        for field in _NAMES.get(key, ()):
+            # names looked up in the app's tables: a list or an object there is not a name of anything
+            if field in value and value[field] is not None and not isinstance(value[field], str):
+                raise _Refused(f"project.json: {key} {field!r} must be text, got {_shown(value[field])}")
         blocks[key] = dict(value) if value is not default else copy.deepcopy(default)
     return Project(
         name=name, description=description, graph=graph, dataset=blocks["dataset"], training=blocks["training"],

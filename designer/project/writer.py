@@ -2,7 +2,8 @@
 
 The whole archive is encoded in memory before the disk is touched, so a project that cannot
 be written (a value JSON cannot hold, a weight that is not numbers) leaves the previous file
-as it was; the write itself is atomic (see :mod:`designer.project.archive`).
+as it was; the write itself is atomic (see :mod:`designer.project.archive`). Unknown entries
+are the exception: they are copied, in chunks, from the file they were read from.
 """
 from __future__ import annotations
 
@@ -76,6 +77,8 @@ def write_project(project: Project, path: str | os.PathLike, *, max_bytes: int |
                            f"a project file may hold (it could not be opened again)", path)
     try:
         archive.write_atomically(path, entries)
+    except archive.ArchiveProblem as exc:  # an unknown entry kept in the file it was read from: gone or changed
+        raise ProjectError(f"Cannot save {path}: {exc}", path) from exc
     except OSError as exc:
         raise ProjectError(f"Cannot save {path}: {exc.strerror or exc}", path) from exc
     project.dataset = dataset
@@ -125,5 +128,6 @@ def _entries(project: Project, dataset: dict[str, Any]) -> list[tuple[str, archi
         problem = archive.unsafe_name_problem(name)
         if problem or name in KNOWN_ENTRIES or not name or name.endswith("/"):
             raise ProjectError(f"the extra archive entry {name!r} cannot be written")
-        entries.append((name, bytes(data), zipfile.ZIP_DEFLATED))
+        kept = data if isinstance(data, archive.ArchiveMember) else bytes(data)  # left in its file: copied on write
+        entries.append((name, kept, zipfile.ZIP_DEFLATED))
     return entries

@@ -132,16 +132,37 @@ def test_archive_unpacking_beyond_the_limit(tmp_path, project):
     read_project(path, max_bytes=4 << 20)  # the same file within the limit opens
 
 
-def test_archive_lying_about_its_sizes(tmp_path, project):
-    # Declares 100 bytes for an entry that inflates to 3 MiB: reading stops, the file is refused.
-    path = make_archive(tmp_path / "liar.nnd", {"project.json": project_json(project), "pad": bytes(3 << 20)})
+def _lying(path, name, content):
+    """An archive whose entry ``name`` declares 100 bytes and inflates to ``content``."""
     data = bytearray(path.read_bytes())
-    local = data.rindex(b"PK\x03\x04", 0, data.index(b"pad"))
+    local = data.rindex(b"PK\x03\x04", 0, data.index(name.encode()))
     struct.pack_into("<I", data, local + 22, 100)
-    central = data.rindex(b"PK\x01\x02", 0, data.rindex(b"pad"))
+    central = data.rindex(b"PK\x01\x02", 0, data.rindex(name.encode()))
     struct.pack_into("<I", data, central + 24, 100)
     path.write_bytes(bytes(data))
-    assert "damaged" in refused(path, max_bytes=1 << 20)
+    return path
+
+
+def test_archive_lying_about_its_sizes(tmp_path, project):
+    # A known entry declares 100 bytes and inflates to 3 MiB: reading stops, the file is refused.
+    path = make_archive(tmp_path / "liar.nnd", {"project.json": project_json(project),
+                                                 "history.json": b" " * (3 << 20)})
+    assert "damaged" in refused(_lying(path, "history.json", None), max_bytes=1 << 20)
+
+
+def test_an_unknown_entry_lying_about_its_size_is_refused_when_it_is_copied(tmp_path, project):
+    # Unknown entries are not read on opening (they may be huge): the lie shows when a save copies it,
+    # and that save leaves the previous file as it was.
+    path = make_archive(tmp_path / "liar.nnd", {"project.json": project_json(project), "pad": bytes(3 << 20)})
+    _lying(path, "pad", None)
+    opened = read_project(path)
+    target = tmp_path / "copy.nnd"
+    target.write_bytes(b"previous")
+    with pytest.raises(ProjectError) as info:
+        write_project(opened, target)
+    assert "'pad'" in str(info.value) and "copy.nnd" in str(info.value)
+    assert target.read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.nnd", "liar.nnd"]
 
 
 def test_too_many_entries(tmp_path, project):

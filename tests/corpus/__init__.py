@@ -1,0 +1,1 @@
+"""Regression corpus: one small file per crash kind the fuzzer found (rebuilt by make_corpus.py)."""

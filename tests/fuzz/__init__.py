@@ -1,0 +1,1 @@
+"""Fuzzing of the ``.nnd`` reader and the ``check`` command (see fuzz.py)."""
