@@ -31,11 +31,13 @@ Position = tuple[float, float]
 
 
 def _layer_copy(layer: Layer) -> Layer:
-    return Layer.from_dict(copy.deepcopy(layer.to_dict()))
+    # the object itself, not a trip through to_dict(): the file form leaves out fields a kind does not
+    # use (an input layer's activation and bias), and undoing a delete then brought the layer back changed
+    return copy.deepcopy(layer)
 
 
 def _connection_copy(connection: Connection) -> Connection:
-    return Connection.from_dict(copy.deepcopy(connection.to_dict()))
+    return copy.deepcopy(connection)
 
 
 class AddLayerCommand(QUndoCommand):

@@ -44,6 +44,15 @@ STATUS_INTERVAL = 0.25
 _FINISHING: list[tuple[QThread, Any]] = []
 
 
+def _delete_worker(worker: Any) -> None:
+    """Free a worker whose thread has ended. ``deleteLater`` would post the deletion to that thread's
+    event loop, which no longer runs: every run's worker, with its copy of the project, stayed alive
+    (about 60 MiB a run on a 4-million-parameter design). With its thread joined, nothing else can be
+    touching it, so it is deleted here."""
+    if worker is not None and shiboken6.isValid(worker):
+        shiboken6.delete(worker)
+
+
 def run_figures(run: dict[str, Any]) -> tuple[str, str]:
     """`` · training loss 0.0598 · validation loss 0.0849 · validation accuracy 96.2%`` of a stored run: for a
     one-line message, and for the dock's line (which wraps between the figures, never inside one)."""
@@ -381,7 +390,7 @@ class TrainingController(QObject):
         self._preview = None
         thread.wait()
         QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
-        worker.deleteLater()
+        _delete_worker(worker)
         thread.deleteLater()
 
     @Slot(object)
@@ -528,8 +537,7 @@ class TrainingController(QObject):
             return
         self._thread = self._worker = self._control = None
         thread.wait()  # already finished: returns at once, and makes sure of it
-        if worker is not None:
-            worker.deleteLater()
+        _delete_worker(worker)
         thread.deleteLater()
         self.loss_plot.end_run()
         self._lock_editing(False)
