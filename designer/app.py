@@ -8,6 +8,10 @@ optimizer of a process imports ``torch._dynamo``, about a second, and pressing T
 ``NND_STARTUP_PROBE`` (for tests and ``benchmarks/bench_startup.py``): ``paint`` prints one JSON line
 at the first paint (wall-clock time, whether torch was loaded, what the window shows) and quits;
 ``ready`` does the same once the engine has warmed up.
+
+After the first paint, designs that a crashed or killed process had autosaved and not saved are offered
+(:mod:`designer.ui.recovery`); ``NND_TEST_EDITS=stdin`` then takes edits from standard input (tests only,
+see :mod:`designer.ui.autosave`).
 """
 from __future__ import annotations
 
@@ -23,7 +27,8 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from designer.project import Project, ProjectError, read_project
-from designer.ui import dialogs, resource_path
+from designer.ui import dialogs, recovery, resource_path
+from designer.ui.autosave import install_test_edits
 from designer.ui.main_window import MainWindow, app_icon
 from designer.ui.settings import APPLICATION, ORGANIZATION
 
@@ -176,6 +181,24 @@ def main(path: str | os.PathLike | None = None) -> int:
     warmup.views_ready.connect(window.install_training)
     warmup.views_ready.connect(window.set_views_ready)
     warmup.engine_ready.connect(window.set_engine_ready)
+    loaded = {"views": False, "engine": False}
+    warmup.views_ready.connect(lambda: loaded.update(views=True))
+    warmup.engine_ready.connect(lambda: loaded.update(engine=True))
+    recovered_windows: list[MainWindow] = []  # kept referenced while they are open
+
+    def another_window() -> MainWindow:
+        """A window for a second recovered design, with the engine as far as it has loaded."""
+        other = MainWindow(training=False)
+        for signal, slots, done in ((warmup.views_ready, (other.install_training, other.set_views_ready), "views"),
+                                    (warmup.engine_ready, (other.set_engine_ready,), "engine")):
+            for slot in slots:
+                if loaded[done]:
+                    slot()
+                else:
+                    signal.connect(slot)
+        other.show()
+        recovered_windows.append(other)
+        return other
 
     def painted() -> None:
         if probe == "paint":
@@ -185,6 +208,9 @@ def main(path: str | os.PathLike | None = None) -> int:
         warmup.start()
         if problem is not None:
             dialogs.show_error(window, "Cannot open project", problem)
+        # after a crash or a kill: offer what the autosave kept (the engine keeps loading meanwhile)
+        recovery.offer_recovery(window, new_window=another_window)
+        install_test_edits(window)
 
     def warmed() -> None:
         if probe == "ready":

@@ -51,3 +51,14 @@ def ask_save_path(parent: QWidget | None, suggested: str) -> str | None:
         path += ".nnd"
     return path
 
+
+def ask_recovery(parent: QWidget | None, entries: list[dict]) -> dict[str, str]:
+    """What to do with each design a crash left unsaved: ``{id: "recover" | "discard" | "keep"}``.
+
+    ``entries`` are :meth:`designer.ui.recovery.Recoverable.entry` dicts (id, name, time, changes, original_path).
+    """
+    from .recovery import RecoveryDialog  # the recovery module asks through this one: import it when asked
+
+    dialog = RecoveryDialog(entries, parent)
+    dialog.exec()
+    return dialog.answers()

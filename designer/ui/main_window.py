@@ -20,6 +20,7 @@ from designer.resources import is_shipped_example
 from designer.words import count
 
 from . import dialogs, resource_path, settings
+from .autosave import Autosave
 from .canvas import CanvasView
 from .canvas.view import snap
 from .commands import AddLayerCommand, UpdateLayerCommand
@@ -149,6 +150,8 @@ class MainWindow(QMainWindow):
         self.undo_stack.cleanChanged.connect(self._update_title)
         # what went wrong in the last run is about a design that has just changed: it no longer holds
         self.undo_stack.indexChanged.connect(self._clear_run_message)
+        # unsaved changes are kept in a recovery file (never the user's) until a normal end: see autosave
+        self.autosave = Autosave(self)
 
         if training:
             self.install_training()
@@ -468,6 +471,8 @@ class MainWindow(QMainWindow):
             return
         self.menu_training.clear()
         self.training = TrainingController(self)  # fills the loss and learned docks
+        # a run can crash the process (a driver, memory): the design is safe before it starts
+        self.training.action_train.triggered.connect(self.autosave.write_now)
 
     @Slot()
     def set_views_ready(self) -> None:
@@ -503,6 +508,7 @@ class MainWindow(QMainWindow):
         """Changes made outside the undo stack (a training run storing weights) need saving too."""
         self._modified_outside_undo = True
         self._update_title()
+        self.autosave.schedule()
         self._schedule_validation()  # new weights: what the check says of them changes too
 
     def display_name(self) -> str:
@@ -678,6 +684,7 @@ class MainWindow(QMainWindow):
 
         The window keeps its graph object: the project's layers and connections move into it.
         """
+        self.autosave.discard()  # the caller has settled what happens to the design shown until now
         self.graph.replace(project.graph)
         project.graph = self.graph
         self.project = project
@@ -765,6 +772,7 @@ class MainWindow(QMainWindow):
         self._is_example = False
         self._modified_outside_undo = False
         self.undo_stack.setClean()
+        self.autosave.discard()  # saved: the recovery file has done its job
         settings.add_recent_file(path)
         self._update_title()
         self._schedule_validation()  # a relative data path now starts from the new folder
@@ -847,5 +855,6 @@ class MainWindow(QMainWindow):
             return
         settings.save_window_layout(self.saveGeometry(), self.saveState())
         self._validation_timer.stop()
+        self.autosave.close()  # a normal end (saved, unmodified or discarded): no recovery file stays
         self.closing.emit()
         event.accept()

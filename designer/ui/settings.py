@@ -92,3 +92,30 @@ def window_layout() -> tuple[QByteArray | None, QByteArray | None]:
     geometry, state = settings.value(_GEOMETRY), settings.value(_STATE)
     return (geometry if isinstance(geometry, QByteArray) else None,
             state if isinstance(state, QByteArray) else None)
+
+
+_AUTOSAVE_DELAY = "autosave/delay_ms"
+#: idle time after the last change before the design is written to its recovery file
+DEFAULT_AUTOSAVE_DELAY_MS = 3000
+
+
+def autosave_delay_ms() -> int:
+    """Milliseconds of idle time before an unsaved design is written to its recovery file (at least 50)."""
+    value = app_settings().value(_AUTOSAVE_DELAY)
+    try:
+        return max(50, int(value)) if value is not None else DEFAULT_AUTOSAVE_DELAY_MS
+    except (TypeError, ValueError):
+        return DEFAULT_AUTOSAVE_DELAY_MS
+
+
+def recovery_folder() -> Path:
+    """Where unsaved designs are autosaved: ``<user data>/NN Designer/NN Designer/recovery``.
+
+    Built from the generic data folder and the fixed organisation and application names rather than
+    ``AppDataLocation``, so that it does not depend on the names a QApplication was given: a test process and
+    the app it starts agree on it. On Linux and macOS it is the same folder ``AppDataLocation`` gives.
+    """
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
+    if not base:
+        base = str(Path.home() / ".local" / "share")
+    return Path(base) / ORGANIZATION / APPLICATION / "recovery"
