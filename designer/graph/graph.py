@@ -5,6 +5,8 @@ model; undo commands call these operations and nothing else.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import copy
 from typing import Any, Iterable
 
@@ -103,8 +105,12 @@ class Graph:
         unknown = set(changes) - _LAYER_FIELDS
         if unknown:
             raise GraphError(f"a layer has no field {sorted(unknown)[0]!r}")
-        probe = Layer.from_dict({**layer.to_dict(), **{k: (list(v) if isinstance(v, tuple) else v)
-                                                       for k, v in changes.items()}})
+        # checked as a file would be read (types, shape) ...
+        Layer.from_dict({**layer.to_dict(),
+                         **{k: (list(v) if isinstance(v, tuple) else v) for k, v in changes.items()}})
+        # ... but the values kept are the ones given: the file form leaves out what a kind does not use (an input
+        # layer's activation and bias), and undoing a kind change must find them as they were
+        probe = dataclasses.replace(layer, **changes)
         old = {}
         for name in changes:
             old[name] = getattr(layer, name)

@@ -9,6 +9,7 @@ bad edit raises :class:`~designer.graph.GraphError` in the caller (exceptions ra
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any, Iterable, Mapping
 
 from PySide6.QtGui import QUndoCommand
@@ -187,9 +188,11 @@ class UpdateLayerCommand(QUndoCommand):
         if unknown:
             raise GraphError(f"a layer has no field {sorted(unknown)[0]!r}; "
                              f"the fields are {', '.join(_LAYER_FIELDS)}")
-        # Build the changed layer now, so that a bad value (a shape of 0) fails here, in the caller.
-        probe = Layer.from_dict({**layer.to_dict(), **{k: (list(v) if isinstance(v, tuple) else v)
-                                                        for k, v in changes.items()}})
+        # Build the changed layer now, so that a bad value (a shape of 0) fails here, in the caller; the values kept
+        # are those given (the file form would drop an activation or bias the new kind does not use)
+        Layer.from_dict({**layer.to_dict(),
+                         **{k: (list(v) if isinstance(v, tuple) else v) for k, v in changes.items()}})
+        probe = dataclasses.replace(layer, **changes)
         self.graph = graph
         self.layer_id = layer_id
         self.new = {name: getattr(probe, name) for name in changes}

@@ -418,3 +418,20 @@ def test_a_kind_change_then_a_delete_undo_exactly(stack):
     stack.undo()
     stack.undo()
     assert graph.to_dict() == start  # got activation 'linear' and bias True
+
+
+def test_an_edit_of_a_layer_whose_kind_ignores_the_field_undoes_exactly(stack):
+    """The smallest session a random-seed run found: edits of an activation and a bias on a layer whose kind does
+    not use them were made through the file form, which dropped them: the bias asked for came out True, and
+    undoing an activation change set 'linear' instead of what was there."""
+    graph = Graph()
+    graph.add_layer(Layer("n", "input", (1,), activation="step", bias=False))
+    stack.push(UpdateLayerCommand(graph, "n", kind="mystery", bias=False))
+    assert graph.layer("n").bias is False
+    before = (graph.layer("n").activation, graph.layer("n").bias)
+    stack.push(UpdateLayerCommand(graph, "n", activation="tanh"))
+    assert graph.layer("n").activation == "tanh"
+    stack.undo()
+    assert (graph.layer("n").activation, graph.layer("n").bias) == before
+    stack.undo()
+    assert graph.layer("n") == Layer("n", "input", (1,), activation="step", bias=False)
