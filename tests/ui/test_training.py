@@ -461,3 +461,25 @@ def _has_change(run: dict, **expected) -> bool:
     """The run recorded this change (and how many batches its epoch had, to place the marker)."""
     return any(all(change.get(k) == v for k, v in expected.items()) and change.get("batches", 0) >= change["batch"]
                for change in run["changes"])
+
+
+def test_no_garbage_is_collected_on_the_worker_while_it_trains(qtbot, open_window):
+    """Qt objects freed by a collection on the worker thread deadlocked the suite (~QObject on the worker
+    waiting for the GIL, the GUI thread holding it in a disconnect): while a run is live the collector runs
+    only on the GUI thread, and afterwards it is automatic again."""
+    import gc
+
+    window = open_window(xor_project(epochs=LONG_RUN))
+    controller = window.training
+    assert gc.isenabled()
+    press(qtbot, window, controller.action_train)
+    qtbot.waitUntil(lambda: len(controller.loss_plot.train.x) >= 1, timeout=30_000)
+    assert not gc.isenabled()
+    garbage = [[] for _ in range(gc.get_threshold()[0] * 2)]
+    for item in garbage:
+        item.append(item)  # cycles: only a collection frees them
+    del garbage
+    qtbot.waitUntil(lambda: gc.get_count()[0] < gc.get_threshold()[0], timeout=5_000)  # collected by the GUI
+    press(qtbot, window, controller.action_stop)
+    wait_idle(qtbot, window)
+    assert gc.isenabled()

@@ -25,6 +25,7 @@ from designer.graph import errors
 from designer.project import Project
 from designer.words import count
 
+from .collector import GuiThreadCollector
 from .icons import training_icon
 from .loss_plot import change_text
 from .learned_view import LearnedView
@@ -111,6 +112,7 @@ class TrainingController(QObject):
         self._syncing = False
         self._live_settings: dict[str, Any] = {}
 
+        self._collector = GuiThreadCollector(self)
         self._build_actions()
         self._build_docks()
         window.project_replaced.connect(self.project_loaded)
@@ -352,6 +354,7 @@ class TrainingController(QObject):
         self._lock_editing(True)
         self._set_state(PAUSED if step else RUNNING)
         self._status("Starting…")
+        self._collector.hold(thread)  # no garbage collection on the worker (see .collector)
         thread.start(QThread.Priority.LowPriority)  # the GUI thread wins the CPU (see lower_thread_priority)
         return True
 
@@ -379,6 +382,7 @@ class TrainingController(QObject):
         worker.run_failed.connect(self._on_preview_failed)
         thread.finished.connect(self._end_preview)
         self._preview = (thread, worker)
+        self._collector.hold(thread)
         thread.start(QThread.Priority.LowPriority)
 
     @Slot()
@@ -392,6 +396,7 @@ class TrainingController(QObject):
         QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
         _delete_worker(worker)
         thread.deleteLater()
+        self._collector.prune()
 
     @Slot(object)
     def _on_preview_started(self, info: dict[str, Any]) -> None:
@@ -425,6 +430,7 @@ class TrainingController(QObject):
             # The loop is inside one very long batch and stops at its end. The thread must outlive
             # the window (destroying a running QThread aborts the process) and is never terminated.
             _outlive_the_window(thread, self._worker)
+            self._collector.release_all()
             self._thread = self._worker = self._control = None
             self.loss_plot.end_run()
             self._lock_editing(False)
@@ -539,6 +545,7 @@ class TrainingController(QObject):
         thread.wait()  # already finished: returns at once, and makes sure of it
         _delete_worker(worker)
         thread.deleteLater()
+        self._collector.prune()
         self.loss_plot.end_run()
         self._lock_editing(False)
         self._set_state(IDLE)
