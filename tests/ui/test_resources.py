@@ -20,10 +20,11 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QThread, QTimer, Qt
 from PySide6.QtWidgets import QApplication
 
-from designer.graph import Layer
 from designer.project import Project
 from designer.ui import dialogs
 from designer.ui.main_window import MainWindow
+
+from .test_training import xor_project as training_xor_project
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self (Linux)")]
@@ -47,16 +48,8 @@ def answers(monkeypatch):
 
 
 def xor_project() -> Project:
-    """The spec's XOR design on the built-in XOR data, on the CPU, for a run that only Stop ends."""
-    project = Project.new("XOR")
-    g = project.graph
-    g.add_layer(Layer("x", "input", (2,), position=(0, 0)))
-    g.add_layer(Layer("h", "neurons", (4,), activation="tanh", position=(220, 0)))
-    g.add_layer(Layer("out", "neurons", (1,), activation="sigmoid", position=(440, 0)))
-    g.connect("x", "h", connection_id="x-h")
-    g.connect("h", "out", connection_id="h-out")
-    project.training.update(epochs=LONG_RUN, device="cpu")
-    return project
+    """The XOR example on the CPU, for a run that only Stop ends (test_training's builder, many more epochs)."""
+    return training_xor_project(epochs=LONG_RUN)
 
 
 def rss() -> int:
