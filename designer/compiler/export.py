@@ -13,8 +13,12 @@ from designer.graph import Graph
 from . import runtime
 from .program import build_program
 
-_HELPER_DEPENDENCIES = {"step": ["StepFunction", "step"],
+_HELPER_DEPENDENCIES = {"step": ["StepFunction", "step"], "sign": ["SignFunction", "sign"],
                         "local_unshared": ["window_slices", "LocalUnshared", "local_unshared"]}
+
+
+def _has_training_mode(program) -> bool:
+    return "self.training" in program.source
 
 
 def export_source(graph: Graph, name: str = "") -> str:
@@ -41,6 +45,8 @@ def export_source(graph: Graph, name: str = "") -> str:
         + (" (at the last step)" if program.is_sequence else ""),
         "",
         f"``model.logits(x)`` gives the output before its activation ({program.output_activation}).",
+        *(["``load`` gives the model in evaluation mode; call ``model.train()`` to train it (dropout and batch",
+           "normalisation act differently while training)."] if _has_training_mode(program) else []),
         '"""',
         "import torch",
         "import torch.nn as nn",
@@ -52,7 +58,10 @@ def export_source(graph: Graph, name: str = "") -> str:
         parts += ["", inspect.getsource(getattr(runtime, helper)).rstrip(), ""]
     init = ["    def __init__(self):", "        super().__init__()"]
     for spec in program.weights:
-        init.append(f"        self.{spec.attr} = nn.Parameter(torch.zeros({tuple(spec.shape)}))  # {spec.name}")
+        if spec.trainable:
+            init.append(f"        self.{spec.attr} = nn.Parameter(torch.zeros({tuple(spec.shape)}))  # {spec.name}")
+        else:
+            init.append(f"        self.register_buffer({spec.attr!r}, torch.zeros({tuple(spec.shape)}))  # {spec.name}")
     for mask in program.masks:
         init.append(f"        self.register_buffer({mask.attr!r}, disabled_mask({tuple(mask.shape)}, "
                     f"{mask.zeros!r}), persistent=False)  # disabled links")
@@ -93,6 +102,6 @@ def export_source(graph: Graph, name: str = "") -> str:
               "            param.copy_(tensor)",
               "        for attr, mask in MASKED:",
               "            getattr(model, attr).mul_(getattr(model, mask))",
-              "    return model.to(device)",
+              "    return model.to(device).eval()  # ready to predict; call model.train() to train it",
               ""]
     return "\n".join(parts)

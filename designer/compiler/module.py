@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import linecache
+import math
 import weakref
 from typing import Any, Mapping
 
@@ -47,7 +48,10 @@ class DesignModule(nn.Module):
         self.is_sequence = program.is_sequence
         self.source = program.source
         for spec in program.weights:
-            self.register_parameter(spec.attr, nn.Parameter(torch.empty(spec.shape)))
+            if spec.trainable:
+                self.register_parameter(spec.attr, nn.Parameter(torch.empty(spec.shape)))
+            else:  # batch norm's running statistics: saved with the weights, updated while training, not trained
+                self.register_buffer(spec.attr, torch.empty(spec.shape))
         for mask in program.masks:
             # not saved in state_dict: masks follow from the design, not from training
             self.register_buffer(mask.attr, runtime.disabled_mask(mask.shape, mask.zeros), persistent=False)
@@ -67,18 +71,17 @@ class DesignModule(nn.Module):
     # ------------------------------------------------------------------ weights
     @torch.no_grad()
     def reset_parameters(self, seed: int | None = None) -> None:
-        """Fresh initial weights: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) as nn.Linear (gated layers as nn.LSTM).
+        """Fresh initial weights, each as its connection or layer asks (see :func:`initial_values`).
 
+        By default U(-1/sqrt(fan_in), 1/sqrt(fan_in)) as nn.Linear (gated layers as nn.LSTM);
+        normalisation starts as the identity (scale 1, shift 0, running mean 0 and variance 1).
         ``seed`` makes them reproducible; without it torch's global generator is used.
         """
         generator = None
         if seed is not None:
             generator = torch.Generator().manual_seed(int(seed))
         for spec in self._program.weights:
-            param = getattr(self, spec.attr)
-            values = torch.empty(spec.shape, dtype=torch.float32).uniform_(-spec.bound, spec.bound,
-                                                                          generator=generator)
-            param.copy_(values)
+            getattr(self, spec.attr).copy_(initial_values(spec, generator))
         self._hold_disabled()
 
     @torch.no_grad()
@@ -145,6 +148,51 @@ class DesignModule(nn.Module):
         return missing
 
 
+#: the gain of He initialisation: torch.nn.init's for ReLU
+_HE_GAIN = math.sqrt(2.0)
+
+
+def initial_values(spec: WeightSpec, generator: torch.Generator | None = None) -> torch.Tensor:
+    """The values ``spec`` starts from, in the layout the module holds (``spec.shape``).
+
+    ``default``: uniform in ``[-bound, bound]``. The others follow ``torch.nn.init`` on the weight
+    as one neuron-by-input matrix (``fan_in`` inputs per neuron, ``fan_out`` as PyTorch counts it
+    for a linear or convolution weight): ``xavier_uniform`` U(-a, a) with a = sqrt(6 / (fan_in +
+    fan_out)); ``xavier_normal`` N(0, 2 / (fan_in + fan_out)); ``he_uniform`` U(-b, b) with b =
+    sqrt(6 / fan_in); ``he_normal`` N(0, 2 / fan_in); ``orthogonal`` the rows (one per neuron, or
+    per gate row) orthonormal; ``zeros``; ``constant`` (``init_value``).
+    """
+    if spec.fill is not None:
+        return torch.full(spec.shape, float(spec.fill))
+    if spec.init == "default":
+        return torch.empty(spec.shape, dtype=torch.float32).uniform_(-spec.bound, spec.bound, generator=generator)
+    values = torch.empty(spec.file_shape, dtype=torch.float32)
+    fan_in, fan_out = max(spec.fan_in, 1), max(spec.fan_out, 1)
+    if spec.init == "xavier_uniform":
+        bound = math.sqrt(6.0 / (fan_in + fan_out))
+        nn.init.uniform_(values, -bound, bound, generator=generator)
+    elif spec.init == "xavier_normal":
+        nn.init.normal_(values, 0.0, math.sqrt(2.0 / (fan_in + fan_out)), generator=generator)
+    elif spec.init == "he_uniform":
+        bound = _HE_GAIN * math.sqrt(3.0 / fan_in)
+        nn.init.uniform_(values, -bound, bound, generator=generator)
+    elif spec.init == "he_normal":
+        nn.init.normal_(values, 0.0, _HE_GAIN / math.sqrt(fan_in), generator=generator)
+    elif spec.init == "orthogonal":
+        matrix = torch.empty(max(spec.rows, 1), values.numel() // max(spec.rows, 1))
+        nn.init.orthogonal_(matrix, generator=generator)
+        values = matrix.reshape(spec.file_shape)
+    elif spec.init == "zeros":
+        values.zero_()
+    elif spec.init == "constant":
+        values.fill_(float(spec.init_value))
+    else:  # validation refuses unknown names before compiling; a program built by hand may still hold one
+        raise CompileError(f"{spec.what()}: unknown initialisation {spec.init!r}")
+    if spec.window_size:
+        values = runtime.local_weight_from_file(values, spec.window_size, spec.shape)
+    return values.reshape(spec.shape)
+
+
 def _weight_error(spec: WeightSpec, message: str) -> CompileError:
     problem = Problem("error", message, spec.owner if spec.owner_kind == "layer" else None,
                       spec.owner if spec.owner_kind == "connection" else None)
@@ -171,6 +219,9 @@ def compile_graph(graph: Graph, weights: Mapping[str, Any] | None = None,
                   seed: int | None = None) -> DesignModule:
     """Compile ``graph`` into a module; load ``weights`` (file names -> arrays) if given, else initialise.
 
+    The module comes in evaluation mode (``module.training`` is False), as a trained model is used;
+    :func:`designer.training.train` puts it in training mode while it trains.
+
     Raises :class:`CompileError` listing every validation error (with its layer or connection id),
     or naming a missing or mis-shaped weight.
     """
@@ -179,4 +230,5 @@ def compile_graph(graph: Graph, weights: Mapping[str, Any] | None = None,
     module.reset_parameters(seed)
     if weights is not None:
         module.load_named_weights(weights)
-    return module
+    # ready to predict: dropout off, batch norm on its running statistics; training switches to .train()
+    return module.eval()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from designer.graph import (GATES, Connection, Graph, GraphError, Layer, LocalGeometry, Problem, errors,
-                            local_geometry, local_out_channels, validate)
+                            local_geometry, local_out_channels, norm_features, validate)
 
 from .errors import CompileError
 
@@ -26,13 +26,25 @@ ACTIVATION_CODE = {
     "sigmoid": "torch.sigmoid({})",
     "tanh": "torch.tanh({})",
     "relu": "torch.relu({})",
-    "leaky_relu": "F.leaky_relu({}, 0.01)",
+    "leaky_relu": "F.leaky_relu({}, {slope!r})",
+    "elu": "F.elu({})",
+    "gelu": "F.gelu({})",
+    "softplus": "F.softplus({})",
+    "silu": "F.silu({})",
+    "hard_sigmoid": "F.hardsigmoid({})",
     "softmax": "torch.softmax({}, 1)",
     "step": "step({})",
+    "sign": "sign({})",
 }
+#: the activations that call a helper of :mod:`designer.compiler.runtime`
+ACTIVATION_HELPERS = {"step": "step", "sign": "sign"}
+#: batch normalisation as nn.BatchNorm*d: running statistics' momentum, and the epsilon of both norms
+NORM_MOMENTUM = 0.1
+NORM_EPS = 1e-5
 
 #: names the generated code uses itself, and attributes a module already has
-_RESERVED = {"x", "B", "T", "t", "self", "torch", "F", "nn", "step", "local_unshared", "shared_as_local",
+_RESERVED = {"x", "B", "T", "t", "self", "torch", "F", "nn", "step", "sign", "SignFunction", "local_unshared",
+             "shared_as_local",
              "StepFunction", "LocalUnshared", "window_slices", "MASKED", "local_weight_from_file",
              "local_weight_to_file", "disabled_mask", "load", "load_file", "Model", "WEIGHTS", "input_shape",
              "output_units", "output_activation", "is_sequence", "named_weights", "load_named_weights", "logits",
@@ -62,6 +74,13 @@ class WeightSpec:
     window_size: int = 0  # > 0: an unshared local weight, held per window offset (see runtime)
     mask: Mask | None = None  # disabled links
     mask_on_param: bool = False  # the mask has the parameter's shape: zero those entries themselves
+    init: str = "default"  # "default" (uniform in [-bound, bound]) or one of designer.graph.INITS
+    init_value: float = 0.0  # init "constant"
+    fan_in: int = 0  # inputs per neuron, for the Xavier and He initialisations
+    fan_out: int = 0
+    rows: int = 0  # rows of the matrix (file layout viewed as [rows, -1]) an orthogonal start makes orthogonal
+    trainable: bool = True  # False: a buffer such as batch norm's running statistics (saved, not trained)
+    fill: float | None = None  # starts at this value (normalisation's scale 1, shift 0, running mean 0, var 1)
 
     def what(self) -> str:
         return f"{self.owner_kind} {self.owner!r}"
@@ -141,7 +160,9 @@ class _Builder:
         total = 0
         for conn in self.graph.incoming(layer.id):
             source = self.graph.layers[conn.source]
-            if conn.connectivity.kind == "local":
+            if conn.connectivity.is_pool:  # no weights; its window still feeds each neuron
+                total += local_geometry(source.shape, conn.connectivity).window_size
+            elif conn.connectivity.kind == "local":
                 geo = local_geometry(source.shape, conn.connectivity)
                 total += geo.in_channels * geo.window_size
             else:
@@ -162,12 +183,15 @@ class _Builder:
             if layer.kind == "neurons" and layer.bias:
                 self._add(WeightSpec(f"{layer.id}.bias", self.names.new(f"{layer.id}_bias"), (layer.units,),
                                      (layer.units,), bound, layer.id, "layer"), layer_bias=layer.id)
+            if layer.kind == "neurons" and norm_features(layer):
+                self._plan_norm(layer)
             elif layer.kind in GATES:
                 g = GATES[layer.kind] * layer.units
                 extra = self.layer_extra.setdefault(layer.id, {})
                 extra["weight_hh"] = self._add(WeightSpec(
                     f"{layer.id}.weight_hh", self.names.new(f"{layer.id}_weight_hh"), (g, layer.units),
-                    (g, layer.units), bound, layer.id, "layer"))
+                    (g, layer.units), bound, layer.id, "layer", init=layer.init, init_value=layer.init_value,
+                    fan_in=layer.units, fan_out=g, rows=g))
                 if layer.bias:
                     self._add(WeightSpec(f"{layer.id}.bias", self.names.new(f"{layer.id}_bias"), (g,), (g,),
                                          bound, layer.id, "layer"), layer_bias=layer.id)
@@ -178,6 +202,17 @@ class _Builder:
         for conn in graph.connections.values():
             self._plan_connection(conn)
 
+    def _plan_norm(self, layer: Layer) -> None:
+        """Scale and shift (``nn.BatchNorm``/``nn.LayerNorm``'s weight and bias), and batch norm's statistics."""
+        features = norm_features(layer)
+        extra = self.layer_extra.setdefault(layer.id, {})
+        for key, fill, trainable in (("norm_weight", 1.0, True), ("norm_bias", 0.0, True),
+                                     ("running_mean", 0.0, False), ("running_var", 1.0, False)):
+            if not trainable and layer.norm != "batch":
+                continue
+            extra[key] = self._add(WeightSpec(f"{layer.id}.{key}", self.names.new(f"{layer.id}_{key}"), features,
+                                              features, 0.0, layer.id, "layer", trainable=trainable, fill=fill))
+
     def _add(self, spec: WeightSpec, layer_bias: str | None = None) -> WeightSpec:
         self.weights.append(spec)
         if layer_bias is not None:
@@ -186,12 +221,17 @@ class _Builder:
 
     def _plan_connection(self, conn: Connection) -> None:
         source, target = self.graph.layers[conn.source], self.graph.layers[conn.target]
+        if conn.connectivity.is_pool:  # the window's max or mean: nothing to learn
+            self.geometry[conn.id] = local_geometry(source.shape, conn.connectivity)
+            return
         bound = self._bound(target)
         attr = self.names.new(f"{conn.id}_weight")
         name = f"{conn.id}.weight"
+        start = {"init": conn.init, "init_value": conn.init_value}
         if conn.connectivity.kind != "local":
             rows = GATES.get(target.kind, 1) * target.units
-            spec = WeightSpec(name, attr, (rows, source.units), (rows, source.units), bound, conn.id, "connection")
+            spec = WeightSpec(name, attr, (rows, source.units), (rows, source.units), bound, conn.id, "connection",
+                              fan_in=source.units, fan_out=rows, rows=rows, **start)
             if conn.disabled:
                 zeros = sorted({(g * target.units + t) * source.units + s
                                 for t, s in conn.disabled for g in range(GATES.get(target.kind, 1))})
@@ -201,18 +241,19 @@ class _Builder:
             return
         geo = local_geometry(source.shape, conn.connectivity)
         self.geometry[conn.id] = geo
-        out_c = local_out_channels(target.shape, geo)
+        out_c = local_out_channels(target.shape, geo, conn.connectivity.pool)
         in_c = geo.in_channels
         per_offset = (geo.window_size, out_c, *geo.out_spatial, in_c)
         zeros = sorted({self._local_entry(conn, geo, out_c, t, s) for t, s in conn.disabled})
+        fans = {"fan_in": in_c * geo.window_size, "fan_out": out_c * geo.window_size}
         if conn.connectivity.shared:
             shape = (out_c, in_c, *geo.window)
-            spec = WeightSpec(name, attr, shape, shape, bound, conn.id, "connection")
+            spec = WeightSpec(name, attr, shape, shape, bound, conn.id, "connection", rows=out_c, **fans, **start)
             if zeros:
                 spec.mask = self._mask(conn, per_offset, zeros)
         else:
             spec = WeightSpec(name, attr, per_offset, (*target.shape, in_c, *geo.window), bound, conn.id,
-                              "connection", window_size=geo.window_size)
+                              "connection", window_size=geo.window_size, rows=target.units, **fans, **start)
             if zeros:
                 spec.mask = self._mask(conn, per_offset, zeros)
                 spec.mask_on_param = True
@@ -286,6 +327,7 @@ class _Codegen(_Builder):
         self.incoming = {lid: [c for c in graph.incoming(lid) if c.source in take_part] for lid in self.order}
         is_sequence = bool(self.recurrent) or any(graph.layers[lid].kind in GATES for lid in self.order)
         self.value = {lid: self.names.new(f"v_{lid}") for lid in self.order}
+        self.feed = dict(self.value)  # what later layers read: the value, after dropout where a layer has it
         self.lines: list[str] = []
         self.final_activation: str | None = None
         self._aliases()
@@ -334,8 +376,8 @@ class _Codegen(_Builder):
 
     def _term(self, conn: Connection, source_value: str, bias: str | None = None) -> str:
         """Code for what ``conn`` adds to its target's sum, from ``source_value`` (``[batch, units]``)."""
-        spec = self.conn_weight[conn.id]
-        weight = self.alias[spec.attr]
+        spec = self.conn_weight.get(conn.id)  # None for a pooling connection
+        weight = self.alias[spec.attr] if spec is not None else ""
         if conn.connectivity.kind != "local":
             return f"F.linear({source_value}, {weight}, {bias})" if bias else f"F.linear({source_value}, {weight})"
         geo = self.geometry[conn.id]
@@ -345,6 +387,9 @@ class _Codegen(_Builder):
         dims = len(geo.in_spatial)
         symmetric = geo.pad_before == geo.pad_after
         padded = any(geo.pad_before) or any(geo.pad_after)
+        if spec is None:
+            code = self._pool(conn, geo, x, dims, padded, symmetric)
+            return f"{code} + {bias}" if bias else code
         convolution = conn.connectivity.shared and spec.mask is None
         if padded and not (convolution and symmetric):
             pads: list[int] = []  # F.pad lists the last dimension first
@@ -358,6 +403,24 @@ class _Codegen(_Builder):
             self.helpers.add("local_unshared")
             code = f"local_unshared({x}, {weight}, {tuple(geo.window)}, {geo.stride}).flatten(1)"
         return f"{code} + {bias}" if bias else code
+
+    def _pool(self, conn: Connection, geo: LocalGeometry, x: str, dims: int, padded: bool, symmetric: bool) -> str:
+        """Code for a pooling connection: each channel's window maximum or mean (``F.max_pool*d``/``avg_pool*d``).
+
+        ``same`` padding pads with -inf for the maximum (a padded place never wins) and with zeros for the
+        mean (counted, as ``nn.AvgPool*d`` does by default); asymmetric padding goes through ``F.pad``.
+        """
+        function = "max_pool" if conn.connectivity.pool == "max" else "avg_pool"
+        padding = ""
+        if padded and symmetric:
+            padding = f", {tuple(geo.pad_before)}"
+        elif padded:
+            pads: list[int] = []
+            for before, after in zip(reversed(geo.pad_before), reversed(geo.pad_after)):
+                pads += [before, after]
+            fill = ", value=float('-inf')" if function == "max_pool" else ""
+            x = f"F.pad({x}, {tuple(pads)}{fill})"
+        return f"F.{function}{dims}d({x}, {tuple(geo.window)}, {geo.stride}{padding}).flatten(1)"
 
     def _sum(self, layer: Layer, terms: list[tuple[Connection, str]], pre: str | None,
              bias_included: bool, in_loop: bool = False) -> str:
@@ -404,17 +467,47 @@ class _Codegen(_Builder):
     def _neurons(self, lid: str, expr: str, indent: str = "") -> None:
         layer = self.graph.layers[lid]
         act = ACTIVATION_CODE[layer.activation]
-        if layer.activation == "step":
-            self.helpers.add("step")
+        if layer.activation in ACTIVATION_HELPERS:
+            self.helpers.add(ACTIVATION_HELPERS[layer.activation])
+        slope = layer.slope
+        if norm_features(layer):
+            expr = self._norm(layer, expr)
         if lid == self.output_id:
             self.logit_name = self.names.new(f"z_{lid}")
             self.lines.append(f"{indent}{self.logit_name} = {expr}")
-            line = f"{indent}{self.value[lid]} = {act.format(self.logit_name)}"
+            line = f"{indent}{self.value[lid]} = {act.format(self.logit_name, slope=slope)}"
             self.lines.append(line)
             if not indent:  # run once, after everything else: logits() can leave it out
                 self.final_activation = line
         else:
-            self.lines.append(f"{indent}{self.value[lid]} = {act.format(expr)}")
+            self.lines.append(f"{indent}{self.value[lid]} = {act.format(expr, slope=slope)}")
+        self._dropout(layer, indent)
+
+    def _norm(self, layer: Layer, expr: str) -> str:
+        """``expr`` (the sums, ``[batch, units]``) batch- or layer-normalised, as ``nn.BatchNorm*d``/``nn.LayerNorm``."""
+        extra = self.layer_extra[layer.id]
+        weight, bias = (self.alias[extra[key].attr] for key in ("norm_weight", "norm_bias"))
+        if layer.norm == "layer":
+            shape = tuple(layer.shape)
+            x = expr if len(shape) == 1 else f"({expr}).view(-1, {', '.join(map(str, shape))})"
+            code = f"F.layer_norm({x}, {shape}, {weight}, {bias}, {NORM_EPS})"
+        else:
+            mean, var = (self.alias[extra[key].attr] for key in ("running_mean", "running_var"))
+            x = expr if len(layer.shape) == 1 else f"({expr}).view(-1, {', '.join(map(str, _grid_view(layer.shape)))})"
+            code = f"F.batch_norm({x}, {mean}, {var}, {weight}, {bias}, self.training, {NORM_MOMENTUM}, {NORM_EPS})"
+        return code if len(layer.shape) == 1 else f"{code}.flatten(1)"
+
+    def _dropout(self, layer: Layer, indent: str) -> None:
+        """A layer with dropout: what later layers read is its value with some dropped, while training only.
+
+        The layer's own value (``self.value``) stays whole: a recurrent connection or an lstm/gru state
+        carries it to the next step undropped, as ``nn.LSTM``'s dropout does.
+        """
+        if not layer.dropout:
+            return
+        dropped = self.names.new(f"d_{layer.id}")
+        self.lines.append(f"{indent}{dropped} = F.dropout({self.value[layer.id]}, {layer.dropout!r}, self.training)")
+        self.feed[layer.id] = dropped
 
     # ------------------------------------------------------------------ feed-forward designs
     def _feed_forward(self) -> None:
@@ -424,7 +517,7 @@ class _Codegen(_Builder):
             if lid == self.input_id:
                 continue
             layer = self.graph.layers[lid]
-            terms = [(c, self.value[c.source]) for c in self.incoming[lid]]
+            terms = [(c, self.feed[c.source]) for c in self.incoming[lid]]
             self._neurons(lid, self._sum(layer, terms, None, False))
 
     # ------------------------------------------------------------------ sequences
@@ -461,7 +554,7 @@ class _Codegen(_Builder):
         for lid in pre:
             if lid == self.input_id:
                 continue
-            terms = [(c, self.value[c.source]) for c in self.incoming[lid]]
+            terms = [(c, self.feed[c.source]) for c in self.incoming[lid]]
             self._neurons(lid, self._sum(layers[lid], terms, None, False))
         # what feeds the loop from those layers is computed for all steps before it
         hoisted: dict[str, str] = {}
@@ -470,7 +563,7 @@ class _Codegen(_Builder):
             if not from_pre:
                 continue
             name = self.names.new(f"pre_{lid}")
-            terms = [(c, self.value[c.source]) for c in from_pre]
+            terms = [(c, self.feed[c.source]) for c in from_pre]
             expr = self._sum(layers[lid], terms, None, False)  # with the layer's bias, added once here
             # unbind: one [batch, units] view per step, and one stack (not T scatters) in the backward pass
             lines.append(f"{name} = ({expr}).view(B, T, -1).unbind(1)")
@@ -496,7 +589,7 @@ class _Codegen(_Builder):
                 if c.id in self.recurrent:
                     terms.append((c, state[c.source]))
                 elif c.source in depends:
-                    terms.append((c, self.value[c.source]))
+                    terms.append((c, self.feed[c.source]))
             pre_term = f"{hoisted[lid]}[t]" if lid in hoisted else None
             bias_done = lid in hoisted
             if layer.kind == "neurons":
@@ -514,11 +607,11 @@ class _Codegen(_Builder):
             terms = []
             for c in self.incoming[lid]:
                 if c.source in depends:
-                    terms.append((c, self.value[c.source]))
+                    terms.append((c, self.feed[c.source]))
                 else:
                     if c.source not in last:
                         last[c.source] = self.names.new(f"last_{c.source}")
-                        lines.append(f"{last[c.source]} = {self.value[c.source]}.view(B, T, -1)[:, -1]")
+                        lines.append(f"{last[c.source]} = {self.feed[c.source]}.view(B, T, -1)[:, -1]")
                     terms.append((c, last[c.source]))
             self._neurons(lid, self._sum(layers[lid], terms, None, False))
 
@@ -535,6 +628,7 @@ class _Codegen(_Builder):
             lines.append(f"{ind}{c} = torch.sigmoid({gates}[1]) * {c} + torch.sigmoid({gates}[0]) * "
                          f"torch.tanh({gates}[2])")
             lines.append(f"{ind}{v} = torch.sigmoid({gates}[3]) * torch.tanh({c})")
+            self._dropout(layer, ind)
             return
         hidden = self.names.new(f"hidden_{layer.id}")
         reset, update, new = (self.names.new(f"{n}_{layer.id}") for n in ("r", "z", "n"))
@@ -547,3 +641,4 @@ class _Codegen(_Builder):
         lines.append(f"{ind}{update} = torch.sigmoid({gates}[1] + {hidden}[1])")
         lines.append(f"{ind}{new} = torch.tanh({gates}[2] + {reset} * {hidden}[2])")
         lines.append(f"{ind}{v} = {new} + {update} * ({h} - {new})")
+        self._dropout(layer, ind)

@@ -32,6 +32,29 @@ def step(z):
     return StepFunction.apply(z)
 
 
+class SignFunction(torch.autograd.Function):
+    """The bipolar threshold, trainable: 1 where the input is above 0, else -1 (exactly).
+
+    Backward: a surrogate gradient, the derivative of ``tanh`` at the same input, ``1 - tanh(z)^2``
+    (the sign's true derivative is zero almost everywhere; tanh is the smooth -1..1 curve it steps along).
+    """
+
+    @staticmethod
+    def forward(ctx, z):
+        ctx.save_for_backward(z)
+        return torch.where(z > 0, 1.0, -1.0).to(z.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (z,) = ctx.saved_tensors
+        return grad * (1 - torch.tanh(z) ** 2)
+
+
+def sign(z):
+    """-1/+1 threshold with tanh's derivative as its gradient (see :class:`SignFunction`)."""
+    return SignFunction.apply(z)
+
+
 def window_slices(window, stride, out_grid):
     """For each window offset (row-major), the index that picks what every output position sees there."""
     offsets = [()]

@@ -14,7 +14,8 @@ from .events import GraphEvents
 from .model import ID_PATTERN, Connection, Connectivity, GraphError, Layer
 from .topology import Flow, analyse
 
-_LAYER_FIELDS = {"kind", "shape", "activation", "bias", "label", "position"}
+_LAYER_FIELDS = {"kind", "shape", "activation", "bias", "label", "position", "slope", "dropout", "norm", "init",
+                 "init_value"}
 
 
 class Graph:
@@ -156,11 +157,23 @@ class Graph:
         return conn
 
     def update_connection(self, connection_id: str, connectivity: Connectivity | None = None,
-                          disabled: Iterable[tuple[int, int]] | None = None) -> tuple[Connectivity, list]:
-        """Replace a connection's connectivity and/or disabled links; returns the previous ones."""
+                          disabled: Iterable[tuple[int, int]] | None = None,
+                          init: tuple[str, float] | None = None) -> tuple[Connectivity, list]:
+        """Replace a connection's connectivity, disabled links and/or ``(init, init_value)``.
+
+        Returns the previous connectivity and disabled links.
+        """
         conn = self.connection(connection_id)
         old = (copy.deepcopy(conn.connectivity), list(conn.disabled))
         changed = set()
+        if init is not None:
+            kind, value = init
+            if not isinstance(kind, str):
+                raise GraphError(f"connection {connection_id!r}: init must be text, got {kind!r}")
+            value = float(value)
+            if (kind, value) != (conn.init, conn.init_value):
+                conn.init, conn.init_value = kind, value
+                changed.add("init")
         if connectivity is not None and connectivity != conn.connectivity:
             conn.connectivity = copy.deepcopy(connectivity)
             changed.add("connectivity")

@@ -13,9 +13,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 LAYER_KINDS = ("input", "neurons", "lstm", "gru")
-ACTIVATIONS = ("step", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
+ACTIVATIONS = ("step", "sign", "linear", "sigmoid", "hard_sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu",
+               "softplus", "silu", "softmax")
 CONNECTIVITY_KINDS = ("dense", "local")
 PADDINGS = ("valid", "same")
+#: what a local connection does with its window: a weighted sum (no ``pool`` field), or the window's max or mean
+POOLS = ("max", "mean")
+#: normalisation of a neurons layer's sums, before its activation
+NORMS = ("none", "batch", "layer")
+#: how a connection's weights (and a gated layer's recurrent weights) start; ``default`` is nn.Linear's
+INITS = ("default", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "orthogonal", "zeros", "constant")
+#: the negative slope of ``leaky_relu`` when the file gives none (PyTorch's default)
+DEFAULT_SLOPE = 0.01
+#: the layer kinds that can drop out their values while training
+DROPOUT_KINDS = ("neurons", "lstm", "gru")
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 #: gates per unit of the gated recurrent layers (PyTorch's order: LSTM i,f,g,o; GRU r,z,n)
@@ -53,6 +64,14 @@ def _json(value: Any) -> str:
         return repr(value)
 
 
+def _number(d: dict[str, Any], key: str, default: float, where: str) -> float:
+    """A finite number field as read from a file; its range is checked by validation (a person can type it)."""
+    value = d.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise GraphError(f"{where}: {key!r} must be a number, got {_json(value)}")
+    return float(value)
+
+
 def _shape(value: Any, where: str) -> tuple[int, ...]:
     if isinstance(value, int) and not isinstance(value, bool):
         value = [value]
@@ -77,6 +96,11 @@ class Layer:
     bias: bool = True
     label: str = ""
     position: tuple[float, float] = (0.0, 0.0)
+    slope: float = DEFAULT_SLOPE  # leaky_relu's negative slope
+    dropout: float = 0.0  # the probability that a value is dropped while training (neurons, lstm, gru)
+    norm: str = "none"  # "batch" or "layer" normalisation of the sums, before the activation (neurons)
+    init: str = "default"  # how an lstm/gru layer's recurrent weights start
+    init_value: float = 0.0  # the value of init "constant"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -99,9 +123,19 @@ class Layer:
         d["shape"] = list(self.shape)
         if self.kind == "neurons":
             d["activation"] = self.activation
+            if self.activation == "leaky_relu":
+                d["slope"] = self.slope
             d["bias"] = self.bias
+            if self.norm != "none":
+                d["norm"] = self.norm
         elif self.kind in GATES:
             d["bias"] = self.bias
+            if self.init != "default":
+                d["init"] = self.init
+                if self.init == "constant":
+                    d["init_value"] = self.init_value
+        if self.kind in DROPOUT_KINDS and self.dropout:
+            d["dropout"] = self.dropout
         if self.label:
             d["label"] = self.label
         d["position"] = [self.position[0], self.position[1]]
@@ -111,11 +145,12 @@ class Layer:
     def from_dict(cls, d: dict[str, Any]) -> "Layer":
         if not isinstance(d, dict):
             raise GraphError(f"a layer must be a JSON object, got {d!r}")
-        known = {"id", "kind", "shape", "activation", "bias", "label", "position"}
+        known = {"id", "kind", "shape", "activation", "bias", "label", "position", "slope", "dropout", "norm",
+                 "init", "init_value"}
         if d.get("kind", "neurons") not in LAYER_KINDS:
-            # A kind from a newer version: to_dict writes activation and bias only for the kinds
-            # it knows, so keep them as read to lose nothing on a re-save.
-            known = known - {"activation", "bias"}
+            # A kind from a newer version: to_dict writes these only for the kinds it knows, so keep them
+            # as read to lose nothing on a re-save.
+            known = {"id", "kind", "shape", "label", "position"}
         if "id" not in d:
             raise GraphError(f"a layer has no 'id': {d!r}")
         if not isinstance(d["id"], str):
@@ -134,6 +169,11 @@ class Layer:
             bias=_flag(d, "bias", True, where) if "bias" in known else True,
             label=_text(d, "label", "", where),
             position=tuple(position),
+            slope=_number(d, "slope", DEFAULT_SLOPE, where) if "slope" in known else DEFAULT_SLOPE,
+            dropout=_number(d, "dropout", 0.0, where) if "dropout" in known else 0.0,
+            norm=_text(d, "norm", "none", where) if "norm" in known else "none",
+            init=_text(d, "init", "default", where) if "init" in known else "default",
+            init_value=_number(d, "init_value", 0.0, where) if "init_value" in known else 0.0,
             extra={k: copy.deepcopy(v) for k, v in d.items() if k not in known},
         )
 
@@ -156,6 +196,7 @@ class Connectivity:
     stride: int = 1
     padding: str = "valid"
     shared: bool = False
+    pool: str = ""  # "max" or "mean": the window's maximum or mean, no weights; "" a weighted sum
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -164,6 +205,11 @@ class Connectivity:
     @property
     def is_local(self) -> bool:
         return self.kind == "local"
+
+    @property
+    def is_pool(self) -> bool:
+        """A local connection that pools its window (max or mean) instead of weighing it."""
+        return self.kind == "local" and bool(self.pool)
 
     def window_for(self, spatial_dims: int) -> tuple[int, ...]:
         """The window over ``spatial_dims`` grid dimensions: ``3`` means ``(3, 3)`` on a 2-D grid."""
@@ -181,7 +227,10 @@ class Connectivity:
             d["window"] = self.window[0] if len(self.window) == 1 else list(self.window)
             d["stride"] = self.stride
             d["padding"] = self.padding
-            d["shared"] = self.shared
+            if self.pool:
+                d["pool"] = self.pool
+            else:
+                d["shared"] = self.shared
         return d
 
     @classmethod
@@ -193,7 +242,7 @@ class Connectivity:
         if kind not in CONNECTIVITY_KINDS:
             # A kind from a newer version: keep its fields as read, to_dict writes them for 'local' only.
             return cls(kind=kind, extra={k: copy.deepcopy(v) for k, v in d.items() if k != "kind"})
-        known = {"kind", "window", "stride", "padding", "shared"}
+        known = {"kind", "window", "stride", "padding", "shared", "pool"}
         stride = d.get("stride", 1)
         if isinstance(stride, bool) or not isinstance(stride, int):
             raise GraphError(f"{where}: stride must be a whole number, got {_json(stride)}")
@@ -207,6 +256,7 @@ class Connectivity:
             stride=stride,
             padding=_text(d, "padding", "valid", f"{where}: connectivity"),
             shared=_flag(d, "shared", False, f"{where}: connectivity"),
+            pool=_text(d, "pool", "", f"{where}: connectivity"),
             extra={k: copy.deepcopy(v) for k, v in d.items() if k not in known},
         )
 
@@ -224,6 +274,8 @@ class Connection:
     target: str
     connectivity: Connectivity = field(default_factory=Connectivity)
     disabled: list[tuple[int, int]] = field(default_factory=list)
+    init: str = "default"  # how the weights start: one of INITS
+    init_value: float = 0.0  # the value of init "constant"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -234,6 +286,10 @@ class Connection:
         d["connectivity"] = self.connectivity.to_dict()
         if self.disabled:
             d["disabled"] = [[t, s] for t, s in sorted(self.disabled)]
+        if self.init != "default":
+            d["init"] = self.init
+            if self.init == "constant":
+                d["init_value"] = self.init_value
         return d
 
     @classmethod
@@ -258,12 +314,14 @@ class Connection:
                     or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair)):
                 raise GraphError(f"{where}: 'disabled' must be a list of [target, source] pairs, got {_json(pair)}")
             pairs.append((int(pair[0]), int(pair[1])))
-        known = {"id", "source", "target", "connectivity", "disabled"}
+        known = {"id", "source", "target", "connectivity", "disabled", "init", "init_value"}
         return cls(
             id=d["id"],
             source=d["source"],
             target=d["target"],
             connectivity=Connectivity.from_dict(d.get("connectivity", {"kind": "dense"}), where),
             disabled=pairs,
+            init=_text(d, "init", "default", where),
+            init_value=_number(d, "init_value", 0.0, where),
             extra={k: copy.deepcopy(v) for k, v in d.items() if k not in known},
         )

@@ -82,8 +82,17 @@ def local_geometry(source_shape: tuple[int, ...], connectivity: Connectivity) ->
 
 def local_target_shape(source_shape: tuple[int, ...], connectivity: Connectivity,
                        channels: int = 1) -> tuple[int, ...]:
-    """The shape a local connection's target must have, with ``channels`` output channels."""
+    """The shape a local connection's target must have, with ``channels`` output channels.
+
+    A pooling connection keeps the source's channels (``channels`` is ignored): ``[3, 8, 8]`` pooled
+    by 2x2 windows with stride 2 gives ``[3, 4, 4]``.
+    """
     geo = local_geometry(source_shape, connectivity)
+    if connectivity.pool:
+        channels = geo.in_channels
+        if channels > 1:
+            return (channels, *geo.out_spatial)
+        return geo.out_spatial
     if channels > 1:
         if len(geo.out_spatial) != 2:
             raise GraphError("several output channels need a 2-D source grid")
@@ -91,12 +100,20 @@ def local_target_shape(source_shape: tuple[int, ...], connectivity: Connectivity
     return geo.out_spatial
 
 
-def local_out_channels(target_shape: tuple[int, ...], geo: LocalGeometry) -> int:
+def local_out_channels(target_shape: tuple[int, ...], geo: LocalGeometry, pool: str = "") -> int:
     """Output channels of a local connection whose target has ``target_shape``.
 
-    Raises :class:`GraphError` when the target's grid is not the one the window produces.
+    Raises :class:`GraphError` when the target's grid is not the one the window produces (for a
+    pooling connection, ``pool``, the source's channels over that grid).
     """
     target_shape = tuple(target_shape)
+    if pool:
+        wanted = (geo.in_channels, *geo.out_spatial) if geo.in_channels > 1 else geo.out_spatial
+        if target_shape == wanted or (geo.in_channels == 1 and target_shape == (1, *geo.out_spatial)):
+            return geo.in_channels
+        raise GraphError(f"{pool} pooling keeps the source's {geo.in_channels} channel"
+                         f"{'' if geo.in_channels == 1 else 's'} over a grid of {list(geo.out_spatial)}, "
+                         f"so the target's shape must be {list(wanted)}, not {list(target_shape)}")
     if target_shape == geo.out_spatial:
         return 1
     if len(geo.out_spatial) == 2 and len(target_shape) == 3 and target_shape[1:] == geo.out_spatial:
@@ -113,7 +130,7 @@ def local_links(source_shape: tuple[int, ...], target_shape: tuple[int, ...],
     target neurons x window x source channels pairs.
     """
     geo = local_geometry(source_shape, connectivity)
-    out_channels = local_out_channels(target_shape, geo)
+    out_channels = local_out_channels(target_shape, geo, connectivity.pool)
     in_strides = _strides(geo.in_spatial)
     in_size = math.prod(geo.in_spatial)
     links = []
@@ -127,6 +144,9 @@ def local_links(source_shape: tuple[int, ...], target_shape: tuple[int, ...],
                 if any(c < 0 or c >= n for c, n in zip(src, geo.in_spatial)):
                     continue
                 flat = sum(c * s for c, s in zip(src, in_strides))
+                if connectivity.pool:  # each channel is pooled on its own
+                    links.append((t, co * in_size + flat))
+                    continue
                 for ci in range(geo.in_channels):
                     links.append((t, ci * in_size + flat))
     return links
@@ -146,6 +166,8 @@ def connection_weight_count(source: Layer, target: Layer, connection: Connection
     gates = GATES.get(target.kind, 1)
     if connection.connectivity.kind != "local":
         return gates * target.units * source.units
+    if connection.connectivity.pool:
+        return 0
     geo = local_geometry(source.shape, connection.connectivity)
     out_channels = local_out_channels(target.shape, geo)
     per_position = out_channels * geo.in_channels * geo.window_size
@@ -154,10 +176,28 @@ def connection_weight_count(source: Layer, target: Layer, connection: Connection
     return per_position * geo.positions
 
 
+def norm_features(layer: Layer) -> tuple[int, ...]:
+    """The shape of a normalised layer's scale and shift (and batch norm's running statistics).
+
+    Batch normalisation keeps statistics per channel: per unit of a ``[units]`` column (as
+    ``nn.BatchNorm1d``), per channel of a grid (``nn.BatchNorm2d``: one for ``[height, width]``).
+    Layer normalisation scales and shifts every neuron (``nn.LayerNorm(shape)``). ``()`` without norm.
+    """
+    if layer.kind != "neurons" or layer.norm not in ("batch", "layer"):
+        return ()
+    if layer.norm == "layer":
+        return tuple(layer.shape)
+    if len(layer.shape) == 1:
+        return (layer.shape[0],)
+    return (layer.shape[0],) if len(layer.shape) == 3 else (1,)
+
+
 def layer_parameter_count(layer: Layer) -> int:
-    """Trainable parameters a layer holds itself: biases, and the hidden-to-hidden weights of lstm/gru."""
+    """Trainable parameters a layer holds itself: biases, normalisation's scale and shift, and the
+    hidden-to-hidden weights of lstm/gru (batch norm's running statistics are not trained)."""
     if layer.kind == "neurons":
-        return layer.units if layer.bias else 0
+        features = norm_features(layer)
+        return (layer.units if layer.bias else 0) + (2 * math.prod(features) if features else 0)
     if layer.kind in GATES:
         gates = GATES[layer.kind]
         n = gates * layer.units * layer.units

@@ -13,7 +13,12 @@ import json
 
 
 def _layer(layer) -> str:
-    return json.dumps([layer.kind, list(layer.shape), layer.activation, layer.bias])
+    function = [layer.kind, list(layer.shape), layer.activation, layer.bias]
+    if layer.activation == "leaky_relu":
+        function.append(layer.slope)
+    if layer.norm != "none":  # its scale, shift and statistics belong to that kind of normalisation
+        function.append(layer.norm)
+    return json.dumps(function)
 
 
 def signatures(graph) -> dict[str, str]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import ACTIVATIONS, CONNECTIVITY_KINDS, GATES, ID_PATTERN, LAYER_KINDS, GraphError
+from .model import (ACTIVATIONS, CONNECTIVITY_KINDS, DROPOUT_KINDS, GATES, ID_PATTERN, INITS, LAYER_KINDS, NORMS,
+                    POOLS, GraphError)
 from .shapes import (connection_weight_count, layer_parameter_count, local_geometry, local_links,
                      local_out_channels)
 
@@ -67,6 +68,13 @@ def validate(graph, input_shape: tuple[int, ...] | None = None) -> list[Problem]
             continue
         if layer.kind == "neurons" and layer.activation not in ACTIVATIONS:
             error(f"unknown activation {layer.activation!r}; use one of {', '.join(ACTIVATIONS)}", layer=layer.id)
+        if layer.kind == "neurons" and layer.norm not in NORMS:
+            error(f"unknown normalisation {layer.norm!r}; use one of {', '.join(NORMS)}", layer=layer.id)
+        if layer.kind in DROPOUT_KINDS and not 0.0 <= layer.dropout < 1.0:
+            error(f"dropout {layer.dropout:g} is not a probability: use a number from 0 up to (not including) 1, "
+                  f"like 0.5", layer=layer.id)
+        if layer.kind in GATES and layer.init not in INITS:
+            error(f"unknown initialisation {layer.init!r}; use one of {', '.join(INITS)}", layer=layer.id)
         if layer.kind in GATES and len(layer.shape) != 1:
             error(f"{'an' if layer.kind == 'lstm' else 'a'} {layer.kind.upper()} layer is a column of units: its "
                   f"shape must be [units], "
@@ -97,6 +105,8 @@ def validate(graph, input_shape: tuple[int, ...] | None = None) -> list[Problem]
             continue
         source, target = layers[conn.source], layers[conn.target]
         kind = conn.connectivity.kind
+        if conn.init not in INITS:
+            error(f"unknown initialisation {conn.init!r}; use one of {', '.join(INITS)}", conn=conn.id)
         if kind not in CONNECTIVITY_KINDS:
             error(f"unknown connectivity {kind!r}; use 'dense' or 'local'", conn=conn.id)
             continue
@@ -110,9 +120,18 @@ def validate(graph, input_shape: tuple[int, ...] | None = None) -> list[Problem]
                 error(f"local connections join grids of neurons; {target.kind if target.kind in GATES else source.kind}"
                       " layers take dense connections only", conn=conn.id)
                 continue
+            pool = conn.connectivity.pool
+            if pool and pool not in POOLS:
+                error(f"unknown pooling {pool!r}; use 'max' or 'mean', or no pooling for a weighted sum",
+                      conn=conn.id)
+                continue
+            if pool and conn.disabled:
+                error(f"{pool} pooling has no weights, so no single link can be switched off; switch the "
+                      f"links back on or make it a weighted sum", conn=conn.id)
+                continue
             try:
                 geo = local_geometry(source.shape, conn.connectivity)
-                local_out_channels(target.shape, geo)
+                local_out_channels(target.shape, geo, pool)
             except GraphError as exc:
                 error(f"{exc} (source {source.id!r} {list(source.shape)}, target {target.id!r} "
                       f"{list(target.shape)})", conn=conn.id)
@@ -148,6 +167,15 @@ def validate(graph, input_shape: tuple[int, ...] | None = None) -> list[Problem]
             if lid not in flow.reachable:
                 problems.append(Problem("warning", "not reached from the input: it takes no part in training",
                                         layer_id=lid))
+        if len(outputs) == 1 and layers[outputs[0]].kind in DROPOUT_KINDS and layers[outputs[0]].dropout:
+            error("dropout on the output layer would drop the predictions themselves; set it to 0 here and "
+                  "use dropout on a hidden layer", layer=outputs[0])
+        sequence = bool(flow.recurrent) or any(layers[lid].kind in GATES for lid in flow.reachable)
+        if sequence:
+            for lid in flow.reachable:
+                if layers[lid].kind == "neurons" and layers[lid].norm == "batch":
+                    error("batch normalisation needs a feed-forward design (its statistics would mix the time "
+                          "steps of a sequence); use layer normalisation here", layer=lid)
     return problems
 
 

@@ -31,10 +31,11 @@ def multiply_adds(graph) -> int:
         if conn.connectivity.kind == "local":
             try:
                 geo = local_geometry(source.shape, conn.connectivity)
-                out_channels = local_out_channels(target.shape, geo)
+                out_channels = local_out_channels(target.shape, geo, conn.connectivity.pool)
             except GraphError:
                 continue  # validation reports it
-            total += out_channels * geo.positions * geo.in_channels * geo.window_size
+            in_channels = 1 if conn.connectivity.pool else geo.in_channels  # pooling: each channel on its own
+            total += out_channels * geo.positions * in_channels * geo.window_size
         else:
             total += GATES.get(target.kind, 1) * target.units * source.units
     for layer in graph.layers.values():

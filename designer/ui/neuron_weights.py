@@ -6,7 +6,8 @@ Part of the inspector's neuron page: the canvas says which neuron was clicked
 row is its incoming weights. A local connection gives each neuron a window on its source
 (:func:`local_window`, which the canvas outlines too): its weights are the kernel of its output
 channel (shared, ``[out_channels, in_channels, *window]``) or its own (unshared,
-``[*target_shape, in_channels, *window]``), one per source channel and window tap.
+``[*target_shape, in_channels, *window]``), one per source channel and window tap. A pooling
+connection's window reads its own channel only and has no weights: it takes the maximum or the mean.
 """
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ class LocalWindow:
 
     ``origin`` is the source grid position of the window's first tap (negative where it starts on
     the padding); ``spans`` are, per grid dimension, the ``[start, stop)`` positions of the source
-    grid that the window covers. The window reads every source channel at those positions.
+    grid that the window covers. The window reads ``channels`` source channels from ``first_channel`` on
+    at those positions: every channel, or for pooling (``pool``: "max", "mean") the neuron's own.
     """
 
     connection_id: str
@@ -46,18 +48,20 @@ class LocalWindow:
     origin: tuple[int, ...]
     spans: tuple[tuple[int, int], ...]
     out_channel: int
+    first_channel: int = 0  # pooling reads its own channel only: ``out_channel``
+    pool: str = ""  # "max" or "mean": no weights, the window's maximum or mean
 
     @property
     def weights(self) -> int:
-        """The neuron's weights on this connection: every channel times every tap of the window."""
-        return self.channels * math.prod(self.size)
+        """The neuron's weights on this connection: every channel times every tap of the window (none for pooling)."""
+        return 0 if self.pool else self.channels * math.prod(self.size)
 
     def taps(self) -> list[tuple[int, tuple[int, ...], int | None]]:
         """``(channel, tap, source index)`` in the weights' order; the index is None on the padding."""
         grid = self.source_shape[1:] if len(self.source_shape) == 3 else self.source_shape
         plane = math.prod(grid)
         out = []
-        for channel in range(self.channels):
+        for channel in range(self.first_channel, self.first_channel + self.channels):
             for tap in itertools.product(*[range(k) for k in self.size]):
                 position = [o + t for o, t in zip(self.origin, tap)]
                 inside = all(0 <= p < n for p, n in zip(position, grid))
@@ -72,6 +76,9 @@ class LocalWindow:
     def describe(self) -> str:
         """``6 channels × 3×3 = 54 weights``, ``3×3 = 9 weights``: what the neuron weighs, and why so many."""
         window = "×".join(str(k) for k in self.size)
+        if self.pool:
+            on = f" on channel {self.first_channel}" if len(self.source_shape) == 3 and self.source_shape[0] > 1 else ""
+            return f"{window}{on}, pooled to its {'maximum' if self.pool == 'max' else self.pool}"
         what = f"{self.channels} channels × {window}" if self.channels > 1 else window
         count = f"{self.weights:,} weight{'s' if self.weights != 1 else ''}"
         return count if what == str(self.weights) else f"{what} = {count}"
@@ -86,7 +93,7 @@ def local_window(graph: Graph, connection: Connection, index: int) -> LocalWindo
         return None
     try:
         geo = local_geometry(source.shape, connection.connectivity)
-        out_channels = local_out_channels(target.shape, geo)
+        out_channels = local_out_channels(target.shape, geo, connection.connectivity.pool)
     except GraphError:
         return None
     if not 0 <= index < out_channels * geo.positions:
@@ -95,6 +102,10 @@ def local_window(graph: Graph, connection: Connection, index: int) -> LocalWindo
     grid_position = np.unravel_index(position, geo.out_spatial)
     origin = tuple(int(p) * geo.stride - b for p, b in zip(grid_position, geo.pad_before))
     spans = tuple((max(o, 0), min(o + k, n)) for o, k, n in zip(origin, geo.window, geo.in_spatial))
+    pool = connection.connectivity.pool
+    if pool:  # each channel pooled on its own
+        return LocalWindow(connection.id, source.id, tuple(source.shape), 1, tuple(geo.window), origin, spans,
+                           out_channel, first_channel=out_channel, pool=pool)
     return LocalWindow(connection.id, source.id, tuple(source.shape), geo.in_channels, tuple(geo.window),
                        origin, spans, out_channel)
 
@@ -142,6 +153,12 @@ def incoming_weights(graph: Graph, weights: dict[str, np.ndarray], layer_id: str
     for conn in graph.incoming(layer_id):
         w = weights.get(f"{conn.id}.weight")
         source = graph.layers.get(conn.source)
+        if conn.connectivity.is_pool and source is not None:
+            window = local_window(graph, conn, index)
+            if window is not None:  # nothing learned: say what it computes
+                notes.append(f"{conn.id}: no weights, {window.describe()} on {html.escape(source.name)} "
+                             "(outlined on the canvas)")
+            continue
         if w is None or source is None:
             continue
         window = local_window(graph, conn, index)

@@ -6,7 +6,7 @@ from designer.graph import Graph
 
 
 def design(layers, connections) -> Graph:
-    """A graph from short tuples: layers ``(id, kind, shape[, activation])``, connections
+    """A graph from short tuples: layers ``(id, kind, shape[, activation[, more fields]])``, connections
     ``(source, target[, connectivity dict[, disabled pairs]])`` named ``source-target``."""
     d = {"layers": [], "connections": []}
     for item in layers:
@@ -14,6 +14,8 @@ def design(layers, connections) -> Graph:
         layer = {"id": lid, "kind": kind, "shape": list(shape)}
         if rest:
             layer["activation"] = rest[0]
+        if len(rest) > 1:  # more fields, as the file writes them: {"dropout": 0.5, "norm": "batch"}
+            layer.update(rest[1])
         d["layers"].append(layer)
     for item in connections:
         source, target, *rest = item

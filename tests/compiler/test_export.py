@@ -22,6 +22,21 @@ DESIGNS = {
     "recurrent": ([("x", "input", [2]), ("h", "neurons", [6], "tanh"), ("l", "lstm", [4]), ("g", "gru", [3]),
                    ("y", "neurons", [1], "sigmoid")],
                   [("x", "h"), ("h", "h"), ("h", "l"), ("l", "g"), ("g", "y"), ("y", "h")]),
+    # the layer library: pooling, normalisation, dropout, the newer activations and initialisations
+    "library": ([("x", "input", [1, 12, 12]), ("c", "neurons", [4, 8, 8], "relu", {"norm": "batch"}),
+                 ("p", "neurons", [4, 4, 4], "linear", {"bias": False}),
+                 ("q", "neurons", [4, 4, 4], "elu", {"bias": False}),
+                 ("h", "neurons", [10], "leaky_relu", {"slope": 0.2, "dropout": 0.5, "norm": "layer"}),
+                 ("s", "neurons", [6], "sign"), ("g", "neurons", [6], "gelu"),
+                 ("y", "neurons", [3], "softmax")],
+                [("x", "c", {"kind": "local", "window": 5, "shared": True}),
+                 ("c", "p", {"kind": "local", "window": 2, "stride": 2, "pool": "max"}),
+                 ("c", "q", {"kind": "local", "window": 3, "stride": 2, "padding": "same", "pool": "mean"}),
+                 ("p", "h"), ("q", "h"), ("h", "s"), ("h", "g"), ("s", "y"), ("g", "y")]),
+    "recurrent-dropout": ([("x", "input", [2]), ("h", "neurons", [6], "silu", {"dropout": 0.3, "norm": "layer"}),
+                           ("l", "lstm", [4], "linear", {"dropout": 0.2, "init": "orthogonal"}),
+                           ("y", "neurons", [1], "hard_sigmoid")],
+                          [("x", "h"), ("h", "h"), ("h", "l"), ("l", "y")]),
 }
 
 
@@ -53,8 +68,17 @@ def test_exported_source_reproduces_the_outputs(build, tmp_path, name):
         assert isinstance(model, torch.nn.Module) and type(model).__name__ == "Model"
         shape = (5, 7, *module.input_shape) if module.is_sequence else (5, *module.input_shape)
         x = torch.randn(shape)
+        assert not model.training and not module.training  # both ready to predict
         torch.testing.assert_close(model(x), module(x), rtol=0, atol=1e-6)
         torch.testing.assert_close(model.logits(x), module.logits(x), rtol=0, atol=1e-6)
+        model.train()
+        module.train()  # and while training: the same dropout masks from the same seed, the same batch norm
+        torch.manual_seed(7)
+        y = model(x)
+        torch.manual_seed(7)
+        torch.testing.assert_close(y, module(x), rtol=0, atol=1e-6)
+        assert {n for n, _ in model.named_buffers() if "running" in n} == \
+            {n for n, _ in module.named_buffers() if "running" in n}
         assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in module.parameters())
     finally:
         sys.modules.pop(f"exported_{name}", None)

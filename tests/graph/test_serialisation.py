@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from designer.graph import Connectivity, Graph, GraphError, Layer
+from designer.graph import Connectivity, Graph, GraphError, Layer, validate
 
 
 def spec_example() -> dict:
@@ -147,3 +147,93 @@ def test_a_connectivity_of_a_newer_kind_keeps_its_fields_whatever_their_types():
     d["connections"][0]["connectivity"] = {"kind": "sparse", "shared": "sometimes", "window": "auto"}
     graph = Graph.from_dict(d)
     assert graph.to_dict()["connections"][0]["connectivity"] == d["connections"][0]["connectivity"]
+
+
+# ---------------------------------------------------------------- the layer library's fields
+def library_example() -> dict:
+    """Every field the layer library added, each away from its default."""
+    d = spec_example()
+    d["layers"] = [
+        {"id": "x", "kind": "input", "shape": [1, 8, 8], "position": [0.0, 0.0]},
+        {"id": "c", "kind": "neurons", "shape": [2, 6, 6], "activation": "leaky_relu", "slope": 0.2, "bias": False,
+         "norm": "batch", "position": [100.0, 0.0]},
+        {"id": "p", "kind": "neurons", "shape": [2, 3, 3], "activation": "linear", "bias": False,
+         "position": [200.0, 0.0]},
+        {"id": "h", "kind": "neurons", "shape": [8], "activation": "gelu", "bias": True, "norm": "layer",
+         "dropout": 0.5, "position": [300.0, 0.0]},
+        {"id": "g", "kind": "gru", "shape": [4], "bias": True, "init": "constant", "init_value": 0.1,
+         "dropout": 0.25, "position": [400.0, 0.0]},
+        {"id": "y", "kind": "neurons", "shape": [2], "activation": "softmax", "bias": True, "position": [500.0, 0.0]},
+    ]
+    d["connections"] = [
+        {"id": "x-c", "source": "x", "target": "c",
+         "connectivity": {"kind": "local", "window": 3, "stride": 1, "padding": "valid", "shared": True},
+         "init": "he_normal"},
+        {"id": "c-p", "source": "c", "target": "p",
+         "connectivity": {"kind": "local", "window": 2, "stride": 2, "padding": "valid", "pool": "max"}},
+        {"id": "p-h", "source": "p", "target": "h", "connectivity": {"kind": "dense"}, "init": "orthogonal"},
+        {"id": "h-g", "source": "h", "target": "g", "connectivity": {"kind": "dense"},
+         "init": "constant", "init_value": -0.5},
+        {"id": "g-y", "source": "g", "target": "y", "connectivity": {"kind": "dense"}},
+    ]
+    return d
+
+
+def test_every_library_field_round_trips_as_written():
+    d = library_example()
+    graph = Graph.from_dict(d)
+    assert graph.to_dict() == d
+    assert graph.layer("c").slope == 0.2 and graph.layer("h").dropout == 0.5 and graph.layer("g").init == "constant"
+    assert graph.connection("c-p").connectivity.is_pool and graph.connection("h-g").init_value == -0.5
+    # the gru makes it a sequence design, where batch norm is refused (its statistics would mix the steps)
+    assert [(p.layer_id, "batch normalisation" in p.message) for p in validate(graph)] == [("c", True)]
+    graph.update_layer("c", norm="layer")
+    assert validate(graph) == []
+
+
+def test_defaults_are_not_written_so_older_files_read_and_write_unchanged():
+    d = spec_example()  # a design written before the layer library
+    assert Graph.from_dict(d).to_dict() == d
+    layer = Graph.from_dict(d).layer("h")
+    assert (layer.dropout, layer.norm, layer.slope, layer.init) == (0.0, "none", 0.01, "default")
+
+
+def test_fields_a_kind_does_not_use_are_not_written():
+    d = library_example()
+    graph = Graph.from_dict(d)
+    graph.update_layer("c", activation="relu")  # the slope belongs to leaky_relu
+    graph.update_layer("p", kind="input")
+    written = {layer["id"]: layer for layer in graph.to_dict()["layers"]}
+    assert "slope" not in written["c"] and "norm" not in written["p"] and "bias" not in written["p"]
+    graph.update_layer("c", activation="leaky_relu")  # and comes back with it, as it was
+    assert graph.layer("c").to_dict()["slope"] == 0.2
+
+
+@pytest.mark.parametrize("where, index, field, value, words", [
+    ("layers", 3, "dropout", "0.5", ["layer 'h'", "'dropout' must be a number", '"0.5"']),
+    ("layers", 1, "slope", None, ["layer 'c'", "'slope' must be a number", "null"]),
+    ("layers", 3, "norm", True, ["layer 'h'", "'norm' must be text"]),
+    ("layers", 4, "init", 3, ["layer 'g'", "'init' must be text"]),
+    ("connections", 1, "connectivity", {"kind": "local", "pool": 2}, ["connection 'c-p'", "'pool' must be text"]),
+    ("connections", 3, "init_value", "x", ["connection 'h-g'", "'init_value' must be a number"]),
+])
+def test_a_library_field_of_the_wrong_type_is_refused(where, index, field, value, words):
+    d = library_example()
+    d[where][index][field] = value
+    with pytest.raises(GraphError) as caught:
+        Graph.from_dict(d)
+    for word in words:
+        assert word in str(caught.value)
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d["layers"][3].update(dropout=1.0), ["layer h", "dropout 1 is not a probability"]),
+    (lambda d: d["layers"][3].update(norm="group"), ["layer h", "unknown normalisation 'group'"]),
+    (lambda d: d["connections"][2].update(init="lecun"), ["connection p-h", "unknown initialisation 'lecun'"]),
+    (lambda d: d["connections"][1]["connectivity"].update(pool="min"), ["connection c-p", "unknown pooling 'min'"]),
+])
+def test_library_values_a_person_could_type_are_reported_by_validation(change, words):
+    d = library_example()
+    change(d)
+    messages = [str(p) for p in validate(Graph.from_dict(d)) if p.severity == "error"]
+    assert any(all(word in m for word in words) for m in messages), messages

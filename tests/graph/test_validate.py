@@ -42,9 +42,9 @@ def test_unknown_kind():
 
 def test_unknown_activation():
     graph = xor()
-    graph.update_layer("h", activation="swish")
+    graph.update_layer("h", activation="mish")
     problem = only(validate(graph))
-    assert problem.item_id == "h" and "unknown activation 'swish'; use one of step, linear" in problem.message
+    assert problem.item_id == "h" and "unknown activation 'mish'; use one of step, sign, linear" in problem.message
 
 
 def test_bad_local_window_names_the_connection():
