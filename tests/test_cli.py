@@ -300,6 +300,7 @@ def test_the_shipped_examples_are_what_the_generator_makes(tmp_path):
         assert shipped.graph.to_dict() == made.graph.to_dict(), name
         assert (shipped.dataset, shipped.training, shipped.name) == (made.dataset, made.training, made.name)
         assert shipped.weights is None and shipped.history == []
+    assert (tmp_path / "weather.csv").read_bytes() == (EXAMPLES / "weather.csv").read_bytes()  # the CSV example's data
     assert examples.DEFAULT_EXAMPLE.name == "spiral.nnd"
 
 
@@ -369,7 +370,8 @@ def _has(*modules):
 
 @pytest.mark.skipif(not _has("onnx", "onnxscript", "onnxruntime"), reason="needs pip install 'nn-designer[onnx]' "
                     "and onnxruntime")
-@pytest.mark.parametrize("name", ["shapes-local.nnd", "sine-recurrent.nnd"])
+@pytest.mark.parametrize("name", ["shapes-local.nnd", "sine-recurrent.nnd", "lenet-shapes.nnd",
+                                  "mlp-batchnorm.nnd"])
 def test_the_onnx_graph_computes_what_the_model_computes(tmp_path, name):
     import onnxruntime
     import torch

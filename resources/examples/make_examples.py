@@ -125,6 +125,82 @@ def sine_recurrent() -> Project:
         loops=("h",))
 
 
+def lenet_shapes() -> Project:
+    return _example(
+        "LeNet (shapes)",
+        "LeCun's LeNet in miniature: 5x5 convolutions and 2x2 max pooling, twice, then a dense layer "
+        "with dropout. Pooling keeps each channel's strongest response in every 2x2 window, so the "
+        "detectors' map shrinks by half and small shifts of the shape matter less.",
+        [Layer("image", "input", (16, 16), label="16x16 image"),
+         Layer("c1", "neurons", (6, 12, 12), activation="relu", label="5x5 detectors"),
+         Layer("p1", "neurons", (6, 6, 6), activation="linear", bias=False, label="max pool"),
+         Layer("c2", "neurons", (16, 4, 4), activation="relu", label="3x3 detectors"),
+         Layer("p2", "neurons", (16, 2, 2), activation="linear", bias=False, label="max pool"),
+         Layer("h", "neurons", (32,), activation="relu", dropout=0.3, label="dense, dropout 0.3"),
+         Layer("out", "neurons", (4,), activation="softmax", label="shape")],
+        _builtin("shapes", 2000, 0.05),
+        _training(optimizer="adam", learning_rate=0.005, batch_size=32, epochs=15),
+        local={"c1": Connectivity("local", window=(5,), shared=True),
+               "p1": Connectivity("local", window=(2,), stride=2, pool="max"),
+               "c2": Connectivity("local", window=(3,), shared=True),
+               "p2": Connectivity("local", window=(2,), stride=2, pool="max")})
+
+
+WEATHER_CSV = "weather.csv"
+WEATHER_CLASSES = ("clear", "rain", "snow")
+
+
+def weather_rows(count: int = 1500, seed: int = 7) -> list[list]:
+    """Readings of six sensors in their own units (hectopascals beside metres beside percent) and the weather.
+
+    ``snow`` below 0.5 degrees with humid air, ``rain`` above it with humid air and low pressure, else
+    ``clear``; 3% of the labels are flipped, as a real log's would be.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    temperature = rng.normal(8.0, 9.0, count)
+    pressure = rng.normal(1013.0, 9.0, count)
+    humidity = rng.uniform(20.0, 100.0, count)
+    wind = rng.exponential(4.0, count)
+    altitude = rng.uniform(0.0, 2500.0, count)
+    hour = rng.integers(0, 24, count)
+    humid = humidity > 70.0
+    label = np.where(humid & (temperature < 0.5), 2, np.where(humid & (pressure < 1013.0), 1, 0))
+    flip = rng.random(count) < 0.03
+    label = np.where(flip, rng.integers(0, 3, count), label)
+    return [[round(float(t), 1), round(float(p), 1), round(float(h), 1), round(float(w), 2), round(float(a)),
+             int(o), WEATHER_CLASSES[int(c)]]
+            for t, p, h, w, a, o, c in zip(temperature, pressure, humidity, wind, altitude, hour, label)]
+
+
+def write_weather(folder: Path) -> None:
+    import csv
+
+    with open(folder / WEATHER_CSV, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["temperature_c", "pressure_hpa", "humidity_pct", "wind_ms", "altitude_m", "hour",
+                         "weather"])
+        writer.writerows(weather_rows())
+
+
+def mlp_batchnorm() -> Project:
+    return _example(
+        "Weather (MLP with batch normalisation)",
+        "Six sensor readings, each in its own units and left unscaled (hectopascals around 1013 beside "
+        "metres up to 2500 and percent), tell clear, rainy and snowy weather apart. Batch normalisation "
+        "after each hidden layer's sums rescales them batch by batch, so the raw columns train in a few "
+        "epochs; dropout keeps the second layer from leaning on single neurons.",
+        [Layer("x", "input", (6,), label="6 sensors"),
+         Layer("h1", "neurons", (32,), activation="relu", norm="batch", label="batch norm"),
+         Layer("h2", "neurons", (16,), activation="relu", norm="batch", dropout=0.2, label="batch norm, dropout"),
+         Layer("out", "neurons", (3,), activation="softmax", label="weather")],
+        {"kind": "csv", "path": WEATHER_CSV, "target": "weather", "standardize": False, "validation_split": 0.2,
+         "seed": 1},
+        _training(optimizer="adamw", learning_rate=0.01, weight_decay=0.01, schedule="cosine", batch_size=32,
+                  epochs=60))
+
+
 #: file name -> (how to make it, the target `nn-designer train` reaches on it)
 EXAMPLES = {
     "perceptron.nnd": (perceptron, Target("val_accuracy", 1.0)),
@@ -132,11 +208,15 @@ EXAMPLES = {
     "spiral.nnd": (spiral, Target("val_accuracy", 0.95)),
     "shapes-local.nnd": (shapes_local, Target("val_accuracy", 0.9)),
     "sine-recurrent.nnd": (sine_recurrent, Target("val_loss", 0.01)),
+    "lenet-shapes.nnd": (lenet_shapes, Target("val_accuracy", 0.9)),
+    "mlp-batchnorm.nnd": (mlp_batchnorm, Target("val_accuracy", 0.9)),
 }
 DEFAULT_EXAMPLE = HERE / "spiral.nnd"
 
 
 def main(folder: Path = HERE) -> int:
+    write_weather(folder)
+    print(f"wrote {folder / WEATHER_CSV}")
     for name, (make, _target) in EXAMPLES.items():
         project = make()
         write_project(project, folder / name)
