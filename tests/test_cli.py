@@ -76,6 +76,17 @@ def test_check_a_valid_example_prints_the_parameter_count():
     assert "valid" in result.stdout and "337 trainable parameters" in result.stdout
 
 
+@pytest.mark.parametrize("name", ["lenet-shapes.nnd", "mlp-batchnorm.nnd"])
+def test_check_counts_the_layer_librarys_parameters_as_the_compiled_model_holds_them(name):
+    from designer.compiler import compile_graph
+
+    module = compile_graph(read_project(EXAMPLES / name).graph)
+    trained = sum(p.numel() for p in module.parameters())  # pooling none; norm's scale and shift; not its statistics
+    result = nnd("check", EXAMPLES / name)
+    assert result.returncode == 0, result.stderr
+    assert f"valid; {trained:,} trainable parameters" in result.stdout
+
+
 def test_check_reports_warnings_but_a_design_with_only_warnings_is_valid(tmp_path):
     project = read_project(EXAMPLES / "xor.nnd")
     project.graph.connect("h", "h", connection_id="loop")  # fine for the design, wrong for single samples
@@ -391,6 +402,73 @@ def test_the_onnx_graph_computes_what_the_model_computes(tmp_path, name):
     y = onnxruntime.InferenceSession(str(out)).run(None, {"x": x.numpy()})[0]
     with torch.no_grad():
         np.testing.assert_allclose(y, module(x).numpy(), atol=1e-5, rtol=0)
+
+
+def _library_project(sequence: bool):
+    """Every part of the layer library the examples leave out: mean pooling, layer norm, the newer activations,
+    a sequence design with dropout on its lstm, initialisations."""
+    from designer.graph import Connectivity, Graph, Layer
+    from designer.project import Project
+
+    graph = Graph()
+    if sequence:
+        layers = [Layer("x", "input", (1,)), Layer("h", "neurons", (8,), activation="silu", norm="layer", dropout=0.2),
+                  Layer("l", "lstm", (6,), dropout=0.3, init="orthogonal"), Layer("y", "neurons", (1,))]
+    else:
+        layers = [Layer("x", "input", (16, 16)), Layer("c", "neurons", (4, 14, 14), activation="elu"),
+                  Layer("p", "neurons", (4, 7, 7), bias=False), Layer("h", "neurons", (12,), activation="gelu",
+                                                                     norm="layer", dropout=0.5),
+                  Layer("s", "neurons", (8,), activation="leaky_relu", slope=0.3),
+                  Layer("t", "neurons", (8,), activation="hard_sigmoid"), Layer("u", "neurons", (8,), activation="sign"),
+                  Layer("v", "neurons", (8,), activation="softplus"), Layer("y", "neurons", (4,), activation="softmax")]
+    for layer in layers:
+        graph.add_layer(layer)
+    if sequence:
+        graph.connect("x", "h")
+        graph.connect("h", "h")
+        graph.connect("h", "l")
+        graph.connect("l", "y")
+        dataset = {"kind": "builtin", "name": "sine", "samples": 64}
+    else:
+        graph.connect("x", "c", Connectivity("local", 3, shared=True))
+        graph.connect("c", "p", Connectivity("local", 3, 2, "same", pool="mean"))
+        graph.connect("p", "h")
+        for name in "stuv":
+            graph.connect("h", name)
+            graph.connect(name, "y")
+        dataset = {"kind": "builtin", "name": "shapes", "samples": 64}
+    graph.update_connection("x-c" if not sequence else "x-h", init=("xavier_normal", 0.0))
+    return Project(name="library", graph=graph, dataset=dataset)
+
+
+@pytest.mark.skipif(not _has("onnx", "onnxscript", "onnxruntime"), reason="needs pip install 'nn-designer[onnx]' "
+                    "and onnxruntime")
+@pytest.mark.parametrize("sequence", [False, True], ids=["grid", "sequence"])
+def test_every_part_of_the_layer_library_exports_to_onnx_and_python(tmp_path, sequence):
+    import onnxruntime
+    import torch
+
+    from designer.compiler import compile_graph
+    from designer.training import train_project
+
+    project = _library_project(sequence)
+    train_project(project, epochs=1, device="cpu")  # trained weights, batch norm statistics
+    write_project(project, tmp_path / "library.nnd")
+    result = nnd("export", tmp_path / "library.nnd", "--to", "onnx", "-o", tmp_path / "model.onnx")
+    assert result.returncode == 0, result.stderr
+    result = nnd("export", tmp_path / "library.nnd", "--to", "py", "-o", tmp_path / "model.py")
+    assert result.returncode == 0, result.stderr
+    module = compile_graph(read_project(tmp_path / "library.nnd").graph, weights=project.weights)
+    x = torch.rand((5, 20, 1) if sequence else (5, 16, 16), generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        expected = module(x).numpy()
+    y = onnxruntime.InferenceSession(str(tmp_path / "model.onnx")).run(None, {"x": x.numpy()})[0]
+    np.testing.assert_allclose(y, expected, atol=1e-5, rtol=0)
+    spec = importlib.util.spec_from_file_location("library_model", tmp_path / "model.py")
+    exported = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(exported)
+    with torch.no_grad():
+        np.testing.assert_allclose(exported.load(tmp_path / "model.safetensors")(x).numpy(), expected, atol=1e-6)
 
 
 @pytest.mark.skipif(_has("onnx", "onnxscript"), reason="the onnx packages are installed")
