@@ -245,6 +245,7 @@ def _train(args: argparse.Namespace) -> int:
         print(f"warning: {prepared.weights_note}", file=sys.stderr)
     config = prepared.config
     classification = prepared.dataset.task == "classification"
+    scheduled = config.schedule != "none"  # the rate moves: say where it is
     bar = tqdm(total=config.epochs, unit="epoch", file=sys.stderr, dynamic_ncols=True,
                desc=Path(args.file).name, disable=None)
 
@@ -255,9 +256,11 @@ def _train(args: argparse.Namespace) -> int:
             shown["val_loss"] = f"{stats.val_loss:.4g}"
         if stats.val_accuracy is not None:
             shown["val_acc"] = f"{stats.val_accuracy:.3f}"
+        if scheduled and stats.learning_rate is not None:
+            shown["lr"] = f"{stats.learning_rate:.3g}"
         bar.set_postfix(shown, refresh=False)
         if args.json:
-            print(json.dumps(epoch_record(stats, classification)), flush=True)
+            print(json.dumps(epoch_record(stats, classification, scheduled)), flush=True)
 
     control = Control()
     previous = _stop_on_interrupt(control)
@@ -372,12 +375,15 @@ def _salvage(project) -> int:
     return changed
 
 
-def epoch_record(stats, classification: bool) -> dict[str, Any]:
-    """One ``--json`` line: the spec's keys, accuracy only for classification, null for what is missing."""
+def epoch_record(stats, classification: bool, scheduled: bool = False) -> dict[str, Any]:
+    """One ``--json`` line: the spec's keys, accuracy only for classification, null for what is missing;
+    with a learning-rate schedule, the rate the epoch ended at."""
     record = {"epoch": stats.epoch, "train_loss": _finite(stats.train_loss), "val_loss": _finite(stats.val_loss)}
     if classification:
         record["train_accuracy"] = _finite(stats.train_accuracy)
         record["val_accuracy"] = _finite(stats.val_accuracy)
+    if scheduled:
+        record["learning_rate"] = _finite(stats.learning_rate)
     return record
 
 

@@ -83,3 +83,38 @@ def test_any_float_in_the_settings_reads_back_as_itself(value):
     settings = {"threshold": value, "shape": [1, value], "pair": (value,), "none": None, "flag": True, "name": "x'y"}
     read = eval(python_literal(settings), {"__builtins__": {"float": float}})  # noqa: S307 - as the script does
     assert repr(read) == repr(settings)  # repr tells nan, inf and -0.0 apart, where == cannot
+
+
+@pytest.mark.parametrize("name, training, epochs", [
+    # regression over sequences: recurrent weights penalised, adamw's decoupled decay, cosine, Huber's loss
+    ("sine-recurrent.nnd", {"optimizer": "adamw", "weight_decay": 0.01, "schedule": "cosine",
+                            "min_learning_rate": 0.001, "loss": "huber", "huber_delta": 0.5, "l2": 0.001}, 3),
+    # classes, one unit per class: label smoothing, nesterov momentum with weight decay, one-cycle per batch
+    ("shapes-local.nnd", {"optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.9, "nesterov": True,
+                          "weight_decay": 0.0001, "label_smoothing": 0.1, "schedule": "one_cycle"}, 2),
+    # one unit: rmsprop, the absolute error on the output, plateau on the validation loss (a rate so small
+    # that every epoch after the first is a plateau); then step
+    ("xor.nnd", {"optimizer": "rmsprop", "learning_rate": 1e-6, "momentum": 0.5, "loss": "mae",
+                 "schedule": "plateau", "patience": 0, "gamma": 0.5, "l1": 0.001}, 4),
+    ("spiral.nnd", {"optimizer": "adam", "weight_decay": 0.001, "schedule": "step", "step_size": 1,
+                    "gamma": 0.5}, 3),
+])
+def test_the_new_losses_optimizers_and_schedules_train_in_the_script_as_in_the_engine(tmp_path, name, training,
+                                                                                    epochs):
+    project = read_project(EXAMPLES / name)
+    project.training.update(training)
+    for file_name, data in torchrun_files(project, "job").items():
+        (tmp_path / file_name).write_bytes(data)
+    settings = _settings_of(tmp_path / "job.py")
+    for key, value in training.items():
+        if key != "loss":
+            assert settings[key] == value, key
+    run = _run(sys.executable, tmp_path / "job.py", "--epochs", epochs, "--device", "cpu", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    records = _records(run.stdout)
+    engine = train_project(project, epochs=epochs, device="cpu")
+    assert engine.status == "completed" and engine.loss == settings["loss"]
+    assert [r["train_loss"] for r in records] == pytest.approx(engine.train_loss, rel=1e-5)
+    assert [r["val_loss"] for r in records] == pytest.approx(engine.val_loss, rel=1e-5)
+    assert [r["learning_rate"] for r in records] == pytest.approx(engine.learning_rate, rel=1e-9)
+    assert len(set(engine.learning_rate)) > 1  # the schedule moved the rate

@@ -90,6 +90,11 @@ class DesignModule(nn.Module):
             if spec.mask is not None and spec.mask_on_param:
                 getattr(self, spec.attr).mul_(getattr(self, spec.mask.attr))
 
+    @property
+    def batch_statistics(self) -> bool:
+        """Whether a layer normalises by batch statistics (batch norm), which need two samples or more per batch."""
+        return any(not spec.trainable for spec in self._program.weights)
+
     def weight_specs(self) -> list[WeightSpec]:
         """What each named weight is: name, shape in files, owner (layer or connection id)."""
         return list(self._program.weights)

@@ -30,9 +30,13 @@ def project_problems(project, load: Loader = load_dataset) -> tuple[list[Problem
     config = None
     try:
         config = TrainingConfig.from_dict(project.training)
-        if config.optimizer == "adam" and config.momentum > 0:
+        if config.optimizer in ("adam", "adamw") and config.momentum > 0:
             warnings.append(Problem("warning", f"momentum {config.momentum:g} is not used: it applies to the sgd "
-                                               f"optimizer, and adam keeps its own running averages", part="training"))
+                                               f"and rmsprop optimizers, and {config.optimizer} keeps its own "
+                                               f"running averages", part="training"))
+        if config.nesterov and config.optimizer != "sgd":
+            warnings.append(Problem("warning", f"nesterov is not used: it applies to the sgd optimizer, not "
+                                               f"{config.optimizer}", part="training"))
         for key in config.extra:  # most often a typo ("learning_rte"), which would otherwise pass unseen
             warnings.append(Problem("warning", f"unknown setting {key!r} is kept in the file but not used; "
                                                f"the settings are {', '.join(SETTINGS)}", part="training"))

@@ -21,7 +21,9 @@ class Control:
     - ``stop()``: end the run before its next batch; it finishes with status ``stopped``.
     - ``update(learning_rate=0.01, ...)``: new values for ``learning_rate``, ``momentum``, ``l1``
       or ``l2``, checked here (a bad value raises :class:`TrainingError` in the caller's thread)
-      and applied before the next batch; the run records each change.
+      and applied before the next batch; the run records each change. With a learning-rate
+      schedule, ``learning_rate`` is the schedule's base rate: the schedule is rescaled by
+      ``new / old`` and goes on from where it is, as if the run had started with the new rate.
     """
 
     def __init__(self) -> None:
@@ -33,6 +35,7 @@ class Control:
         self._waiting = False
         self._updates: dict[str, float] = {}
         self._optimizer: str | None = None
+        self._nesterov = False
 
     # ------------------------------------------------------------ for the controlling thread
     def pause(self) -> None:
@@ -66,8 +69,12 @@ class Control:
 
     def update(self, **hyperparameters: Any) -> None:
         checked = {name: check_hyperparameter(name, value) for name, value in hyperparameters.items()}
-        if "momentum" in checked and self._optimizer == "adam":
-            raise TrainingError("momentum applies to the sgd optimizer; adam keeps its own running averages")
+        if "momentum" in checked and self._optimizer in ("adam", "adamw"):
+            raise TrainingError(f"momentum applies to the sgd optimizer (and rmsprop); {self._optimizer} keeps "
+                                f"its own running averages")
+        if checked.get("momentum") == 0 and self._optimizer == "sgd" and self._nesterov:
+            raise TrainingError("training: nesterov momentum needs a momentum above 0, got 0.0; keep a momentum "
+                                "above 0 (e.g. 0.9) while this run trains with nesterov")
         with self._condition:
             self._updates.update(checked)
 
@@ -95,9 +102,10 @@ class Control:
             return self._condition.wait_for(lambda: self._waiting, timeout)
 
     # ------------------------------------------------------------ for the training loop
-    def attach(self, optimizer: str | None) -> None:
+    def attach(self, optimizer: str | None, nesterov: bool = False) -> None:
         """The loop says which optimizer it runs (None when it ends), so updates can be checked."""
         self._optimizer = optimizer
+        self._nesterov = bool(nesterov) and optimizer is not None
 
     def wait_for_batch(self) -> bool:
         """Called before every batch: block while paused; False means stop now."""

@@ -6,7 +6,16 @@ loss value, which the NaN guard and the progress callbacks need) and for nothing
 
 ``train_loss`` is the data loss alone, without the ``l1``/``l2`` penalties, so that it compares
 with ``val_loss``; the penalties still shape every update. Training accuracy is counted on the
-batches as they train (the weights move during the epoch), as most frameworks report it.
+batches as they train (the weights move during the epoch, and dropout is on), as most frameworks
+report it.
+
+The module is in training mode (``module.train()``: dropout on, batch normalisation on the batch's
+statistics) for the batches, in evaluation mode for validation, and left in evaluation mode.
+
+The optimizer (``sgd``, ``adam``, ``adamw``, ``rmsprop``) and the learning-rate schedule are
+PyTorch's own; ``step``, ``cosine`` and ``plateau`` move the rate after every epoch (``plateau``
+on the validation loss, or the training loss without validation data), ``one_cycle`` after every
+batch. A learning rate changed while training (``Control.update``) rescales the schedule.
 """
 from __future__ import annotations
 
@@ -23,6 +32,9 @@ from .config import TrainingConfig, TrainingError
 from .control import Control
 from .devices import resolve_device
 from .objectives import Objective, choose_objective, penalized_parameters, penalty
+
+#: the schedules that move the learning rate after every batch (the others: after every epoch)
+PER_BATCH_SCHEDULES = ("one_cycle",)
 
 #: samples evaluated at once for validation (bounds memory on large validation sets)
 VALIDATION_CHUNK = 8192
@@ -48,6 +60,7 @@ class EpochStats:
     val_loss: float | None
     train_accuracy: float | None
     val_accuracy: float | None
+    learning_rate: float | None = None  # the rate used for the epoch's last batch
 
 
 @dataclass
@@ -55,8 +68,10 @@ class Run:
     """One training run: its settings, how it ended and its curves (one value per finished epoch).
 
     A curve that does not apply (accuracy in regression, validation without validation data)
-    is an empty list. ``changes`` lists every setting changed while training, as
-    ``{"epoch", "batch", "name", "value"}``: from that batch of that epoch on, ``name`` was ``value``.
+    is an empty list. ``learning_rate`` is the rate used for each epoch's last batch (it moves
+    under a schedule, and when the user changes it). ``changes`` lists every setting changed while
+    training, as ``{"epoch", "batch", "name", "value"}``: from that batch of that epoch on, ``name``
+    was ``value`` (for ``learning_rate``: the schedule's base rate).
     """
 
     training: dict[str, Any]
@@ -72,6 +87,7 @@ class Run:
     val_loss: list[float] = field(default_factory=list)
     train_accuracy: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
+    learning_rate: list[float] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
     samples_trained: int = 0
     seconds: float = 0.0
@@ -82,7 +98,7 @@ class Run:
             "id": self.id, "started": self.started, "training": dict(self.training), "status": self.status,
             "epochs": list(self.epochs), "train_loss": list(self.train_loss), "val_loss": list(self.val_loss),
             "train_accuracy": list(self.train_accuracy), "val_accuracy": list(self.val_accuracy),
-            "changes": [dict(c) for c in self.changes],
+            "learning_rate": list(self.learning_rate), "changes": [dict(c) for c in self.changes],
         }
         for key in ("message", "loss", "device", "initial_weights"):
             if getattr(self, key):
@@ -95,7 +111,7 @@ class Run:
         if not self.epochs:
             return None
         return EpochStats(self.epochs[-1], self.train_loss[-1], _last(self.val_loss),
-                          _last(self.train_accuracy), _last(self.val_accuracy))
+                          _last(self.train_accuracy), _last(self.val_accuracy), _last(self.learning_rate))
 
     @property
     def samples_per_second(self) -> float:
@@ -110,13 +126,15 @@ def train(module: nn.Module, dataset, config: TrainingConfig | dict[str, Any], *
     """Train ``module`` on ``dataset`` for ``config.epochs`` epochs and return the run.
 
     ``device`` overrides ``config.device``. The module trains on that device and is moved back
-    to where it was afterwards. Callbacks receive plain Python numbers and run on this thread.
+    to where it was afterwards, in evaluation mode. Callbacks receive plain Python numbers and run
+    on this thread.
     """
     if not isinstance(config, TrainingConfig):
         config = TrainingConfig.from_dict(config)
     target = resolve_device(device if device is not None else config.device)
     check_fits(module, dataset)
-    objective = choose_objective(config.loss, module, dataset)
+    objective = choose_objective(config.loss, module, dataset, label_smoothing=config.label_smoothing,
+                                 huber_delta=config.huber_delta)
     parameters = [p for p in module.parameters() if p.requires_grad]
     if not parameters:
         raise TrainingError("the design has no trainable parameters: connect the input to the output "
@@ -127,7 +145,7 @@ def train(module: nn.Module, dataset, config: TrainingConfig | dict[str, Any], *
     run = Run(training=config.to_dict(), started=_now(), loss=objective.loss, device=str(target))
     home = parameters[0].device
     if control is not None:
-        control.attach(config.optimizer)
+        control.attach(config.optimizer, config.nesterov)
     try:
         module.to(target)
         _Loop(module, dataset, config, objective, target, run, control, on_batch, on_epoch).run()
@@ -136,6 +154,7 @@ def train(module: nn.Module, dataset, config: TrainingConfig | dict[str, Any], *
                             f"design") from None
     finally:
         module.to(home)
+        module.eval()
         if control is not None:
             control.attach(None)
     return run
@@ -195,10 +214,21 @@ class _Loop:
         self.x_val = dataset.x_val.to(device) if len(dataset.x_val) else None
         self.t_val = objective.targets(dataset.y_val, classes).to(device) if self.x_val is not None else None
         self.parameters = [p for p in module.parameters() if p.requires_grad]
+        # what a diverged epoch restores: the parameters, and the running statistics of batch normalisation
+        self.state = self.parameters + [tensor for tensor in module.state_dict(keep_vars=True).values()
+                                        if not isinstance(tensor, nn.Parameter) and tensor.is_floating_point()]
         self.penalized = penalized_parameters(module)
         self.settings = {"learning_rate": config.learning_rate, "momentum": config.momentum,
                          "l1": config.l1, "l2": config.l2}
         self.optimizer = _optimizer(config, self.parameters)
+        self.batches = -(-len(self.x_train) // config.batch_size)
+        # Batch norm cannot normalise one sample by its batch: a last batch of one joins the batch before it.
+        self.last_joins = (bool(getattr(module, "batch_statistics", False)) and self.batches > 1
+                           and len(self.x_train) % config.batch_size == 1)
+        if self.last_joins:
+            self.batches -= 1
+        self.scheduler = _scheduler(config, self.optimizer, self.batches)
+        self.learning_rate = self._rate()  # the rate the next batch uses
         # A CPU generator shuffles identically on every device, and its permutation moves once per epoch.
         self.generator = torch.Generator().manual_seed(config.seed)
 
@@ -206,7 +236,7 @@ class _Loop:
         run, module, config = self.run_record, self.module, self.config
         n = len(self.x_train)
         size = config.batch_size
-        batches = -(-n // size)
+        batches = self.batches
         module.train()
         started = time.perf_counter()
         try:
@@ -221,10 +251,11 @@ class _Loop:
 
     def _epoch(self, epoch: int, n: int, size: int, batches: int) -> tuple[str, str] | None:
         run, module, objective, control = self.run_record, self.module, self.objective, self.control
-        optimizer, on_batch = self.optimizer, self.on_batch
+        optimizer, on_batch, scheduler = self.optimizer, self.on_batch, self.scheduler
+        per_batch = scheduler is not None and self.config.schedule in PER_BATCH_SCHEDULES
         x, t = self.x_train, self.t_train
         order = torch.randperm(n, generator=self.generator).to(x.device)
-        snapshot = [p.detach().clone() for p in self.parameters]  # kept in case a batch ruins the weights
+        snapshot = [tensor.detach().clone() for tensor in self.state]  # kept in case a batch ruins the weights
         loss_sum = 0.0
         correct = torch.zeros((), device=x.device, dtype=torch.long) if objective.classification else None
         penalize = self.settings["l1"] > 0 or self.settings["l2"] > 0
@@ -236,7 +267,7 @@ class _Loop:
                 if updates:
                     self._apply(updates, epoch, b + 1, batches)
                     penalize = self.settings["l1"] > 0 or self.settings["l2"] > 0
-            index = order[b * size:(b + 1) * size]
+            index = order[b * size:(b + 1) * size if not (self.last_joins and b == batches - 1) else n]
             xb, tb = x[index], t[index]
             out = objective.outputs(module, xb)
             loss = objective(out, tb)
@@ -250,34 +281,42 @@ class _Loop:
                 value = checked = loss.item()
             if not math.isfinite(checked):
                 return "diverged", self._diverged(epoch, b + 1, batches, value, snapshot)
+            rate = self.learning_rate
             optimizer.step()
+            if per_batch:
+                scheduler.step()
+                self.learning_rate = self._rate()
             count = len(index)
             loss_sum += value * count
             run.samples_trained += count
             if correct is not None:
                 correct += objective.correct(out.detach(), tb)
             if on_batch is not None:
-                on_batch(BatchStats(epoch, b + 1, batches, value, self.settings["learning_rate"]))
+                on_batch(BatchStats(epoch, b + 1, batches, value, rate))
         if not self._weights_finite():
             # A saturating activation (tanh, sigmoid) can keep the loss finite over infinite weights.
             self._restore(snapshot)
             return "diverged", (f"the weights became infinite or NaN in epoch {epoch}; lower the learning rate "
                                 f"(now {self.settings['learning_rate']:g}) and train again (the weights are "
                                 f"those from the start of epoch {epoch})")
-        self._finish_epoch(epoch, loss_sum / n, correct, n)
+        self._finish_epoch(epoch, loss_sum / n, correct, n, rate)
         return None
 
     def _weights_finite(self) -> bool:
         with torch.no_grad():
-            sums = torch.stack([p.sum() for p in self.parameters])
+            sums = torch.stack([tensor.sum() for tensor in self.state])
             return bool(torch.isfinite(sums).all())  # inf - inf gives NaN, so a sum hides nothing
 
     def _restore(self, snapshot: list[torch.Tensor]) -> None:
         with torch.no_grad():
-            for p, saved in zip(self.parameters, snapshot):
-                p.copy_(saved)
+            for tensor, saved in zip(self.state, snapshot):
+                tensor.copy_(saved)
 
-    def _finish_epoch(self, epoch: int, train_loss: float, correct: torch.Tensor | None, n: int) -> None:
+    def _rate(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def _finish_epoch(self, epoch: int, train_loss: float, correct: torch.Tensor | None, n: int,
+                      rate: float) -> None:
         run = self.run_record
         train_accuracy = correct.item() / n if correct is not None else None
         val_loss = val_accuracy = None
@@ -291,8 +330,16 @@ class _Loop:
             run.val_loss.append(val_loss)
         if val_accuracy is not None:
             run.val_accuracy.append(val_accuracy)
+        run.learning_rate.append(rate)
+        scheduler = self.scheduler
+        if scheduler is not None and self.config.schedule not in PER_BATCH_SCHEDULES:
+            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                scheduler.step(val_loss if val_loss is not None else train_loss)
+            else:
+                scheduler.step()
+            self.learning_rate = self._rate()
         if self.on_epoch is not None:
-            self.on_epoch(EpochStats(epoch, train_loss, val_loss, train_accuracy, val_accuracy))
+            self.on_epoch(EpochStats(epoch, train_loss, val_loss, train_accuracy, val_accuracy, rate))
         if self.control is not None:
             self.control.epoch_finished()
 
@@ -300,17 +347,49 @@ class _Loop:
         """Put changed settings into effect from this batch on, and record them for the plot."""
         for name, value in updates.items():
             if name == "learning_rate":
-                for group in self.optimizer.param_groups:
-                    group["lr"] = value
+                self._rescale(value / self.settings["learning_rate"], value)
+                self.learning_rate = self._rate()
             elif name == "momentum":
-                if self.config.optimizer != "sgd":
-                    continue  # asked before the run began (later, Control refuses it for adam)
+                if self.config.optimizer not in ("sgd", "rmsprop"):
+                    continue  # asked before the run began (later, Control refuses it for adam and adamw)
                 for group in self.optimizer.param_groups:
                     group["momentum"] = value
+                if value > 0 and self.config.optimizer == "rmsprop":
+                    # RMSprop makes its momentum buffers at its first step only when momentum was on then
+                    for p in self.parameters:
+                        state = self.optimizer.state.get(p)
+                        if state and "momentum_buffer" not in state:
+                            state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
             self.settings[name] = value
             # "batch of batches": a stored run's marker is drawn at its exact place within the epoch
             self.run_record.changes.append({"epoch": epoch, "batch": batch, "batches": batches,
                                             "name": name, "value": value})
+
+    def _rescale(self, ratio: float, base: float) -> None:
+        """A new base learning rate: the schedule goes on as if the run had started with ``base``.
+
+        Every rate the schedule holds (the group's ``lr``, ``initial_lr``, ``max_lr``, ``min_lr``, the
+        scheduler's ``base_lrs``) is multiplied by ``ratio``; for step, one-cycle and plateau that is
+        the schedule of the new base exactly. Cosine's floor does not scale, so its rate is set from
+        its closed form. Without a schedule the rate is simply ``base``.
+        """
+        scheduler, groups = self.scheduler, self.optimizer.param_groups
+        if scheduler is None:
+            for group in groups:
+                group["lr"] = base
+            return
+        for group in groups:
+            for key in ("lr", "initial_lr", "max_lr", "min_lr"):
+                if key in group:
+                    group[key] = group[key] * ratio
+        if getattr(scheduler, "base_lrs", None) is not None:
+            scheduler.base_lrs = [rate * ratio for rate in scheduler.base_lrs]
+        if isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR):
+            low, t, span = scheduler.eta_min, scheduler.last_epoch, scheduler.T_max
+            for group, start in zip(groups, scheduler.base_lrs):
+                group["lr"] = low + (start - low) * (1 + math.cos(math.pi * t / span)) / 2
+        if hasattr(scheduler, "_last_lr"):
+            scheduler._last_lr = [group["lr"] for group in groups]
 
     def _diverged(self, epoch: int, batch: int, batches: int, value: float, snapshot) -> str:
         what = "NaN" if math.isnan(value) else ("infinite" if math.isinf(value) else "infinite with the penalty")
@@ -324,10 +403,38 @@ class _Loop:
 
 
 def _optimizer(config: TrainingConfig, parameters: list[nn.Parameter]) -> torch.optim.Optimizer:
+    """PyTorch's optimizer for ``config`` with its defaults otherwise (Adam's betas, RMSprop's alpha ...).
+
+    ``weight_decay`` goes to every one: added to the gradient (L2) by sgd, adam and rmsprop,
+    decoupled (``w <- w - lr * weight_decay * w``) by adamw.
+    """
+    lr, decay = config.learning_rate, config.weight_decay
     if config.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=config.learning_rate)
+        return torch.optim.Adam(parameters, lr=lr, weight_decay=decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(parameters, lr=lr, weight_decay=decay)
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(parameters, lr=lr, momentum=config.momentum, weight_decay=decay)
     # momentum 0 and no weight decay: exactly w <- w - lr * grad
-    return torch.optim.SGD(parameters, lr=config.learning_rate, momentum=config.momentum)
+    return torch.optim.SGD(parameters, lr=lr, momentum=config.momentum, nesterov=config.nesterov,
+                           weight_decay=decay)
+
+
+def _scheduler(config: TrainingConfig, optimizer: torch.optim.Optimizer, batches: int):
+    """PyTorch's scheduler for ``config.schedule`` (None for ``none``); ``batches`` per epoch."""
+    schedules = torch.optim.lr_scheduler
+    if config.schedule == "step":
+        return schedules.StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)
+    if config.schedule == "cosine":
+        return schedules.CosineAnnealingLR(optimizer, T_max=config.epochs, eta_min=config.min_learning_rate)
+    if config.schedule == "one_cycle":
+        # the rate cycles, the momentum stays the user's (and Control.update can still change it)
+        return schedules.OneCycleLR(optimizer, max_lr=config.learning_rate, total_steps=config.epochs * batches,
+                                    cycle_momentum=False)
+    if config.schedule == "plateau":
+        return schedules.ReduceLROnPlateau(optimizer, factor=config.gamma, patience=config.patience,
+                                           min_lr=config.min_learning_rate)
+    return None
 
 
 def _now() -> str:

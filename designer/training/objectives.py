@@ -10,16 +10,20 @@
 - two classes, one output unit with another activation (``step``, ``tanh``, ``relu`` ...): mean
   squared error between the output and the class (0 or 1), the classic perceptron / delta rule.
 
+``mae`` (mean absolute error, ``F.l1_loss``) and ``huber`` (``F.huber_loss`` with ``huber_delta``)
+are regression losses; asked for on classes they are used as ``mse`` is: on the output layer's
+values, against the class (0 or 1) for one unit or the one-hot row for several. ``label_smoothing``
+belongs to ``cross_entropy``; above 0 with any other loss (chosen or resolved by ``auto``) it is refused.
+
 Accuracy: the unit with the largest value for several units; for one unit, class 1 where the
-logit is above 0 (binary cross-entropy) or the output above 0.5 (squared error).
+logit is above 0 (binary cross-entropy) or the output above 0.5 (the squared, absolute and Huber errors).
 
 A loss that cannot fit the design or the data raises :class:`TrainingError` saying why.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -27,11 +31,8 @@ from torch import nn
 
 from .config import TrainingError
 
-_LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "mse": F.mse_loss,
-    "cross_entropy": F.cross_entropy,
-    "bce": F.binary_cross_entropy_with_logits,
-}
+#: the losses computed on the output layer's values (not its logits): errors between outputs and targets
+_OUTPUT_LOSSES = ("mse", "mae", "huber")
 #: one-unit outputs whose pre-activation value is a logit that binary cross-entropy can use
 _LOGIT_ACTIVATIONS = ("sigmoid", "linear")
 
@@ -40,11 +41,13 @@ _LOGIT_ACTIVATIONS = ("sigmoid", "linear")
 class Objective:
     """The loss a run minimises, what it is computed on, and how a prediction is scored."""
 
-    loss: str  # "mse", "cross_entropy" or "bce"
+    loss: str  # "mse", "mae", "huber", "cross_entropy" or "bce"
     on_logits: bool  # computed on module.logits(x) rather than module(x)
     classification: bool
-    one_hot: bool  # classes as one-hot rows (several units under mse/bce)
+    one_hot: bool  # classes as one-hot rows (several units under mse/mae/huber/bce)
     threshold: float  # one output unit: class 1 above this value
+    label_smoothing: float = 0.0  # cross_entropy only
+    huber_delta: float = 1.0  # huber only
 
     def outputs(self, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return module.logits(x) if self.on_logits else module(x)
@@ -60,7 +63,15 @@ class Objective:
         return y.float().reshape(-1, 1)
 
     def __call__(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return _LOSSES[self.loss](outputs, targets)
+        if self.loss == "cross_entropy":
+            return F.cross_entropy(outputs, targets, label_smoothing=self.label_smoothing)
+        if self.loss == "bce":
+            return F.binary_cross_entropy_with_logits(outputs, targets)
+        if self.loss == "mae":
+            return F.l1_loss(outputs, targets)
+        if self.loss == "huber":
+            return F.huber_loss(outputs, targets, delta=self.huber_delta)
+        return F.mse_loss(outputs, targets)
 
     def correct(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """How many predictions match (a 0-d tensor, so that no batch waits for a sync)."""
@@ -71,11 +82,26 @@ class Objective:
         return ((outputs > self.threshold) == (targets > 0.5)).sum()
 
 
-def choose_objective(loss: str, module: nn.Module, dataset, output_layer: str | None = None) -> Objective:
-    """The objective for ``loss`` (``auto``, ``mse``, ``cross_entropy``, ``bce``).
+def choose_objective(loss: str, module: nn.Module, dataset, output_layer: str | None = None, *,
+                     label_smoothing: float = 0.0, huber_delta: float = 1.0) -> Objective:
+    """The objective for ``loss`` (one of :data:`~designer.training.config.LOSSES`).
 
-    ``output_layer`` is the output layer's id, for the messages.
+    ``output_layer`` is the output layer's id, for the messages. ``label_smoothing`` above 0 needs the
+    cross-entropy loss (asked for, or chosen by ``auto``); ``huber_delta`` is used by ``huber`` only.
     """
+    objective = _objective(loss, module, dataset, output_layer)
+    if label_smoothing > 0 and objective.loss != "cross_entropy":
+        chosen = " (loss 'auto' chose it for this design and data)" if loss == "auto" else ""
+        fix = "set label_smoothing to 0"
+        if objective.classification and int(module.output_units) > 1:
+            fix += ", or loss to 'cross_entropy'"
+        raise TrainingError(f"training: label_smoothing {label_smoothing:g} applies to the cross_entropy loss "
+                            f"only, and this run's loss is {objective.loss!r}{chosen}; {fix}")
+    return replace(objective, label_smoothing=label_smoothing if objective.loss == "cross_entropy" else 0.0,
+                   huber_delta=huber_delta)
+
+
+def _objective(loss: str, module: nn.Module, dataset, output_layer: str | None) -> Objective:
     units = int(module.output_units)
     activation = getattr(module, "output_activation", "linear")
     output = f"the output layer {output_layer!r}" if output_layer else "the output layer"
@@ -83,15 +109,16 @@ def choose_objective(loss: str, module: nn.Module, dataset, output_layer: str | 
         raise TrainingError(f"{output} is one unit with softmax, which always gives 1; use sigmoid for one "
                             f"output unit, or one softmax unit per class", layer_id=output_layer)
     if dataset.task != "classification":
-        if loss not in ("auto", "mse"):
+        if loss not in ("auto", *_OUTPUT_LOSSES):
             raise TrainingError(f"training: loss {loss!r} needs classes, but the dataset {dataset.name!r} is a "
-                                f"regression task (numbers to predict); use 'mse' or 'auto'")
+                                f"regression task (numbers to predict); use 'mse', 'mae', 'huber' or 'auto'")
         targets = target_width(dataset)
         if units != targets:
             raise TrainingError(f"{output} has {units} unit{_s(units)} but the dataset {dataset.name!r} has "
                                 f"{targets} value{_s(targets)} to predict per sample; give it {targets} "
                                 f"unit{_s(targets)}", layer_id=output_layer)
-        return Objective("mse", on_logits=False, classification=False, one_hot=False, threshold=math.nan)
+        return Objective("mse" if loss == "auto" else loss, on_logits=False, classification=False, one_hot=False,
+                         threshold=math.nan)
 
     classes = int(dataset.num_classes)
     if units == 1 and classes != 2:
@@ -116,21 +143,42 @@ def choose_objective(loss: str, module: nn.Module, dataset, output_layer: str | 
             raise TrainingError(f"training: loss 'bce' reads a logit, but {output} applies {activation!r}; "
                                 f"use sigmoid or linear on that unit, or loss 'mse'")
         return Objective("bce", on_logits=True, classification=True, one_hot=units > 1, threshold=0.0)
-    return Objective("mse", on_logits=False, classification=True, one_hot=units > 1, threshold=0.5)
+    # mse, mae, huber: the error between the output and the class (0 or 1), or the one-hot row
+    return Objective(loss, on_logits=False, classification=True, one_hot=units > 1, threshold=0.5)
 
 
-def penalized_parameters(module: nn.Module) -> list[nn.Parameter]:
-    """The weights that ``l1``/``l2`` pull towards zero: every parameter except biases.
+def is_penalized(name: str) -> bool:
+    """Whether ``l1``/``l2`` pull the compiled design's tensor ``name`` (as in the weights file) towards zero.
 
-    A compiled design says which tensor is which (``x-h.weight``, ``h.bias``, ``h.bias_hh``);
-    any other module is judged by its parameter names.
+    Only connection weights (``x-h.weight``) and recurrent weights (``h.weight_hh``): not biases
+    (``h.bias``, ``h.bias_hh``), nor a normalisation's scale and shift (``h.norm_weight``,
+    ``h.norm_bias``), nor its running statistics (``h.running_mean``, ``h.running_var``).
+    """
+    return name.endswith(".weight") or name.endswith(".weight_hh")
+
+
+def penalized_parameters(module: nn.Module) -> list[torch.Tensor]:
+    """The weights that ``l1``/``l2`` pull towards zero: connection and recurrent weights (:func:`is_penalized`).
+
+    A compiled design says which tensor is which; any other module is judged by its parameter
+    names in the same spirit: ``weight`` and ``weight_*`` (``weight_ih_l0``, ``weight_hh_l0``) of
+    every submodule but normalisation layers, whose ``weight`` is a scale, not a connection.
     """
     specs = getattr(module, "weight_specs", None)
     if callable(specs):
-        return [getattr(module, spec.attr) for spec in specs()
-                if not spec.name.rsplit(".", 1)[-1].startswith("bias")]
-    return [p for name, p in module.named_parameters()
-            if p.requires_grad and not name.rsplit(".", 1)[-1].startswith("bias")]
+        return [getattr(module, spec.attr) for spec in specs() if is_penalized(spec.name)]
+    chosen = []
+    for sub in module.modules():
+        if isinstance(sub, _NORMS):
+            continue
+        for name, p in sub.named_parameters(recurse=False):
+            if p.requires_grad and (name == "weight" or name.startswith("weight_")):
+                chosen.append(p)
+    return chosen
+
+
+#: layers whose ``weight`` scales normalised values: not penalised
+_NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.RMSNorm)
 
 
 def penalty(parameters: list[torch.Tensor], l1: float, l2: float) -> torch.Tensor | None:

@@ -74,9 +74,15 @@ def prepare_project(project, *, epochs: int | None = None, device: str | None = 
             module = compile_it()
             note = f"the stored weights cannot be used ({exc}); training starts from fresh weights"
     check_fits(module, dataset)
+    normalised = [layer.id for layer in project.graph.layers.values() if layer.kind == "neurons" and layer.norm == "batch"]
+    if normalised and config.batch_size < 2:
+        raise TrainingError(f"training: batch_size 1 cannot train batch normalisation (layer {normalised[0]!r} "
+                            f"normalises each batch by its own mean and variance); use batches of 2 or more, or "
+                            f"layer normalisation", layer_id=normalised[0])
     outputs = project.graph.flow().outputs
     # a loss that cannot fit fails now, naming the output layer, rather than at the first batch
-    choose_objective(config.loss, module, dataset, outputs[0] if outputs else None)
+    choose_objective(config.loss, module, dataset, outputs[0] if outputs else None,
+                     label_smoothing=config.label_smoothing, huber_delta=config.huber_delta)
     return Prepared(module, dataset, config, initial, note)
 
 

@@ -3,16 +3,18 @@
 :func:`torchrun_files` gives three files to write side by side (``OUT`` stands for the name chosen):
 
 - ``OUT.py``: the model's source (:func:`designer.compiler.export_source`) followed by the training
-  loop of :func:`designer.training.train` written out: the same loss, optimizer, penalties, seeded
-  shuffling and batches, so one process reproduces ``nn-designer train``'s losses. Under ``torchrun``
+  loop of :func:`designer.training.train` written out: the same loss, optimizer, learning-rate
+  schedule, penalties, seeded shuffling and batches, training and evaluation modes, so one process
+  reproduces ``nn-designer train``'s losses. Under ``torchrun``
   each of N processes takes every N-th sample of each epoch's permutation and its batches of
   ``batch_size`` (the effective batch is ``batch_size x N``); DistributedDataParallel averages the
   gradients. It imports only torch and safetensors.
 - ``OUT.data.safetensors``: the project's training and validation tensors, as loaded here.
 - ``OUT.safetensors``: the starting weights (the project's, or fresh ones from its seed).
 
-The script prints one JSON object per epoch (as ``nn-designer train --json``) and saves the trained
-weights, under the ``.nnd`` names, to ``OUT.trained.safetensors``.
+The script prints one JSON object per epoch (as ``nn-designer train --json``, with the epoch's
+``learning_rate`` when a schedule moves it) and saves the trained weights, under the ``.nnd`` names,
+to ``OUT.trained.safetensors``.
 """
 from __future__ import annotations
 
@@ -34,9 +36,10 @@ def torchrun_files(project, stem: str) -> dict[str, bytes]:
     """``{file name: contents}`` of the script, its data and its starting weights, named after ``stem``."""
     prepared = prepare_project(project, device="cpu")
     module, dataset, config = prepared.module, prepared.dataset, prepared.config
-    from .objectives import choose_objective
+    from .objectives import choose_objective, is_penalized
 
-    objective = choose_objective(config.loss, module, dataset)
+    objective = choose_objective(config.loss, module, dataset, label_smoothing=config.label_smoothing,
+                                 huber_delta=config.huber_delta)
     classes = int(dataset.num_classes or 0)
     data = {
         "x_train": dataset.x_train.numpy(), "y_train": dataset.y_train.numpy(),
@@ -48,12 +51,16 @@ def torchrun_files(project, stem: str) -> dict[str, bytes]:
         # the objective's NaN stands for "no threshold" (the largest unit is the class, or there are no
         # classes): the script says so with None, which it never compares
         "one_hot": objective.one_hot, "threshold": None if math.isnan(objective.threshold) else objective.threshold,
+        "label_smoothing": objective.label_smoothing, "huber_delta": config.huber_delta,
         "classes": classes, "optimizer": config.optimizer, "learning_rate": config.learning_rate,
-        "momentum": config.momentum, "batch_size": config.batch_size, "epochs": config.epochs, "l1": config.l1,
-        "l2": config.l2, "seed": config.seed,
+        "momentum": config.momentum, "nesterov": config.nesterov, "weight_decay": config.weight_decay,
+        "schedule": config.schedule, "step_size": config.step_size, "gamma": config.gamma,
+        "patience": config.patience, "min_learning_rate": config.min_learning_rate,
+        "batch_size": config.batch_size, "epochs": config.epochs, "l1": config.l1, "l2": config.l2,
+        "seed": config.seed,
     }
     file_shapes = {spec.name: list(spec.file_shape) for spec in specs}
-    penalized = [spec.name for spec in specs if not spec.name.rsplit(".", 1)[-1].startswith("bias")]
+    penalized = [spec.name for spec in specs if is_penalized(spec.name)]
     source = export_source(project.graph, project.name)
     source += _TRAINING.format(
         stem=stem, settings=python_literal(settings), file_shapes=python_literal(file_shapes),
@@ -131,7 +138,7 @@ TRAINED = os.path.join(HERE, "{stem}.trained.safetensors")
 SETTINGS = {settings}
 #: name in the .nnd file -> its shape there
 FILE_SHAPES = {file_shapes}
-#: the weights that l1/l2 pull towards zero (every tensor but the biases)
+#: the weights that l1/l2 pull towards zero (connection and recurrent weights: no biases, no normalisation)
 PENALIZED = {penalized}
 
 
@@ -161,9 +168,13 @@ def targets(y):
 
 def loss_of(outputs, t):
     if SETTINGS["loss"] == "cross_entropy":
-        return F.cross_entropy(outputs, t)
+        return F.cross_entropy(outputs, t, label_smoothing=SETTINGS["label_smoothing"])
     if SETTINGS["loss"] == "bce":
         return F.binary_cross_entropy_with_logits(outputs, t)
+    if SETTINGS["loss"] == "mae":
+        return F.l1_loss(outputs, t)
+    if SETTINGS["loss"] == "huber":
+        return F.huber_loss(outputs, t, delta=SETTINGS["huber_delta"])
     return F.mse_loss(outputs, t)
 
 
@@ -173,6 +184,34 @@ def correct(outputs, t):
     if SETTINGS["one_hot"]:
         return (outputs.argmax(1) == t.argmax(1)).sum()
     return ((outputs > SETTINGS["threshold"]) == (t > 0.5)).sum()
+
+
+def make_optimizer(parameters):
+    lr, decay = SETTINGS["learning_rate"], SETTINGS["weight_decay"]
+    if SETTINGS["optimizer"] == "adam":
+        return torch.optim.Adam(parameters, lr=lr, weight_decay=decay)
+    if SETTINGS["optimizer"] == "adamw":  # decoupled weight decay
+        return torch.optim.AdamW(parameters, lr=lr, weight_decay=decay)
+    if SETTINGS["optimizer"] == "rmsprop":
+        return torch.optim.RMSprop(parameters, lr=lr, momentum=SETTINGS["momentum"], weight_decay=decay)
+    return torch.optim.SGD(parameters, lr=lr, momentum=SETTINGS["momentum"], nesterov=SETTINGS["nesterov"],
+                           weight_decay=decay)
+
+
+def make_schedule(optimizer, epochs, batches):
+    """The learning-rate schedule (None for none); one_cycle steps after every batch, the others every epoch."""
+    schedules = torch.optim.lr_scheduler
+    if SETTINGS["schedule"] == "step":
+        return schedules.StepLR(optimizer, step_size=SETTINGS["step_size"], gamma=SETTINGS["gamma"])
+    if SETTINGS["schedule"] == "cosine":
+        return schedules.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=SETTINGS["min_learning_rate"])
+    if SETTINGS["schedule"] == "one_cycle":
+        return schedules.OneCycleLR(optimizer, max_lr=SETTINGS["learning_rate"], total_steps=epochs * batches,
+                                    cycle_momentum=False)
+    if SETTINGS["schedule"] == "plateau":
+        return schedules.ReduceLROnPlateau(optimizer, factor=SETTINGS["gamma"], patience=SETTINGS["patience"],
+                                           min_lr=SETTINGS["min_learning_rate"])
+    return None
 
 
 def gradients_finite(parameters):
@@ -213,23 +252,22 @@ def main(argv=None):
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[local] if use_cuda else None)
     parameters = [p for p in model.parameters() if p.requires_grad]
-    if SETTINGS["optimizer"] == "adam":
-        optimizer = torch.optim.Adam(parameters, lr=SETTINGS["learning_rate"])
-    else:
-        optimizer = torch.optim.SGD(parameters, lr=SETTINGS["learning_rate"], momentum=SETTINGS["momentum"])
+    optimizer = make_optimizer(parameters)
     penalized = [getattr(model, WEIGHTS[name][0]) for name in PENALIZED]
     generator = torch.Generator().manual_seed(SETTINGS["seed"])  # the same permutation in every process
     size = SETTINGS["batch_size"]
     n = len(x)
+    count = n // world  # equal shares: every process takes as many steps
+    schedule = make_schedule(optimizer, args.epochs, max(1, -(-count // size)))
     status = "completed"
     for epoch in range(1, args.epochs + 1):
         order = torch.randperm(n, generator=generator)
-        mine = order[rank::world][:n // world].to(device)  # equal shares: every process takes as many steps
-        count = len(mine)
-        net.train()
+        mine = order[rank::world][:count].to(device)
+        net.train()  # dropout on, batch normalisation on the batch's statistics
         loss_sum = 0.0
         hits = torch.zeros((), device=device)
         finite = True
+        rate = optimizer.param_groups[0]["lr"]
         for start in range(0, count, size):
             index = mine[start:start + size]
             xb, tb = x[index], t[index]
@@ -244,7 +282,10 @@ def main(argv=None):
             if not math.isfinite(value) or (world > 1 and not gradients_finite(parameters)):
                 finite = False
                 break
+            rate = optimizer.param_groups[0]["lr"]  # the rate this batch uses
             optimizer.step()
+            if SETTINGS["schedule"] == "one_cycle":
+                schedule.step()
             loss_sum += value * len(index)
             if SETTINGS["classification"]:
                 hits += correct(outputs.detach(), tb)
@@ -260,7 +301,7 @@ def main(argv=None):
                       file=sys.stderr)
             break
         record = {{"epoch": epoch, "train_loss": totals[0].item() / totals[2].item()}}
-        model.eval()
+        model.eval()  # left so after the last epoch
         with torch.no_grad():
             val_loss, val_hits = torch.zeros((), device=device), torch.zeros((), device=device)
             for start in range(0, len(xv), 8192):
@@ -272,6 +313,17 @@ def main(argv=None):
         if SETTINGS["classification"]:
             record["train_accuracy"] = totals[1].item() / totals[2].item()
             record["val_accuracy"] = val_hits.item() / len(xv) if len(xv) else None
+        if SETTINGS["schedule"] != "none":
+            record["learning_rate"] = float(rate)  # the rate of the epoch's last batch, as the schedule moves it
+        if SETTINGS["schedule"] == "plateau":
+            # on the validation loss (the training loss without validation data), rank 0's in every process
+            metric = torch.tensor(record["train_loss"] if record["val_loss"] is None else record["val_loss"],
+                                  dtype=torch.float64, device=device)
+            if world > 1:
+                dist.broadcast(metric, 0)
+            schedule.step(metric.item())
+        elif schedule is not None and SETTINGS["schedule"] != "one_cycle":
+            schedule.step()
         if rank == 0:
             print(json.dumps(record), flush=True)
     if rank == 0 and status == "completed":

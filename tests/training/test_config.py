@@ -22,8 +22,8 @@ def test_values_are_read_and_unknown_keys_kept():
 
 
 @pytest.mark.parametrize("field, value, words", [
-    ("loss", "hinge", "auto, mse, cross_entropy, bce"),
-    ("optimizer", "rmsprop", "sgd, adam"),
+    ("loss", "hinge", "auto, mse, mae, huber, cross_entropy, bce"),
+    ("optimizer", "lbfgs", "sgd, adam, adamw, rmsprop"),
     ("learning_rate", 0, "above 0"),
     ("learning_rate", -0.1, "above 0"),
     ("learning_rate", float("inf"), "above 0"),
