@@ -68,6 +68,18 @@ class DesignModule(nn.Module):
     def logits(self, x: torch.Tensor) -> torch.Tensor:  # replaced by the generated code
         raise NotImplementedError
 
+    def trace(self, x: torch.Tensor) -> dict[str, dict[str, torch.Tensor]]:  # replaced by the generated code
+        """Every layer's values, and each ``neurons`` layer's weighted sums, for the inputs ``x``.
+
+        ``{"values": {layer id: tensor}, "sums": {layer id: tensor}}``, over the layers that take part.
+        A value is what the layer passes on (after its activation; before dropout, which a trace in
+        evaluation mode does not apply); a sum is ``sum_i w_i x_i + b`` before normalisation and
+        activation. Feed-forward designs give ``[batch, units]``; sequence designs ``[batch, steps,
+        units]``, with ``steps`` the time steps for layers that run at every step and 1 for layers that
+        run after the last one. The same computation as ``forward``: its output is ``values[output]``.
+        """
+        raise NotImplementedError
+
     # ------------------------------------------------------------------ weights
     @torch.no_grad()
     def reset_parameters(self, seed: int | None = None) -> None:
@@ -207,7 +219,7 @@ def _weight_error(spec: WeightSpec, message: str) -> CompileError:
 def module_class(program: Program) -> type[DesignModule]:
     """A subclass of :class:`DesignModule` whose ``forward`` and ``logits`` are the program's code."""
     filename = f"<nn-designer design {next(_counter)}>"
-    code = "class Compiled(DesignModule):\n" + program.source
+    code = "class Compiled(DesignModule):\n" + program.source + "\n" + program.trace_source
     # register the text so that tracebacks and debuggers show the generated lines
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
     namespace: dict[str, Any] = {"torch": torch, "F": torch.nn.functional, "DesignModule": DesignModule}

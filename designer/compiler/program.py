@@ -99,6 +99,7 @@ class Program:
     output_activation: str
     is_sequence: bool
     layers: list[str] = field(default_factory=list)  # the layers that take part, in the order they run
+    trace_source: str = ""  # the ``trace`` method: every layer's values and sums (see DesignModule.trace)
 
 
 class _Names:
@@ -308,12 +309,22 @@ def build_program(graph: Graph) -> Program:
     if problems:
         raise CompileError.from_problems(problems)
     try:
-        return _Codegen(graph).build()
+        program = _Codegen(graph).build()
+        program.trace_source = _Codegen(graph, trace=True).build().source
+        return program
     except GraphError as exc:  # validation passed, so this is a fault of ours; still say what it concerns
         raise CompileError(f"the design cannot be compiled: {exc}") from exc
 
 
 class _Codegen(_Builder):
+    """Writes ``forward`` and ``logits``; with ``trace``, a ``trace`` method instead (same computation, with
+    every layer's weighted sums and values kept for the window's neuron-level views)."""
+
+    def __init__(self, graph: Graph, trace: bool = False) -> None:
+        super().__init__(graph)
+        self.trace = trace
+        self.traced: dict[str, tuple[str, str | None, str]] = {}  # layer -> (value, sum, how it is laid out)
+
     def build(self) -> Program:
         graph = self.graph
         flow = graph.flow()
@@ -326,6 +337,8 @@ class _Codegen(_Builder):
                           if graph.connections[cid].source in take_part and graph.connections[cid].target in take_part}
         self.incoming = {lid: [c for c in graph.incoming(lid) if c.source in take_part] for lid in self.order}
         is_sequence = bool(self.recurrent) or any(graph.layers[lid].kind in GATES for lid in self.order)
+        self.in_sequence = is_sequence
+        self.post_layers: set[str] = set()
         self.value = {lid: self.names.new(f"v_{lid}") for lid in self.order}
         self.feed = dict(self.value)  # what later layers read: the value, after dropout where a layer has it
         self.lines: list[str] = []
@@ -336,6 +349,11 @@ class _Codegen(_Builder):
         else:
             self._feed_forward()
         output = graph.layers[self.output_id]
+        activation = output.activation if output.kind == "neurons" else "tanh"
+        if self.trace:
+            return Program(self.weights, self.masks, self._trace_source(), sorted(self.helpers),
+                           tuple(graph.layers[self.input_id].shape), output.units, activation, is_sequence,
+                           list(self.order))
         body = "\n".join("        " + line for line in self.lines)
         logits_lines = [line for line in self.lines if line is not self.final_activation]
         logits_body = "\n".join("        " + line for line in logits_lines)
@@ -349,7 +367,6 @@ class _Codegen(_Builder):
             "    def logits(self, x):\n"
             f"{logits_body}\n"
             f"        return {out_logits}\n")
-        activation = output.activation if output.kind == "neurons" else "tanh"
         return Program(self.weights, self.masks, source, sorted(self.helpers), tuple(graph.layers[self.input_id].shape),
                        output.units, activation, is_sequence, list(self.order))
 
@@ -470,6 +487,14 @@ class _Codegen(_Builder):
         if layer.activation in ACTIVATION_HELPERS:
             self.helpers.add(ACTIVATION_HELPERS[layer.activation])
         slope = layer.slope
+        if self.trace:  # keep the weighted sum (before normalisation) and the value
+            total = self.names.new(f"sum_{lid}")
+            self.lines.append(f"{indent}{total} = {expr}")
+            expr = self._norm(layer, total) if norm_features(layer) else total
+            self.lines.append(f"{indent}{self.value[lid]} = {act.format(expr, slope=slope)}")
+            self._record(lid, total, indent)
+            self._dropout(layer, indent)
+            return
         if norm_features(layer):
             expr = self._norm(layer, expr)
         if lid == self.output_id:
@@ -496,6 +521,52 @@ class _Codegen(_Builder):
             x = expr if len(layer.shape) == 1 else f"({expr}).view(-1, {', '.join(map(str, _grid_view(layer.shape)))})"
             code = f"F.batch_norm({x}, {mean}, {var}, {weight}, {bias}, self.training, {NORM_MOMENTUM}, {NORM_EPS})"
         return code if len(layer.shape) == 1 else f"{code}.flatten(1)"
+
+    def _record(self, lid: str, total: str | None, indent: str) -> None:
+        """In a trace, keep layer ``lid``'s value (and weighted sum): per step inside the time loop."""
+        if not self.trace:
+            return
+        if not indent:
+            self.traced[lid] = (self.value[lid], total, self._layout(lid))
+            return
+        names = []
+        for what in (self.value[lid], total):
+            if what is None:
+                names.append(None)
+                continue
+            keep = self.names.new(f"kept_{what}")
+            self.loop_setup.append(f"{keep} = []")
+            self.lines.append(f"{indent}{keep}.append({what})")
+            names.append(keep)
+        self.traced[lid] = (names[0], names[1], "loop")
+
+    def _layout(self, lid: str) -> str:
+        """How a value outside the time loop is laid out: for every step at once, or once (after the last step)."""
+        return "steps" if self.in_sequence and lid not in self.post_layers else "once"
+
+    def _trace_source(self) -> str:
+        """``def trace(self, x)``: the forward pass, returning ``{"values": ..., "sums": ...}`` by layer id."""
+        out = []
+        for lid in self.order:
+            value, total, how = self.traced.get(lid, (self.value[lid], None, self._layout(lid)))
+            for key, name in (("values", value), ("sums", total)):
+                if name is None:
+                    continue
+                if how == "loop":
+                    code = f"torch.stack({name}, 1)"
+                elif how == "steps":
+                    code = f"{name}.view(B, T, -1)"
+                elif self.in_sequence:  # after the last step only
+                    code = f"{name}.unsqueeze(1)"
+                else:
+                    code = name
+                out.append(f"        {key}[{lid!r}] = {code}")
+        body = "\n".join("        " + line for line in self.lines)
+        return ("    def trace(self, x):\n"
+                f"{body}\n"
+                "        values, sums = {}, {}\n"
+                + "\n".join(out) + "\n"
+                "        return {'values': values, 'sums': sums}\n")
 
     def _dropout(self, layer: Layer, indent: str) -> None:
         """A layer with dropout: what later layers read is its value with some dropped, while training only.
@@ -544,6 +615,7 @@ class _Codegen(_Builder):
         pre = [lid for lid in order if lid not in depends]
         loop = [lid for lid in order if lid in each_step]
         post = [lid for lid in order if lid in depends and lid not in each_step]
+        self.post_layers = set(post)
         if self.output_id in pre:
             raise CompileError("the design's output does not depend on anything recurrent; internal error")
         lines = self.lines
@@ -628,6 +700,7 @@ class _Codegen(_Builder):
             lines.append(f"{ind}{c} = torch.sigmoid({gates}[1]) * {c} + torch.sigmoid({gates}[0]) * "
                          f"torch.tanh({gates}[2])")
             lines.append(f"{ind}{v} = torch.sigmoid({gates}[3]) * torch.tanh({c})")
+            self._record(layer.id, None, ind)
             self._dropout(layer, ind)
             return
         hidden = self.names.new(f"hidden_{layer.id}")
@@ -641,4 +714,5 @@ class _Codegen(_Builder):
         lines.append(f"{ind}{update} = torch.sigmoid({gates}[1] + {hidden}[1])")
         lines.append(f"{ind}{new} = torch.tanh({gates}[2] + {reset} * {hidden}[2])")
         lines.append(f"{ind}{v} = {new} + {update} * ({h} - {new})")
+        self._record(layer.id, None, ind)
         self._dropout(layer, ind)
