@@ -16,6 +16,12 @@ The optimizer (``sgd``, ``adam``, ``adamw``, ``rmsprop``) and the learning-rate 
 PyTorch's own; ``step``, ``cosine`` and ``plateau`` move the rate after every epoch (``plateau``
 on the validation loss, or the training loss without validation data), ``one_cycle`` after every
 batch. A learning rate changed while training (``Control.update``) rescales the schedule.
+
+``train(..., gradient_norms=True)`` also measures, per layer, the mean over each epoch's batches of the L2
+norm of the gradient (:class:`EpochStats` ``gradient_norms``), for the window's layer health. A layer's
+gradient norm is that of everything that computes it: its own tensors (bias, normalisation's scale and
+shift, an lstm/gru layer's recurrent weights) and the weights of its incoming connections, all together.
+It costs one norm per tensor per batch, kept on the device, and one wait for the device per epoch.
 """
 from __future__ import annotations
 
@@ -61,6 +67,8 @@ class EpochStats:
     train_accuracy: float | None
     val_accuracy: float | None
     learning_rate: float | None = None  # the rate used for the epoch's last batch
+    # with train(..., gradient_norms=True): {layer id: the epoch's mean gradient L2 norm} (see GradientNorms)
+    gradient_norms: dict[str, float] | None = None
 
 
 @dataclass
@@ -122,12 +130,17 @@ def train(module: nn.Module, dataset, config: TrainingConfig | dict[str, Any], *
           control: Control | None = None,
           on_batch: Callable[[BatchStats], None] | None = None,
           on_epoch: Callable[[EpochStats], None] | None = None,
-          device: str | torch.device | None = None) -> Run:
+          device: str | torch.device | None = None,
+          gradient_norms: bool = False, graph=None) -> Run:
     """Train ``module`` on ``dataset`` for ``config.epochs`` epochs and return the run.
 
     ``device`` overrides ``config.device``. The module trains on that device and is moved back
     to where it was afterwards, in evaluation mode. Callbacks receive plain Python numbers and run
     on this thread.
+
+    ``gradient_norms``: measure each layer's gradient norm per epoch, reported in ``EpochStats.gradient_norms``
+    (see :class:`GradientNorms`); ``graph`` is the design the module was compiled from, which says what layer
+    each connection feeds (without it a connection's weights are reported under the connection's id).
     """
     if not isinstance(config, TrainingConfig):
         config = TrainingConfig.from_dict(config)
@@ -148,7 +161,10 @@ def train(module: nn.Module, dataset, config: TrainingConfig | dict[str, Any], *
         control.attach(config.optimizer, config.nesterov)
     try:
         module.to(target)
-        _Loop(module, dataset, config, objective, target, run, control, on_batch, on_epoch).run()
+        loop = _Loop(module, dataset, config, objective, target, run, control, on_batch, on_epoch)
+        if gradient_norms and on_epoch is not None:  # reported to on_epoch only
+            loop.gradients = GradientNorms(module, loop.parameters, graph, target)
+        loop.run()
     except torch.OutOfMemoryError:
         raise TrainingError(f"the device {target} ran out of memory; use a smaller batch_size or a smaller "
                             f"design") from None
@@ -231,6 +247,7 @@ class _Loop:
         self.learning_rate = self._rate()  # the rate the next batch uses
         # A CPU generator shuffles identically on every device, and its permutation moves once per epoch.
         self.generator = torch.Generator().manual_seed(config.seed)
+        self.gradients: GradientNorms | None = None  # train(..., gradient_norms=True)
 
     def run(self) -> None:
         run, module, config = self.run_record, self.module, self.config
@@ -281,6 +298,8 @@ class _Loop:
                 value = checked = loss.item()
             if not math.isfinite(checked):
                 return "diverged", self._diverged(epoch, b + 1, batches, value, snapshot)
+            if self.gradients is not None:
+                self.gradients.add_batch()
             rate = self.learning_rate
             optimizer.step()
             if per_batch:
@@ -339,7 +358,8 @@ class _Loop:
                 scheduler.step()
             self.learning_rate = self._rate()
         if self.on_epoch is not None:
-            self.on_epoch(EpochStats(epoch, train_loss, val_loss, train_accuracy, val_accuracy, rate))
+            norms = self.gradients.epoch() if self.gradients is not None else None
+            self.on_epoch(EpochStats(epoch, train_loss, val_loss, train_accuracy, val_accuracy, rate, norms))
         if self.control is not None:
             self.control.epoch_finished()
 
@@ -400,6 +420,86 @@ class _Loop:
             self._restore(snapshot)
             message += f" (the weights are those from the start of epoch {epoch})"
         return message
+
+
+class GradientNorms:
+    """Each layer's gradient norm, per epoch: the mean over the epoch's batches of the L2 norm of the
+    gradient of everything that computes the layer (its own tensors and its incoming connections' weights).
+
+    Per batch one ``torch._foreach_norm`` over the gradients, kept on the device without waiting for it;
+    every :data:`FLUSH` batches and at the end of the epoch the tensors' norms are combined per layer
+    (``sqrt(sum of squares)``) and summed over the batches, and at the end of the epoch read back at once.
+
+    Tensors are grouped by owner (``module.weight_specs()``: ``spec.owner``), a connection's weights under
+    the layer it feeds when ``graph`` says which; a module that is not a compiled design groups its
+    parameters by name (``hidden.weight`` under ``hidden``). Tensors without a gradient (those of layers
+    that take no part: the first batch tells) are left out, and so is a group without any.
+    """
+
+    #: batches whose norms are kept before they are folded into the epoch's sums (bounds the memory)
+    FLUSH = 256
+
+    def __init__(self, module: nn.Module, parameters: list[nn.Parameter], graph, device: torch.device) -> None:
+        owners = {}
+        specs = getattr(module, "weight_specs", None)
+        if callable(specs):
+            for spec in specs():
+                owner = spec.owner
+                connection = graph.connections.get(owner) if graph is not None else None
+                if spec.owner_kind == "connection" and connection is not None:
+                    owner = connection.target
+                owners[id(getattr(module, spec.attr))] = owner
+        else:
+            for name, p in module.named_parameters():
+                owners[id(p)] = name.rsplit(".", 1)[0]
+        self.owners = [owners.get(id(p), "") for p in parameters]
+        self.parameters = parameters
+        self.device = device
+        self.measured: list[nn.Parameter] | None = None  # the tensors that get gradients, from the first batch
+        self.kept: list[torch.Tensor] = []
+        self.count = 0
+
+    def add_batch(self) -> None:
+        """Keep the norms of the gradients the last backward pass left (no wait for the device)."""
+        if self.measured is None:
+            self._start()
+        try:
+            self.kept += torch._foreach_norm([p.grad for p in self.measured])
+        except TypeError:  # a tensor lost its gradient (not seen in practice): count it as zero
+            self.kept += [torch.linalg.vector_norm(p.grad) if p.grad is not None else self.zero
+                          for p in self.measured]
+        self.count += 1
+        if self.count % self.FLUSH == 0:
+            self._flush()
+
+    def _start(self) -> None:
+        chosen = [(p, owner) for p, owner in zip(self.parameters, self.owners) if p.grad is not None]
+        self.measured = [p for p, _ in chosen]
+        self.groups = list(dict.fromkeys(owner for _, owner in chosen))
+        matrix = torch.zeros(len(self.measured), len(self.groups))
+        for row, (_, owner) in enumerate(chosen):
+            matrix[row, self.groups.index(owner)] = 1.0
+        self.matrix = matrix.to(self.device)
+        self.sums = torch.zeros(len(self.groups), device=self.device)
+        self.zero = torch.zeros((), device=self.device)
+
+    def _flush(self) -> None:
+        if not self.kept or not self.measured:
+            self.kept = []
+            return
+        norms = torch.stack(self.kept).view(-1, len(self.measured))  # [batches, tensors]
+        self.sums += (norms.square() @ self.matrix).sqrt().sum(0)  # each batch's per-layer norm, summed
+        self.kept = []
+
+    def epoch(self) -> dict[str, float]:
+        """``{layer id: mean gradient norm}`` over the epoch's batches; then ready for the next epoch."""
+        if self.measured is None or not self.count:
+            return {}
+        self._flush()
+        means = (self.sums / self.count).tolist()  # the one wait for the device
+        self.sums.zero_()
+        self.count = 0
+        return dict(zip(self.groups, means))
 
 
 def _optimizer(config: TrainingConfig, parameters: list[nn.Parameter]) -> torch.optim.Optimizer:

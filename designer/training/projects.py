@@ -125,15 +125,16 @@ def next_run_id(history: list[dict]) -> str:
 
 def train_project(project, *, epochs: int | None = None, device: str | None = None, seed: int | None = None,
                   control: Control | None = None, on_batch: Callable[[BatchStats], None] | None = None,
-                  on_epoch: Callable[[EpochStats], None] | None = None) -> Run:
+                  on_epoch: Callable[[EpochStats], None] | None = None, gradient_norms: bool = False) -> Run:
     """Train ``project`` as its training block says (with the overrides given) and record the run.
 
     The weights are stored into ``project.weights`` and the run appended to ``project.history``,
-    whatever its status; nothing is written to disk (save the project for that).
+    whatever its status; nothing is written to disk (save the project for that). ``gradient_norms``:
+    each epoch's :class:`EpochStats` says each layer's gradient norm (see :func:`train`).
     """
     prepared = prepare_project(project, epochs=epochs, device=device, seed=seed)
     run = train(prepared.module, prepared.dataset, prepared.config, control=control, on_batch=on_batch,
-                on_epoch=on_epoch)
+                on_epoch=on_epoch, gradient_norms=gradient_norms, graph=project.graph)
     run.initial_weights = prepared.initial_weights
     record_run(project, prepared.module, run)
     return run
