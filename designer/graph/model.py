@@ -27,6 +27,8 @@ INITS = ("default", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal"
 DEFAULT_SLOPE = 0.01
 #: the layer kinds that can drop out their values while training
 DROPOUT_KINDS = ("neurons", "lstm", "gru")
+#: the keys of a layer's fields that not every kind writes
+_LAYER_FIELD_KEYS = ("activation", "bias", "slope", "dropout", "norm", "init", "init_value")
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 #: gates per unit of the gated recurrent layers (PyTorch's order: LSTM i,f,g,o; GRU r,z,n)
@@ -118,6 +120,11 @@ class Layer:
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = dict(self.extra)
+        if self.kind in LAYER_KINDS:
+            # read from a newer kind and then changed to a known one: its fields are this kind's now, written
+            # below only where they apply (a leftover "dropout" must not come back over the field's value)
+            for key in _LAYER_FIELD_KEYS:
+                d.pop(key, None)
         d["id"] = self.id
         d["kind"] = self.kind
         d["shape"] = list(self.shape)
@@ -222,6 +229,9 @@ class Connectivity:
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = dict(self.extra)
+        if self.kind in CONNECTIVITY_KINDS:  # as for layers: a newer kind's leftovers give way to the fields
+            for key in ("window", "stride", "padding", "shared", "pool"):
+                d.pop(key, None)
         d["kind"] = self.kind
         if self.kind == "local":
             d["window"] = self.window[0] if len(self.window) == 1 else list(self.window)
