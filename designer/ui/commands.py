@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from typing import Any, Iterable, Mapping
 
 from PySide6.QtGui import QUndoCommand
@@ -26,7 +27,10 @@ __all__ = [
 #: ``QUndoCommand.id()`` of moves: successive moves of one drag merge into one undo step
 MOVE_COMMAND_ID = 0x4E4E44
 
-_LAYER_FIELDS = ("kind", "shape", "activation", "bias", "label", "position")
+_LAYER_FIELDS = ("kind", "shape", "activation", "bias", "label", "position", "slope", "dropout", "norm", "init",
+                 "init_value")
+#: the layer fields that hold a number: kept as a float, as a file reads them back (a 1 read back is 1.0)
+_NUMBER_FIELDS = ("slope", "dropout", "init_value")
 
 Position = tuple[float, float]
 
@@ -179,7 +183,7 @@ class AddConnectionCommand(QUndoCommand):
 
 
 class UpdateLayerCommand(QUndoCommand):
-    """Change fields of a layer (kind, shape, activation, bias, label, position)."""
+    """Change fields of a layer (kind, shape, activation, bias, label, position, slope, dropout, norm, init ...)."""
 
     def __init__(self, graph: Graph, layer_id: str, parent: QUndoCommand | None = None, **changes: Any) -> None:
         super().__init__(parent)
@@ -188,6 +192,10 @@ class UpdateLayerCommand(QUndoCommand):
         if unknown:
             raise GraphError(f"a layer has no field {sorted(unknown)[0]!r}; "
                              f"the fields are {', '.join(_LAYER_FIELDS)}")
+        for name in _NUMBER_FIELDS:
+            value = changes.get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                changes[name] = float(value)
         # Build the changed layer now, so that a bad value (a shape of 0) fails here, in the caller; the values kept
         # are those given (the file form would drop an activation or bias the new kind does not use)
         Layer.from_dict({**layer.to_dict(),
@@ -207,29 +215,41 @@ class UpdateLayerCommand(QUndoCommand):
 
 
 class UpdateConnectionCommand(QUndoCommand):
-    """Change a connection's connectivity (dense or local, window, stride ...) and/or its disabled links."""
+    """Change a connection's connectivity (dense or local, window, stride, pooling ...), its disabled links
+    and/or how its weights start (``init``: ``(kind, value)``, the value used by ``constant``)."""
 
     def __init__(self, graph: Graph, connection_id: str, connectivity: Connectivity | None = None,
-                 disabled: Iterable[tuple[int, int]] | None = None, parent: QUndoCommand | None = None) -> None:
+                 disabled: Iterable[tuple[int, int]] | None = None, parent: QUndoCommand | None = None,
+                 init: tuple[str, float] | None = None) -> None:
         super().__init__(parent)
         connection = graph.connection(connection_id)
+        if init is not None:
+            kind, value = init
+            if not isinstance(kind, str):
+                raise GraphError(f"connection {connection_id!r}: init must be text, got {kind!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise GraphError(f"connection {connection_id!r}: the init value must be a number, got {value!r}")
+            init = (kind, float(value))
         self.graph = graph
         self.connection_id = connection_id
         self.new_connectivity = copy.deepcopy(connectivity) if connectivity is not None else None
         self.new_disabled = sorted({(int(t), int(s)) for t, s in disabled}) if disabled is not None else None
+        self.new_init = init
         self.old_connectivity = copy.deepcopy(connection.connectivity)
         self.old_disabled = list(connection.disabled)
-        names = [name for name, value in (("connectivity", connectivity), ("disabled links", disabled))
-                 if value is not None]
+        self.old_init = (connection.init, connection.init_value)
+        names = [name for name, value in (("connectivity", connectivity), ("disabled links", disabled),
+                                          ("initialisation", init)) if value is not None]
         self.setText(f"Change {connection_id}: {', '.join(names) or 'nothing'}")
 
     def redo(self) -> None:
         self.graph.update_connection(self.connection_id, connectivity=self.new_connectivity,
-                                     disabled=self.new_disabled)
+                                     disabled=self.new_disabled, init=self.new_init)
 
     def undo(self) -> None:
         self.graph.update_connection(self.connection_id, connectivity=self.old_connectivity,
-                                     disabled=self.old_disabled)
+                                     disabled=self.old_disabled,
+                                     init=self.old_init if self.new_init is not None else None)
 
 
 class ToggleLinkCommand(QUndoCommand):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from designer.graph import Graph
+from designer.graph import Connectivity, Graph, GraphError, local_target_shape
 from designer.words import count
 
 CLASSIFICATION = "classification"
@@ -88,7 +88,14 @@ DEFAULT_LAYERS: dict[str, tuple[str, dict]] = {
     "output": ("out", {"kind": "neurons", "shape": (1,), "activation": "sigmoid"}),
     "lstm": ("lstm", {"kind": "lstm", "shape": (8,)}),
     "gru": ("gru", {"kind": "gru", "shape": (8,)}),
+    # a max pooling layer: the values as pooled (linear, no bias of its own); the first connection drawn
+    # into it pools (see pooling_connection), and it takes the grid that connection makes
+    "pool": ("pool", {"kind": "neurons", "shape": (4, 4), "activation": "linear", "bias": False}),
 }
+
+#: what the first connection into a "Max pooling" layer from the palette does: each 2x2 window's
+#: maximum, windows side by side (stride 2), as in most image networks
+POOL_WINDOW, POOL_STRIDE = 2, 2
 
 
 def new_layer_fields(kind: str, facts: DataFacts | None) -> tuple[str, dict]:
@@ -119,3 +126,19 @@ def adaptation(graph: Graph, facts: DataFacts) -> dict[str, dict]:
                 change["activation"] = facts.output_activation
             changes[out.id] = change
     return changes
+
+
+def pooling_connection(graph: Graph, source_id: str, target_id: str) -> tuple[Connectivity, tuple[int, ...]] | None:
+    """The connectivity of a max pooling connection from ``source_id`` into the pooling layer ``target_id`` and
+    the shape the target takes (the source's channels over the pooled grid); None where the source cannot be
+    pooled (a gated layer, or a connection back into itself)."""
+    source, target = graph.layers.get(source_id), graph.layers.get(target_id)
+    if source is None or target is None or source_id == target_id or source.kind not in ("input", "neurons"):
+        return None
+    for padding in ("valid", "same"):  # a grid smaller than the window: pad it
+        connectivity = Connectivity("local", (POOL_WINDOW,), POOL_STRIDE, padding, pool="max")
+        try:
+            return connectivity, tuple(local_target_shape(source.shape, connectivity))
+        except GraphError:
+            continue
+    return None

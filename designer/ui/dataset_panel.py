@@ -39,8 +39,25 @@ BUILTIN_TITLES = {
 POINT_DATASETS = ("gate_and", "gate_or", "gate_xor", "circle", "xor", "gaussians", "spiral", "moons",
                   "plane", "bumps")
 LOSS_TITLES = {"auto": "Automatic (from the data and output)", "mse": "Mean squared error",
+               "mae": "Mean absolute error", "huber": "Huber",
                "cross_entropy": "Cross-entropy", "bce": "Binary cross-entropy"}
-OPTIMIZER_TITLES = {"sgd": "SGD (gradient descent)", "adam": "Adam"}
+OPTIMIZER_TITLES = {"sgd": "SGD (gradient descent)", "adam": "Adam", "adamw": "AdamW (decoupled weight decay)",
+                    "rmsprop": "RMSprop"}
+SCHEDULE_TITLES = {"none": "None: the rate stays as set", "step": "Step: × γ every few epochs",
+                   "cosine": "Cosine: down to the minimum", "one_cycle": "One cycle: up to the rate, then down",
+                   "plateau": "On plateau: × γ when the loss stalls"}
+#: the losses label smoothing applies to (automatic picks cross-entropy for classes)
+SMOOTHED_LOSSES = ("auto", "cross_entropy")
+#: the optimizers that take a momentum
+MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
+#: the parameters of each learning-rate schedule, by their training-block keys
+SCHEDULE_PARAMETERS = {"none": (), "step": ("step_size", "gamma"), "cosine": ("min_learning_rate",),
+                       "one_cycle": (), "plateau": ("gamma", "patience", "min_learning_rate")}
+#: the training block's values where it leaves them out (designer.training.config's defaults)
+TRAINING_DEFAULTS = {"loss": "auto", "label_smoothing": 0.0, "huber_delta": 1.0, "optimizer": "sgd",
+                     "learning_rate": 0.1, "momentum": 0.0, "nesterov": False, "weight_decay": 0.0,
+                     "schedule": "none", "step_size": 30, "gamma": 0.1, "patience": 10, "min_learning_rate": 0.0,
+                     "batch_size": 16, "epochs": 200, "l1": 0.0, "l2": 0.0, "seed": 0, "device": "auto"}
 DEVICE_TITLES = {"auto": "Automatic", "cpu": "CPU", "cuda": "CUDA GPU", "mps": "Apple GPU (MPS)"}
 #: the learning rates the engine takes (designer.training.config.MAX_LEARNING_RATE; not imported:
 #: this panel is built before torch loads). A box with a lower maximum showed 100 for 1e6.
@@ -90,7 +107,9 @@ class ChangeSettingsCommand(QUndoCommand):
             return False
         self.new = copy.deepcopy(other.new)
         self.made = other.made
-        if self.new == self.old:
+        # back to the block as it was, keys in the same order too (the file writes them in this order): a
+        # block whose keys were dropped and put back elsewhere is a change, which undo must take back
+        if list(self.new.items()) == list(self.old.items()):
             self.setObsolete(True)
         return True
 
@@ -99,7 +118,9 @@ def _step_text(block: str, key: str, value: Any) -> str:
     """How the History panel names a settings change ("Use dataset spiral", "Change learning rate")."""
     if block == "dataset" and key == "name" and value:
         return f"Use dataset {value}"
-    words = {"path": "file", "target": "target column", "features": "feature columns"}.get(key, key.replace("_", " "))
+    words = {"path": "file", "target": "target column", "features": "feature columns", "gamma": "schedule factor",
+             "step_size": "schedule step", "patience": "schedule patience", "schedule": "learning-rate schedule",
+             "min_learning_rate": "minimum learning rate"}.get(key, key.replace("_", " "))
     return f"Change dataset {words}" if block == "dataset" else f"Change {words}"
 
 
@@ -180,7 +201,8 @@ class DatasetPanel(QTabWidget):
         self.addTab(self.data_page, "Data")
         self.addTab(self.training_page, "Training")
         self.setTabToolTip(0, "Where the samples come from and how many are kept for validation")
-        self.setTabToolTip(1, "Loss, optimizer, learning rate, batch size, epochs, regularization, device")
+        self.setTabToolTip(1, "Loss, optimizer, learning rate and its schedule, batch size, epochs, "
+                              "regularization, device")
         self.load()
 
     @staticmethod
@@ -318,7 +340,16 @@ class DatasetPanel(QTabWidget):
         self.loss = _combo(LOSS_TITLES)
         self.loss.setObjectName("training_loss")
         self.loss.setToolTip("Automatic: cross-entropy for classes, binary cross-entropy for one sigmoid output, "
-                             "mean squared error for regression.")
+                             "mean squared error for regression. Mean absolute error and Huber care less about "
+                             "outliers than squared error.")
+        self.label_smoothing = _double(0.0, 0.99, 3, 0.05)
+        self.label_smoothing.setObjectName("training_label_smoothing")
+        self.label_smoothing.setToolTip("Cross-entropy only: aim for 1 − ε on the right class and spread ε over "
+                                        "all the classes, so the network is not pushed to certainty. 0: off.")
+        self.huber_delta = _double(0.0001, 1_000_000.0, 4, 0.1)
+        self.huber_delta.setObjectName("training_huber_delta")
+        self.huber_delta.setToolTip("Huber loss: errors smaller than δ count squared (as mean squared error), "
+                                    "larger ones count in proportion (as mean absolute error).")
         self.optimizer = _combo(OPTIMIZER_TITLES)
         self.optimizer.setObjectName("training_optimizer")
         self.learning_rate = _double(MIN_LEARNING_RATE, MAX_LEARNING_RATE, 6, 0.01)
@@ -326,6 +357,36 @@ class DatasetPanel(QTabWidget):
         self.learning_rate.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
         self.momentum = _double(0.0, 0.999, 3, 0.05)
         self.momentum.setObjectName("training_momentum")
+        self.momentum.setToolTip("SGD and RMSprop: how much of the previous step carries into the next (0.9 is "
+                                 "usual). Adam keeps its own.")
+        self.nesterov = QCheckBox("Nesterov momentum")
+        self.nesterov.setObjectName("training_nesterov")
+        self.nesterov.setToolTip("SGD: take the gradient where the momentum is about to carry the weights "
+                                 "(needs a momentum above 0).")
+        self.weight_decay = _double(0.0, 1000.0, 6, 0.0001)
+        self.weight_decay.setObjectName("training_weight_decay")
+        self.weight_decay.setToolTip("The optimizer shrinks every weight by this fraction of the learning rate at "
+                                     "each step (AdamW: apart from its gradient steps). 0: off.")
+        self.schedule = _combo(SCHEDULE_TITLES)
+        self.schedule.setObjectName("training_schedule")
+        self.schedule.setToolTip("How the learning rate changes during the run (the loss plot draws it).")
+        self.step_size = _spin(1, 1_000_000)
+        self.step_size.setObjectName("training_step_size")
+        self.step_size.setSuffix(" epochs")
+        self.step_size.setToolTip("Step schedule: the learning rate is multiplied by γ after every this many epochs.")
+        self.gamma = _double(0.0001, 0.9999, 4, 0.05)
+        self.gamma.setObjectName("training_gamma")
+        self.gamma.setToolTip("What the learning rate is multiplied by at each step (or plateau): 0.1 divides it "
+                              "by ten.")
+        self.patience = _spin(0, 1_000_000)
+        self.patience.setObjectName("training_patience")
+        self.patience.setSuffix(" epochs")
+        self.patience.setToolTip("On plateau: how many epochs without a better loss (validation loss where there "
+                                 "is validation data) before the rate is lowered.")
+        self.min_learning_rate = _double(0.0, MAX_LEARNING_RATE, 8, 0.0001)
+        self.min_learning_rate.setObjectName("training_min_learning_rate")
+        self.min_learning_rate.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
+        self.min_learning_rate.setToolTip("The lowest the schedule takes the learning rate.")
         self.batch_size = _spin(1, 10_000_000)
         self.batch_size.setObjectName("training_batch_size")
         self.epochs = _spin(1, 1_000_000, 10)
@@ -335,30 +396,72 @@ class DatasetPanel(QTabWidget):
         self.l1.setToolTip("Penalty on the sum of absolute weights: pushes weights to exactly zero.")
         self.l2 = _double(0.0, 1000.0, 6, 0.0001)
         self.l2.setObjectName("training_l2")
-        self.l2.setToolTip("Penalty on the sum of squared weights (weight decay): keeps weights small.")
+        self.l2.setToolTip("Penalty on the sum of squared weights, added to the loss: keeps weights small.")
         self.training_seed = _spin(0, 2**31 - 1)
         self.training_seed.setObjectName("training_seed")
         self.training_seed.setToolTip("Seeds the initial weights and the shuffling of batches.")
         self.device = _combo(DEVICE_TITLES)
         self.device.setObjectName("training_device")
         form.addRow("Loss", self.loss)
+        form.addRow("Label smoothing", self.label_smoothing)
+        form.addRow("Huber δ", self.huber_delta)
         form.addRow("Optimizer", self.optimizer)
         form.addRow("Learning rate", self.learning_rate)
         form.addRow("Momentum", self.momentum)
+        form.addRow("", self.nesterov)
+        form.addRow("Weight decay", self.weight_decay)
+        form.addRow("Schedule", self.schedule)
+        form.addRow("Step every", self.step_size)
+        form.addRow("Factor γ", self.gamma)
+        form.addRow("Patience", self.patience)
+        form.addRow("Minimum rate", self.min_learning_rate)
         form.addRow("Batch size", self.batch_size)
         form.addRow("Epochs", self.epochs)
         form.addRow("L1 penalty", self.l1)
         form.addRow("L2 penalty", self.l2)
         form.addRow("Seed", self.training_seed)
         form.addRow("Device", self.device)
-        for combo, key in ((self.loss, "loss"), (self.optimizer, "optimizer"), (self.device, "device")):
+        self._training_form = form
+        self._schedule_rows = {"step_size": self.step_size, "gamma": self.gamma, "patience": self.patience,
+                               "min_learning_rate": self.min_learning_rate}
+        for combo, key in ((self.loss, "loss"), (self.optimizer, "optimizer"), (self.device, "device"),
+                           (self.schedule, "schedule")):
             combo.currentIndexChanged.connect(lambda _i, c=combo, k=key: self._set("training", k, c.currentData()))
-        for spin, key in ((self.learning_rate, "learning_rate"), (self.momentum, "momentum"), (self.l1, "l1"),
-                          (self.l2, "l2")):
+        for spin, key in ((self.learning_rate, "learning_rate"), (self.l1, "l1"), (self.l2, "l2"),
+                          (self.label_smoothing, "label_smoothing"), (self.huber_delta, "huber_delta"),
+                          (self.weight_decay, "weight_decay"), (self.gamma, "gamma"),
+                          (self.min_learning_rate, "min_learning_rate")):
             spin.valueChanged.connect(lambda v, k=key: self._set("training", k, round(v, 9)))
-        for spin, key in ((self.batch_size, "batch_size"), (self.epochs, "epochs"), (self.training_seed, "seed")):
+        for spin, key in ((self.batch_size, "batch_size"), (self.epochs, "epochs"), (self.training_seed, "seed"),
+                          (self.step_size, "step_size"), (self.patience, "patience")):
             spin.valueChanged.connect(lambda v, k=key: self._set("training", k, int(v)))
+        self.momentum.valueChanged.connect(self._apply_momentum)
+        self.nesterov.toggled.connect(lambda on: self._set("training", "nesterov", bool(on)))
         return box
+
+    def _show_training_rows(self, t: dict[str, Any]) -> None:
+        """The settings that apply to the chosen loss, optimizer and schedule; the others step aside."""
+        value = lambda key: t.get(key, TRAINING_DEFAULTS[key])  # noqa: E731
+        form = self._training_form
+        loss, optimizer, schedule = value("loss"), value("optimizer"), value("schedule")
+        self.label_smoothing.setEnabled(loss in SMOOTHED_LOSSES)
+        form.setRowVisible(self.huber_delta, loss == "huber")
+        self.momentum.setEnabled(optimizer in MOMENTUM_OPTIMIZERS)
+        form.setRowVisible(self.nesterov, optimizer == "sgd")
+        self.nesterov.setEnabled(bool(value("momentum")) or bool(value("nesterov")))
+        shown = SCHEDULE_PARAMETERS.get(schedule, ())
+        for key, widget in self._schedule_rows.items():
+            form.setRowVisible(widget, key in shown)
+
+    def _apply_momentum(self, value: float) -> None:
+        """A momentum of 0 takes Nesterov off with it (Nesterov needs momentum): one step, not a broken block."""
+        value = round(value, 9)
+        t = self.project.training
+        if value == 0 and t.get("nesterov") and not self._loading:
+            self._push("training", {**t, "momentum": value, "nesterov": False}, "momentum",
+                       _step_text("training", "momentum", value))
+            return
+        self._set("training", "momentum", value)
 
     # ------------------------------------------------------------------ model -> widgets
     def set_project(self, project) -> None:
@@ -394,17 +497,21 @@ class DatasetPanel(QTabWidget):
             self.images_size.setText(", ".join(map(str, size)) if isinstance(size, list) else str(size))
             self.images_grayscale.setChecked(bool(d.get("grayscale", False)))
 
-            _select(self.loss, t.get("loss", "auto"))
-            _select(self.optimizer, t.get("optimizer", "sgd"))
-            self.learning_rate.setValue(float(t.get("learning_rate", 0.1)))
-            self.momentum.setValue(float(t.get("momentum", 0.0)))
-            self.momentum.setEnabled(t.get("optimizer", "sgd") == "sgd")
-            self.batch_size.setValue(int(t.get("batch_size", 16)))
-            self.epochs.setValue(int(t.get("epochs", 200)))
-            self.l1.setValue(float(t.get("l1", 0.0)))
-            self.l2.setValue(float(t.get("l2", 0.0)))
-            self.training_seed.setValue(int(t.get("seed", 0)))
-            _select(self.device, t.get("device", "auto"))
+            value = lambda key: t.get(key, TRAINING_DEFAULTS[key])  # noqa: E731
+            self._show_training_rows(t)
+            _select(self.loss, value("loss"))
+            _select(self.optimizer, value("optimizer"))
+            _select(self.schedule, value("schedule"))
+            _select(self.device, value("device"))
+            for spin, key in ((self.learning_rate, "learning_rate"), (self.momentum, "momentum"), (self.l1, "l1"),
+                              (self.l2, "l2"), (self.label_smoothing, "label_smoothing"),
+                              (self.huber_delta, "huber_delta"), (self.weight_decay, "weight_decay"),
+                              (self.gamma, "gamma"), (self.min_learning_rate, "min_learning_rate")):
+                spin.setValue(float(value(key)))
+            for spin, key in ((self.batch_size, "batch_size"), (self.epochs, "epochs"), (self.training_seed, "seed"),
+                              (self.step_size, "step_size"), (self.patience, "patience")):
+                spin.setValue(int(value(key)))
+            self.nesterov.setChecked(bool(value("nesterov")))
         except (TypeError, ValueError):
             pass  # a malformed value from a file: the fields keep what they showed; training reports it
         finally:

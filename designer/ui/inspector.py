@@ -15,15 +15,19 @@ import math
 import re
 import time
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QLabel, QLineEdit, QSizePolicy,
-                               QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QUndoStack
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QLabel, QLineEdit,
+                               QSizePolicy, QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
 
-from designer.graph import (ACTIVATIONS, LAYER_KINDS, Connectivity, Graph, GraphError, connection_weight_count,
-                            layer_parameter_count, local_geometry, local_target_shape)
+from designer.graph import (ACTIVATIONS, DEFAULT_SLOPE, DROPOUT_KINDS, GATES, INITS, LAYER_KINDS, NORMS,
+                            Connectivity, Graph, GraphError, connection_weight_count, layer_parameter_count,
+                            local_geometry, local_target_shape)
 from designer.words import count
 
+from . import style
+from .activation_curves import ACTIVATION_NAMES as _ACTIVATION_TITLES
+from .activation_curves import Z_RANGE, curve, formula, is_jump
 from .commands import UpdateConnectionCommand, UpdateLayerCommand
 from .neuron_weights import NeuronWeights, local_window
 
@@ -31,10 +35,21 @@ from .neuron_weights import NeuronWeights, local_window
 #: a combo box with the arrow keys or by typing "li" (Leaky ReLU, then Linear) is one choice, not several
 MERGE_SECONDS = 1.0
 LAYER_FIELD_COMMAND_ID = 0x4E4E4946
+CONNECTION_INIT_COMMAND_ID = 0x4E4E4349
 
 KIND_NAMES = {"input": "Input", "neurons": "Neurons", "lstm": "LSTM", "gru": "GRU"}
-ACTIVATION_NAMES = {"step": "Step (threshold)", "linear": "Linear", "sigmoid": "Sigmoid", "tanh": "Tanh",
-                    "relu": "ReLU", "leaky_relu": "Leaky ReLU", "softmax": "Softmax"}
+#: every activation, in the order of the design model's list, by the name a person reads
+ACTIVATION_NAMES = {name: _ACTIVATION_TITLES.get(name, name) for name in ACTIVATIONS}
+_NORM_TITLES = {"none": "None", "batch": "Batch normalisation", "layer": "Layer normalisation"}
+NORM_NAMES = {name: _NORM_TITLES.get(name, name) for name in NORMS}
+_INIT_TITLES = {"default": "Default (PyTorch's)", "xavier_uniform": "Xavier (Glorot) uniform",
+                "xavier_normal": "Xavier (Glorot) normal", "he_uniform": "He (Kaiming) uniform",
+                "he_normal": "He (Kaiming) normal", "orthogonal": "Orthogonal", "zeros": "Zeros",
+                "constant": "Constant"}
+INIT_NAMES = {name: _INIT_TITLES.get(name, name) for name in INITS}
+OPERATION_NAMES = {"": "Weighted sum", "max": "Max pooling", "mean": "Mean pooling"}
+#: the highest dropout the inspector offers (validation takes anything below 1)
+MAX_DROPOUT = 0.95
 _SEPARATORS = re.compile(r"[\s,x×*]+")
 
 
@@ -84,6 +99,131 @@ class LayerFieldCommand(UpdateLayerCommand):
         return True
 
 
+class ConnectionInitCommand(UpdateConnectionCommand):
+    """An inspector edit of how a connection's weights start; quick successive edits merge (a spin box's arrow)."""
+
+    def __init__(self, graph: Graph, connection_id: str, init: tuple[str, float]) -> None:
+        super().__init__(graph, connection_id, init=init)
+        self.setText(f"Change the initialisation of {connection_id}")
+        self.made = time.monotonic()
+
+    def id(self) -> int:  # noqa: A003 (Qt's name)
+        return CONNECTION_INIT_COMMAND_ID
+
+    def mergeWith(self, other) -> bool:  # noqa: N802 (Qt's name)
+        if not (isinstance(other, ConnectionInitCommand) and other.connection_id == self.connection_id
+                and other.made - self.made < MERGE_SECONDS):
+            return False
+        self.new_init = other.new_init
+        self.made = other.made
+        if self.new_init == self.old_init:
+            self.setObsolete(True)
+        return True
+
+
+class ActivationCurve(QWidget):
+    """A small plot of an activation ``f(z)`` for ``z`` in [-4, 4], drawn with QPainter.
+
+    The values are :func:`designer.ui.activation_curves.curve`'s (``samples()``), the ones the compiled
+    network computes; step and sign are drawn as two flat pieces joined by a dotted riser at 0.
+    """
+
+    SAMPLES = 161
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("activation_curve")
+        self.name = "linear"
+        self.slope = DEFAULT_SLOPE
+        self._points: list[tuple[float, float]] = []
+        self.setMinimumHeight(84)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.set_activation("linear")
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(180, 84)
+
+    def set_activation(self, name: str, slope: float = DEFAULT_SLOPE) -> None:
+        self.name, self.slope = name, slope
+        self._points = curve(name, slope, self.SAMPLES)
+        self.setAccessibleName(f"{ACTIVATION_NAMES.get(name, name)}: {formula(name, slope)}")
+        self.setToolTip(f"f(z) = {formula(name, slope)}, for z from {Z_RANGE[0]:g} to {Z_RANGE[1]:g}")
+        self.update()
+
+    def samples(self) -> list[tuple[float, float]]:
+        """``(z, f(z))`` as drawn."""
+        return list(self._points)
+
+    def y_range(self) -> tuple[float, float]:
+        """The values shown: the curve's, with 0 and at least one unit of height, a little margin around."""
+        ys = [y for _z, y in self._points]
+        low, high = min(min(ys), 0.0), max(max(ys), 0.0)
+        if high - low < 1.0:
+            middle = (high + low) / 2
+            low, high = min(low, middle - 0.5), max(high, middle + 0.5)
+        margin = 0.08 * (high - low)
+        return low - margin, high + margin
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 (Qt's name)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        area = QRectF(self.rect()).adjusted(22, 4, -6, -14)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor("#FAFBFC"))
+        painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 5, 5)
+        (z0, z1), (y0, y1) = Z_RANGE, self.y_range()
+
+        def at(z: float, y: float) -> QPointF:
+            return QPointF(area.left() + (z - z0) / (z1 - z0) * area.width(),
+                           area.bottom() - (y - y0) / (y1 - y0) * area.height())
+
+        # the axes through 0, and the values 1 and -1 where they are in view
+        painter.setPen(QPen(QColor("#D0D5DD"), 1.0))
+        painter.drawLine(at(z0, 0.0), at(z1, 0.0))
+        painter.drawLine(at(0.0, y0), at(0.0, y1))
+        guide = QPen(QColor("#EAECF0"), 1.0, Qt.PenStyle.DashLine)
+        painter.setPen(guide)
+        for level in (1.0, -1.0):
+            if y0 < level < y1:
+                painter.drawLine(at(z0, level), at(z1, level))
+        painter.setFont(style.ui_font(7.0))
+        painter.setPen(style.TEXT_MUTED)
+        below = area.bottom() + 1
+        painter.drawText(QRectF(area.left(), below, 30, 12), Qt.AlignmentFlag.AlignLeft, f"{z0:g}")
+        painter.drawText(QRectF(at(0.0, y0).x() - 15, below, 30, 12), Qt.AlignmentFlag.AlignHCenter, "0")
+        painter.drawText(QRectF(area.right() - 30, below, 30, 12), Qt.AlignmentFlag.AlignRight, f"{z1:g}")
+        # values: 0, and 1 and -1 where the curve stays near them; else the top of a curve that climbs
+        levels = [0.0]
+        if y1 - y0 <= 3.5:
+            levels += [level for level in (1.0, -1.0) if y0 < level < y1]
+        else:
+            levels.append(float(round(max(y for _z, y in self._points))))
+        for level in levels:
+            p = at(z0, level)
+            painter.drawText(QRectF(0, p.y() - 6, 19, 12),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{level:g}")
+        colour = style.kind_colours("neurons")[1]
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        if is_jump(self.name):
+            left = [(z, y) for z, y in self._points if z <= 0]
+            right = [(z, y) for z, y in self._points if z > 0]
+            painter.setPen(QPen(colour, 1.0, Qt.PenStyle.DotLine))
+            painter.drawLine(at(0.0, left[-1][1]), at(0.0, right[0][1]))
+            painter.setPen(QPen(colour, 2.0))
+            painter.drawLine(at(left[0][0], left[0][1]), at(0.0, left[-1][1]))
+            painter.drawLine(at(0.0, right[0][1]), at(right[-1][0], right[-1][1]))
+            painter.setBrush(QColor("white"))
+            painter.drawEllipse(at(0.0, right[0][1]), 2.5, 2.5)  # open: f(0) is the lower value
+            painter.setBrush(colour)
+            painter.drawEllipse(at(0.0, left[-1][1]), 2.5, 2.5)
+            return
+        path = QPainterPath(at(*self._points[0]))
+        for z, y in self._points[1:]:
+            path.lineTo(at(z, y))
+        painter.setPen(QPen(colour, 2.0))
+        painter.drawPath(path)
+
+
 def _combo(items: dict[str, str]) -> QComboBox:
     combo = QComboBox()
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -91,6 +231,15 @@ def _combo(items: dict[str, str]) -> QComboBox:
     for value, text in items.items():
         combo.addItem(text, value)
     return combo
+
+
+def _double(low: float, high: float, decimals: int, step: float) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setRange(low, high)
+    spin.setDecimals(decimals)
+    spin.setSingleStep(step)
+    spin.setKeyboardTracking(False)  # applied on Enter or when the field is left, not on every digit
+    return spin
 
 
 def _select(combo: QComboBox, value) -> None:
@@ -246,15 +395,53 @@ class Inspector(QWidget):
         self.activation = _combo(ACTIVATION_NAMES)
         self.activation.setObjectName("layer_activation")
         self.activation.setToolTip("What each neuron applies to its weighted sum plus bias.")
+        self.activation_curve = ActivationCurve()
+        self.activation_formula = QLabel()
+        self.activation_formula.setObjectName("activation_formula")
+        self.activation_formula.setWordWrap(True)
+        self.activation_formula.setStyleSheet("color: palette(placeholder-text); font-size: 11px;")
+        curve_box = QWidget()
+        curve_box.setObjectName("activation_curve_box")
+        curve_layout = QVBoxLayout(curve_box)
+        curve_layout.setContentsMargins(0, 0, 0, 0)
+        curve_layout.setSpacing(2)
+        curve_layout.addWidget(self.activation_curve)
+        curve_layout.addWidget(self.activation_formula)
+        self.activation_box = curve_box
+        self.slope = _double(0.0, 1.0, 3, 0.01)
+        self.slope.setObjectName("layer_slope")
+        self.slope.setToolTip("Leaky ReLU's slope for negative sums: f(z) = slope·z below 0 "
+                              f"(PyTorch's default {DEFAULT_SLOPE:g}).")
         self.bias = QCheckBox("Learned bias per neuron")
         self.bias.setObjectName("layer_bias")
+        self.norm = _combo(NORM_NAMES)
+        self.norm.setObjectName("layer_norm")
+        self.norm.setToolTip("Normalise each sample's weighted sums before the activation. Batch: per neuron "
+                             "(per channel on a grid), over the batch, with running statistics for prediction. "
+                             "Layer: over the layer's neurons, sample by sample. Both learn a scale and a shift.")
+        self.dropout = _double(0.0, MAX_DROPOUT, 2, 0.05)
+        self.dropout.setObjectName("layer_dropout")
+        self.dropout.setToolTip("While training, each value of this layer is set to 0 with this probability (and "
+                                "the others scaled up to match); predictions use every value. 0: off.")
+        self.layer_init = _combo(INIT_NAMES)
+        self.layer_init.setObjectName("layer_init")
+        self.layer_init.setToolTip("How the layer's recurrent (hidden-to-hidden) weights start.")
+        self.layer_init_value = _double(-100.0, 100.0, 4, 0.01)
+        self.layer_init_value.setObjectName("layer_init_value")
+        self.layer_init_value.setToolTip("The value every recurrent weight starts at.")
         form.addRow("Id", self.layer_id)
         form.addRow("Label", self.label)
         form.addRow("Kind", self.kind)
         form.addRow("Shape", self.shape)
         form.addRow("", self.shape_error)
         form.addRow("Activation", self.activation)
+        form.addRow("", self.activation_box)
+        form.addRow("Slope", self.slope)
         form.addRow("Bias", self.bias)
+        form.addRow("Normalisation", self.norm)
+        form.addRow("Dropout", self.dropout)
+        form.addRow("Initialisation", self.layer_init)
+        form.addRow("Start value", self.layer_init_value)
         self._layer_form = form
         self.label.editingFinished.connect(self._apply_label)
         self.kind.currentIndexChanged.connect(self._apply_kind)
@@ -262,6 +449,13 @@ class Inspector(QWidget):
         self.shape.textEdited.connect(lambda _text: self.shape_error.hide())
         self.activation.currentIndexChanged.connect(self._apply_activation)
         self.bias.toggled.connect(self._apply_bias)
+        self.slope.valueChanged.connect(lambda value: self._apply_layer_field(slope=round(value, 6)))
+        self.norm.currentIndexChanged.connect(lambda _i: self._apply_layer_field(norm=self.norm.currentData()))
+        self.dropout.valueChanged.connect(lambda value: self._apply_layer_field(dropout=round(value, 6)))
+        self.layer_init.currentIndexChanged.connect(
+            lambda _i: self._apply_layer_field(init=self.layer_init.currentData()))
+        self.layer_init_value.valueChanged.connect(
+            lambda value: self._apply_layer_field(init_value=round(value, 6)))
 
     def _build_connection_page(self) -> None:
         self.connection_page, form = self._form()
@@ -289,15 +483,39 @@ class Inspector(QWidget):
         self.shared.setToolTip("One set of window weights for every position: a convolution. Off: each target "
                                "neuron has its own weights (locally connected).")
         self.shared.setObjectName("connection_shared")
+        self.operation = _combo(OPERATION_NAMES)
+        self.operation.setObjectName("connection_operation")
+        self.operation.setToolTip("What each target neuron makes of its window: a weighted sum (learned "
+                                  "weights), or the window's maximum or mean on each channel (pooling: no weights, "
+                                  "the channels are kept).")
+        self.no_weights = QLabel()
+        self.no_weights.setObjectName("connection_no_weights")
+        self.no_weights.setWordWrap(True)
+        self.no_weights.setStyleSheet("color: palette(placeholder-text);")
+        self.init = _combo(INIT_NAMES)
+        self.init.setObjectName("connection_init")
+        self.init.setToolTip("How the weights start before training. Default: PyTorch's (uniform, scaled by the "
+                             "inputs per neuron). Xavier suits tanh and sigmoid, He suits ReLU.")
+        self.init_value = _double(-100.0, 100.0, 4, 0.01)
+        self.init_value.setObjectName("connection_init_value")
+        self.init_value.setToolTip("The value every weight starts at.")
         form.addRow("Joins", self.ends)
         form.addRow("Kind", self.connectivity)
+        form.addRow("Operation", self.operation)
         form.addRow("Window", self.window)
         form.addRow("", self.window_error)
         form.addRow("Stride", self.stride)
         form.addRow("Padding", self.padding)
         form.addRow("Weights", self.shared)
+        form.addRow("Weights", self.no_weights)
+        form.addRow("Initialisation", self.init)
+        form.addRow("Start value", self.init_value)
         form.addRow("Produces", self.produces)
         self._connection_form = form
+        self.operation.currentIndexChanged.connect(
+            lambda _i: self._apply_local(pool=self.operation.currentData() or ""))
+        self.init.currentIndexChanged.connect(lambda _i: self._apply_init(kind=self.init.currentData()))
+        self.init_value.valueChanged.connect(lambda value: self._apply_init(value=round(value, 6)))
         self.connectivity.currentIndexChanged.connect(self._apply_connectivity_kind)
         self.window.editingFinished.connect(self._apply_window)
         self.window.textEdited.connect(lambda _text: self.window_error.hide())
@@ -397,16 +615,34 @@ class Inspector(QWidget):
         self.shape.setText(format_ints(layer.shape))
         self.shape_error.hide()
         _select(self.activation, layer.activation)
+        self.activation_curve.set_activation(layer.activation, layer.slope)
+        self.activation_formula.setText(f"f(z) = {formula(layer.activation, layer.slope)}")
+        self.slope.setValue(layer.slope)
         self.bias.setChecked(layer.bias)
+        _select(self.norm, layer.norm)
+        self.dropout.setValue(layer.dropout)
+        _select(self.layer_init, layer.init)
+        self.layer_init_value.setValue(layer.init_value)
         form = self._layer_form
-        form.setRowVisible(self.activation, layer.kind == "neurons")
+        neurons = layer.kind == "neurons"
+        form.setRowVisible(self.activation, neurons)
+        form.setRowVisible(self.activation_box, neurons)
+        form.setRowVisible(self.slope, neurons and layer.activation == "leaky_relu")
         form.setRowVisible(self.bias, layer.kind != "input")
+        form.setRowVisible(self.norm, neurons)
+        form.setRowVisible(self.dropout, layer.kind in DROPOUT_KINDS)
+        form.setRowVisible(self.layer_init, layer.kind in GATES)
+        form.setRowVisible(self.layer_init_value, layer.kind in GATES and layer.init == "constant")
         self.pages.setCurrentWidget(self.layer_page)
 
     def _load_connection(self, conn) -> None:
         source, target = self.graph.layers.get(conn.source), self.graph.layers.get(conn.target)
         self.title.setText(f"Connection “{conn.id}”")
-        if source is not None and target is not None:
+        c = conn.connectivity
+        pooling = c.is_pool
+        if pooling:
+            weights = f"{c.pool} pooling: no weights"
+        elif source is not None and target is not None:
             try:
                 weights = f"{connection_weight_count(source, target, conn):,} weights"
             except GraphError:
@@ -416,26 +652,48 @@ class Inspector(QWidget):
         recurrent = conn.id in self.graph.flow().recurrent
         self.subtitle.setText(weights + (" · recurrent: carries the previous time step" if recurrent else ""))
         self.ends.setText(f"{conn.source}  →  {conn.target}")
-        c = conn.connectivity
         _select(self.connectivity, c.kind)
+        _select(self.operation, c.pool if c.kind == "local" else "")
         self.window.setText(format_ints(c.window))
         self.window_error.hide()
         self.stride.setValue(max(1, c.stride))
         _select(self.padding, c.padding)
         self.shared.setChecked(c.shared)
+        _select(self.init, conn.init)
+        self.init_value.setValue(conn.init_value)
+        what = {"max": "maximum", "mean": "mean"}.get(c.pool, c.pool)
+        self.no_weights.setText(f"None: each target neuron is the {what} of its window, channel by channel")
         local = c.kind == "local"
         form = self._connection_form
-        for widget in (self.window, self.stride, self.padding, self.shared, self.produces):
+        for widget in (self.operation, self.window, self.stride, self.padding, self.produces):
             form.setRowVisible(widget, local)
+        form.setRowVisible(self.shared, local and not pooling)
+        form.setRowVisible(self.no_weights, pooling)
+        form.setRowVisible(self.init, not pooling)
+        form.setRowVisible(self.init_value, not pooling and conn.init == "constant")
         if local and source is not None:
-            try:
-                grid = local_geometry(source.shape, c).out_spatial
-                size = " × ".join(map(str, grid))
-                self.produces.setText(f"a {size} grid per channel" if len(grid) > 1 else f"{size} neurons per channel")
-            except GraphError:
-                self.produces.setText("no grid: the window does not fit (see Problems)")
+            self.produces.setText(self._produces(source, c))
         form.setRowVisible(self.window_error, local and not self.window_error.isHidden())
         self.pages.setCurrentWidget(self.connection_page)
+
+    @staticmethod
+    def _produces(source, c: Connectivity) -> str:
+        """What a local connection's windows make of the source: ``a 4 × 4 grid per channel``."""
+        try:
+            grid = local_geometry(source.shape, c).out_spatial
+        except GraphError:
+            return "no grid: the window does not fit (see Problems)"
+        size = " × ".join(map(str, grid))
+        if c.is_pool:
+            try:
+                shape = local_target_shape(source.shape, c)
+            except GraphError:
+                shape = grid
+            channels = shape[0] if len(shape) == 3 else 1
+            kept = (f", on each of the {channels} channels (kept)" if channels > 1 else "")
+            return (f"a {size} grid{kept}: shape {format_ints(shape)}" if len(grid) > 1
+                    else f"{size} neurons: shape {format_ints(shape)}")
+        return f"a {size} grid per channel" if len(grid) > 1 else f"{size} neurons per channel"
 
     def _load_neuron(self, layer_id: str, index: int) -> None:
         layer = self.graph.layers[layer_id]
@@ -453,8 +711,12 @@ class Inspector(QWidget):
         lines = [f"<b>Layer</b>: {layer.id} ({KIND_NAMES.get(layer.kind, layer.kind)}, shape "
                  f"{format_ints(layer.shape)})"]
         if layer.kind == "neurons":
+            norm = {"batch": ", batch-normalised", "layer": ", layer-normalised"}.get(layer.norm, "")
             lines.append(f"<b>Computes</b>: {ACTIVATION_NAMES.get(layer.activation, layer.activation).lower()}"
-                         f" of its weighted inputs{' plus bias' if layer.bias else ''}")
+                         f" of its weighted inputs{' plus bias' if layer.bias else ''}{norm}")
+        if layer.kind in DROPOUT_KINDS and layer.dropout:
+            lines.append(f"<b>Dropout</b>: {layer.dropout:g} while training (each value set to 0 with this "
+                         "probability)")
         if incoming:
             lines.append("<b>Reached by</b>: " + ", ".join(self._reached_by(c, index) for c in incoming))
         lines.append("<i>Click a link to switch it off or on.</i>")
@@ -559,6 +821,12 @@ class Inspector(QWidget):
         if layer is not None:
             self._update_layer(layer, bias=bool(on))
 
+    def _apply_layer_field(self, **changes) -> None:
+        """One of the fields slope, dropout, norm, init, init_value; one undo step (quick repeats merge)."""
+        layer = self._layer()
+        if layer is not None:
+            self._update_layer(layer, **changes)
+
     def _apply_shape(self) -> None:
         layer = self._layer()
         if layer is None:
@@ -587,6 +855,7 @@ class Inspector(QWidget):
             return []
         channels = target.shape[0] if len(target.shape) == 3 else 1
         try:
+            # (pooling keeps the source's channels, whatever the target had)
             shape = local_target_shape(source.shape, connectivity, channels)
         except GraphError:
             try:
@@ -616,6 +885,7 @@ class Inspector(QWidget):
         kind = self.connectivity.currentData()
         connectivity = Connectivity(kind=kind, window=conn.connectivity.window, stride=conn.connectivity.stride,
                                     padding=conn.connectivity.padding, shared=conn.connectivity.shared,
+                                    pool=conn.connectivity.pool if kind == "local" else "",
                                     extra=dict(conn.connectivity.extra))
         self._set_connectivity(conn, connectivity, f"Make {conn.id} {kind}")
 
@@ -625,9 +895,28 @@ class Inspector(QWidget):
             return
         c = conn.connectivity
         fields = dict(kind="local", window=c.window, stride=c.stride, padding=c.padding, shared=c.shared,
-                      extra=dict(c.extra))
+                      pool=c.pool, extra=dict(c.extra))
         fields.update(changes)
-        self._set_connectivity(conn, Connectivity(**fields), f"Change the window of {conn.id}")
+        if "pool" in changes:
+            text = f"Make {conn.id} {OPERATION_NAMES.get(changes['pool'], changes['pool']).lower()}"
+        else:
+            text = f"Change the window of {conn.id}"
+        self._set_connectivity(conn, Connectivity(**fields), text)
+
+    def _apply_init(self, kind: str | None = None, value: float | None = None) -> None:
+        conn = self._connection()
+        if conn is None:
+            return
+        init = (conn.init if kind is None else kind, conn.init_value if value is None else value)
+        if init == (conn.init, conn.init_value):
+            return
+        try:
+            command = ConnectionInitCommand(self.graph, conn.id, init)
+        except GraphError as exc:
+            self._load()
+            self.input_rejected.emit(str(exc))
+            return
+        self._push(command)
 
     def _apply_window(self) -> None:
         conn = self._connection()

@@ -670,6 +670,8 @@ class MainWindow(QMainWindow):
         centre = self.canvas.mapToScene(self.canvas.viewport().rect().center())
         layer = Layer(id=self.graph.new_id(stem), position=(snap(centre.x()), snap(centre.y())), **fields)
         self.undo_stack.push(AddLayerCommand(self.graph, layer))
+        if kind == "pool":  # the first connection drawn into it pools
+            self.canvas.pooling_layers.add(layer.id)
         self.canvas.select(layer.id)
 
     @Slot(str)

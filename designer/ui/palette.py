@@ -1,8 +1,9 @@
 """The palette: the kinds of layer a user drags onto the canvas, each with a drawn icon and a tooltip.
 
 A drag carries ``QMimeData`` of the canvas's palette MIME type whose data is the item's kind
-(``input``, ``neurons``, ``output``, ``neuron``, ``lstm``, ``gru``); :meth:`Palette.mimeData` builds it, so tests
-drop exactly what a user's drag drops.
+(``input``, ``neurons``, ``output``, ``neuron``, ``lstm``, ``gru``, ``pool``); :meth:`Palette.mimeData` builds
+it, so tests drop exactly what a user's drag drops. "Max pooling" drops a layer that the first connection
+drawn into it makes a max pooling of its source (see :func:`designer.ui.data_fit.pooling_connection`).
 """
 from __future__ import annotations
 
@@ -43,6 +44,11 @@ ITEMS: tuple[PaletteItem, ...] = (
                 "time steps of a sequence.", "lstm"),
     PaletteItem("gru", "GRU",
                 "A gated recurrent unit layer: a lighter recurrent memory than LSTM.", "gru"),
+    PaletteItem("pool", "Max pooling",
+                "Keeps the largest value of each 2×2 window of a grid, channel by channel: a\n"
+                "smaller grid, and no weights. Connect a grid layer (an image, a convolution)\n"
+                "to it. Mean pooling, the window and the stride are the connection's\n"
+                "Operation, Window and Stride in the inspector (any local connection can pool).", "neurons"),
 )
 KINDS = tuple(item.kind for item in ITEMS)
 
@@ -105,6 +111,23 @@ def draw_icon(kind: str, size: int = 64) -> QPixmap:
         curve.cubicTo(QPointF(32, 37), QPointF(32, 27), QPointF(39, 27))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawPath(curve)
+    elif kind == "pool":
+        # a 4x4 grid whose top-left 2x2 window is outlined and its maximum passed on to one neuron
+        p.setPen(QPen(colour.darker(135), 1.2))
+        for r in range(4):
+            for c in range(4):
+                p.setBrush(colour.lighter(125) if (r < 2 and c < 2) else QColor(colour.lighter(150)))
+                p.drawEllipse(QPointF(10 + 8 * c, 16 + 8 * r + 4), 3.0, 3.0)
+        window = QPen(colour.darker(120), 1.8)
+        p.setPen(window)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRoundedRect(QRectF(5, 15, 18, 18), 3, 3)
+        p.setPen(wire)
+        p.drawLine(QPointF(23, 24), QPointF(44, 32))
+        _neuron(p, QPointF(50, 33), 7.0, colour)
+        p.setPen(QPen(QColor("white"), 1.6))
+        p.drawLine(QPointF(47, 35.5), QPointF(50, 29.5))  # a caret: the maximum
+        p.drawLine(QPointF(50, 29.5), QPointF(53, 35.5))
     else:  # lstm / gru: a cell whose output loops back into itself
         p.setPen(wire)
         p.setBrush(Qt.BrushStyle.NoBrush)

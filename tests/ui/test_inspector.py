@@ -103,7 +103,7 @@ def test_arrowing_through_activations_is_one_undo_step(qtbot, setup):
     inspector.activation.setFocus()
     for _ in range(2):
         qtbot.keyClick(inspector.activation, Qt.Key.Key_Down)
-    assert g.layer("h").activation == "softmax"  # relu -> leaky_relu -> softmax
+    assert g.layer("h").activation == "elu"  # relu -> leaky_relu -> elu
     assert stack.count() == 1
     stack.undo()
     assert g.layer("h").activation == "relu"

@@ -1,4 +1,4 @@
-"""The palette: its five items, their drawn icons and tooltips, and the drag data they carry."""
+"""The palette: its seven items, their drawn icons and tooltips, and the drag data they carry."""
 from __future__ import annotations
 
 import pytest
@@ -16,10 +16,10 @@ def palette(qtbot):
     return widget
 
 
-def test_the_palette_offers_the_six_kinds_in_the_users_words(palette):
+def test_the_palette_offers_the_seven_kinds_in_the_users_words(palette):
     titles = [palette.list.item(i).text() for i in range(palette.list.count())]
-    assert titles == ["Input layer", "Neuron layer", "Output layer", "Single neuron", "LSTM", "GRU"]
-    assert KINDS == ("input", "neurons", "output", "neuron", "lstm", "gru")
+    assert titles == ["Input layer", "Neuron layer", "Output layer", "Single neuron", "LSTM", "GRU", "Max pooling"]
+    assert KINDS == ("input", "neurons", "output", "neuron", "lstm", "gru", "pool")
     for i in range(palette.list.count()):
         item = palette.list.item(i)
         assert "Drag onto the canvas" in item.toolTip()

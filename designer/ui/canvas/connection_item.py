@@ -8,6 +8,9 @@
   curved sides from the source's card to the target's, so that thousands of weights cost one path.
 - A recurrent connection (``graph.flow().recurrent``) as a loop: an arc over a layer feeding
   itself, or a back edge curving from the source back over both layers to the target.
+- A pooling connection (a local one that takes its window's maximum or mean) like a local one, each
+  channel's window to its own channel, in dashed lines without weight colours (it has no weights,
+  so no link of it can be switched off either), labelled ``max 2×2`` or ``mean 2``.
 
 The item lives in scene coordinates (its position stays at the origin); its paths are
 recomputed when either layer moves or changes, never on repaint.
@@ -33,6 +36,9 @@ MAX_LINKS = 400  # beyond this many links a connection is drawn as a band
 WIDTH_STEPS = 8
 PICK_TOLERANCE = 4.0
 CONNECTION_TYPE = QGraphicsItem.UserType + 2
+#: a pooling connection's links and band edge: the local connection's green, dashed
+POOL_LINK = QColor(18, 150, 90)
+POOL_BAND = QColor(18, 183, 106, 18)
 
 
 class Link:
@@ -147,9 +153,13 @@ class ConnectionItem(DrawingStates, QGraphicsItem):
         if conn.kind == "local":
             try:
                 geo = local_geometry(src.shape, conn)
-                self._label = "×".join(map(str, geo.window)) + (" shared" if conn.shared else " local")
+                window = "×".join(map(str, geo.window))
+                if conn.is_pool:
+                    self._label = f"{conn.pool} {window}"
+                else:
+                    self._label = window + (" shared" if conn.shared else " local")
             except GraphError:
-                self._label = "local ?"
+                self._label = f"{conn.pool} ?" if conn.is_pool else "local ?"
         if recurrent:
             self.mode = "loop"
         elif source.layout.complete and target.layout.complete and self._link_pairs_fit(connection, src, dst):
@@ -186,7 +196,8 @@ class ConnectionItem(DrawingStates, QGraphicsItem):
             geo = local_geometry(src.shape, conn)
         except GraphError:
             return False
-        return dst.units * geo.window_size * geo.in_channels <= MAX_LINKS
+        # pooling reads a window on its own channel only
+        return dst.units * geo.window_size * (1 if conn.is_pool else geo.in_channels) <= MAX_LINKS
 
     @staticmethod
     def _pairs(connection: Connection, src, dst) -> list[tuple[int, int]]:
@@ -197,6 +208,11 @@ class ConnectionItem(DrawingStates, QGraphicsItem):
         except GraphError:
             return []  # a window that does not fit: validation names it; draw the band only
 
+    @property
+    def is_pool(self) -> bool:
+        """A pooling connection: no weights, so nothing to colour and no link to switch off."""
+        return self.connection.connectivity.is_pool
+
     def set_weights(self, weights: np.ndarray | None) -> bool:
         """Colour by the trained weights (``[target_units, source_units]``), or back to neutral with None.
 
@@ -204,7 +220,8 @@ class ConnectionItem(DrawingStates, QGraphicsItem):
         of the time no link changes its colour or width step). True if it repaints.
         """
         before = self._look()
-        self.weights = None if weights is None else np.asarray(weights)  # no copy: training sends copies
+        # no copy: training sends copies; a pooling connection has none (weights of an earlier design are ignored)
+        self.weights = None if weights is None or self.is_pool else np.asarray(weights)
         self._apply_weights()
         if self._look() == before:
             return False
@@ -224,7 +241,7 @@ class ConnectionItem(DrawingStates, QGraphicsItem):
         self._link_looks = None
         for link in self.links:
             link.weight = None
-        if w is None or w.size == 0:
+        if w is None or w.size == 0 or self.is_pool:
             return
         self.mean_weight = float(w.mean(dtype=np.float64))
         self._max_abs = float(np.abs(w).max()) or 1.0
@@ -364,7 +381,7 @@ class ConnectionItem(DrawingStates, QGraphicsItem):
     def contains(self, point: QPointF) -> bool:
         """Only the drawn parts are hit: a link, the band or the loop, not the space between links."""
         if self.mode == "links" and self._links_shown:
-            return self.link_at(point) is not None
+            return self._nearest_link(point) is not None
         if self.mode == "links":
             return self._band.contains(point)
         return self.shape().contains(point)
@@ -384,7 +401,13 @@ class ConnectionItem(DrawingStates, QGraphicsItem):
         return QLineF(self._lines[self.links.index(link)])
 
     def link_at(self, point: QPointF, tolerance: float = PICK_TOLERANCE) -> Link | None:
-        """The drawn link nearest to ``point`` within ``tolerance`` (scene units), if any."""
+        """The drawn link nearest to ``point`` within ``tolerance`` (scene units), if any; none of a pooling
+        connection, whose links have no weight to show or switch off (a click there selects the connection)."""
+        if self.is_pool:
+            return None
+        return self._nearest_link(point, tolerance)
+
+    def _nearest_link(self, point: QPointF, tolerance: float = PICK_TOLERANCE) -> Link | None:
         if not self.shows_links() or not len(self._ends):
             return None
         e = self._ends
@@ -410,13 +433,18 @@ class ConnectionItem(DrawingStates, QGraphicsItem):
     def summary_text(self) -> str:
         src, dst = self.source_item.layer, self.target_item.layer
         kind = "recurrent" if self.recurrent else self.connection.connectivity.kind
+        if self.is_pool and not self.recurrent:
+            kind = f"{self.connection.connectivity.pool} pooling"
         text = f"{self.item_id}: {kind}, {src.name} → {dst.name}"
         if self._label and not self.recurrent:
             text += f" ({self._label})"
-        try:
-            text += f", {connection_weight_count(src, dst, self.connection):,} weights"
-        except GraphError:
-            pass  # a window that does not fit: the problems panel says so
+        if self.is_pool:
+            text += ", no weights"
+        else:
+            try:
+                text += f", {connection_weight_count(src, dst, self.connection):,} weights"
+            except GraphError:
+                pass  # a window that does not fit: the problems panel says so
         if self.connection.disabled:
             n = len(self.connection.disabled)
             text += f", {n} link{'s' if n != 1 else ''} switched off"
@@ -429,6 +457,10 @@ class ConnectionItem(DrawingStates, QGraphicsItem):
         """How a link is drawn: dashed and faint when switched off, by its weight once trained."""
         if not link.enabled:
             pen = QPen(style.LINK_DISABLED, 1.0, Qt.PenStyle.DashLine)
+        elif self.is_pool:
+            colour = style.PROBLEM if self.problem else (style.ACCENT if selected else
+                                                         _opaque(POOL_LINK, self._crowd_alpha(200)))
+            pen = QPen(colour, 1.2 if selected else 1.0, Qt.PenStyle.DashLine)
         elif link.weight is not None:
             pen = self._weighted_pen(link.weight >= 0, int(self._width_step(abs(link.weight))))
         elif self.problem:
@@ -484,9 +516,13 @@ class ConnectionItem(DrawingStates, QGraphicsItem):
             painter.setPen(self.link_pen(self.hovered_link, selected))
             painter.drawLine(self._lines[self.links.index(self.hovered_link)])
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(style.PROBLEM if self.problem else (style.ACCENT if selected else style.LINK))
+        painter.setBrush(style.PROBLEM if self.problem else (style.ACCENT if selected else
+                                                             (POOL_LINK if self.is_pool else style.LINK)))
         for arrow in self._arrows:
             painter.drawPolygon(arrow)
+        if self.is_pool and self._label:
+            # its links look like a local connection's: the label says what it does with them
+            self._paint_label(painter, style.ACCENT if selected else POOL_LINK)
 
     def _groups(self, selected: bool) -> list[tuple[QPen, list[QLineF]]]:
         """The links by pen (switched off, neutral, and by sign and width step, thin to thick),
@@ -516,8 +552,9 @@ class ConnectionItem(DrawingStates, QGraphicsItem):
 
     def _paint_band(self, painter: QPainter, selected: bool, lod: float) -> None:
         local = self.connection.connectivity.kind == "local"
-        fill = QColor(style.BAND_LOCAL if local else style.BAND)
+        fill = QColor(POOL_BAND if self.is_pool else style.BAND_LOCAL if local else style.BAND)
         edge = QColor(style.BAND_LOCAL_EDGE if local else style.BAND_EDGE)
+        dash = Qt.PenStyle.DashLine if self.is_pool else Qt.PenStyle.SolidLine
         if self.mean_weight is not None:
             fill = _weight_colour(self.mean_weight, 40 + int(120 * min(1.0, abs(self.mean_weight) / self._max_abs)))
             edge = _weight_colour(self.mean_weight, 200)
@@ -525,11 +562,11 @@ class ConnectionItem(DrawingStates, QGraphicsItem):
             fill.setAlpha(min(255, fill.alpha() + 30))
         pen_w = 1.0 / max(lod, 0.05) if lod < LOW_DETAIL else 1.0
         if self.problem:
-            painter.setPen(QPen(style.PROBLEM, 2.5 * pen_w))
+            painter.setPen(QPen(style.PROBLEM, 2.5 * pen_w, dash))
         elif selected:
-            painter.setPen(QPen(style.ACCENT, 2.0 * pen_w))
+            painter.setPen(QPen(style.ACCENT, 2.0 * pen_w, dash))
         else:
-            painter.setPen(QPen(edge, pen_w))
+            painter.setPen(QPen(edge, (1.4 if self.is_pool else 1.0) * pen_w, dash))
         painter.setBrush(fill)
         painter.drawPath(self._band)
         if self._label and lod >= LOW_DETAIL:

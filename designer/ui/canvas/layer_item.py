@@ -21,8 +21,9 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from designer.graph import Layer
+from designer.graph import DROPOUT_KINDS, Layer
 from designer.ui import style
+from designer.ui.activation_curves import curve
 
 from .layout import GRID_ALL, GRID_HEAD, GRID_PITCH, GRID_TAIL, HEADER, MIN_WIDTH, PAD, LayerLayout, layout_layer
 
@@ -57,18 +58,26 @@ def _fonts():
     return _TITLE_FONT, _SUB_FONT, _GAP_FONT
 
 
-def _activation_glyph(name: str) -> QPainterPath:
+def _activation_glyph(name: str, slope: float = 0.01) -> QPainterPath:
     """A tiny plot of the activation function over [-1, 1] x [-1, 1] (y grows downwards)."""
     path = QPainterPath()
     if name == "step":
         path.moveTo(-1, 0.6); path.lineTo(0, 0.6); path.lineTo(0, -0.6); path.lineTo(1, -0.6)  # noqa: E702
+    elif name == "sign":
+        path.moveTo(-1, 0.7); path.lineTo(0, 0.7); path.lineTo(0, -0.7); path.lineTo(1, -0.7)  # noqa: E702
     elif name in ("sigmoid", "tanh"):
         k = 0.25 if name == "tanh" else 0.5
         path.moveTo(-1, 0.65); path.cubicTo(k, 0.65, -k, -0.65, 1, -0.65)  # noqa: E702
+    elif name == "hard_sigmoid":
+        path.moveTo(-1, 0.65); path.lineTo(-0.45, 0.65); path.lineTo(0.45, -0.65); path.lineTo(1, -0.65)  # noqa: E702
     elif name == "relu":
         path.moveTo(-1, 0.5); path.lineTo(0, 0.5); path.lineTo(0.9, -0.7)  # noqa: E702
     elif name == "leaky_relu":
-        path.moveTo(-1, 0.7); path.lineTo(0, 0.5); path.lineTo(0.9, -0.7)  # noqa: E702
+        # the slope drawn as set, at least a visible tilt (0.01 would look like a ReLU)
+        tilt = min(max(abs(slope) * 4, 0.2), 1.2) * (1 if slope >= 0 else -1)
+        path.moveTo(-1, 0.5 + 0.2 * tilt); path.lineTo(0, 0.5); path.lineTo(0.9, -0.7)  # noqa: E702
+    elif name in ("elu", "gelu", "softplus", "silu"):
+        _sampled(path, name)
     elif name == "softmax":
         for x, h in ((-0.6, 0.5), (0.0, 1.2), (0.6, 0.8)):
             path.moveTo(x, 0.7); path.lineTo(x, 0.7 - h)  # noqa: E702
@@ -77,11 +86,29 @@ def _activation_glyph(name: str) -> QPainterPath:
     return path
 
 
+def _sampled(path: QPainterPath, name: str) -> None:
+    """The smooth ReLU-like curves, from their values over z in [-3, 2]: drawn as relu's glyph is placed."""
+    points = curve(name, samples=17, z_range=(-3.0, 2.0))
+    for i, (z, y) in enumerate(points):
+        # z -3..2 onto x -1..0.9; y -1..2 onto 0.95..-0.7
+        x, v = -1 + (z + 3) / 5 * 1.9, 0.4 - y * 0.55
+        if i == 0:
+            path.moveTo(x, v)
+        else:
+            path.lineTo(x, v)
+
+
 def describe(layer: Layer) -> str:
-    """The card's subtitle: ``tanh · 4``, ``input · 28×28``, ``lstm · 8``."""
+    """The card's subtitle: ``tanh · 4``, ``input · 28×28``, ``lstm · 8``; then normalisation and dropout where
+    set: ``relu · 16 · batch norm · dropout 0.5``."""
     shape = "×".join(str(v) for v in layer.shape)
     what = layer.activation if layer.kind == "neurons" else layer.kind
-    return f"{what} · {shape}"
+    parts = [what, shape]
+    if layer.kind == "neurons" and layer.norm in ("batch", "layer"):
+        parts.append(f"{layer.norm} norm")
+    if layer.kind in DROPOUT_KINDS and layer.dropout:
+        parts.append(f"dropout {layer.dropout:g}")
+    return " · ".join(parts)
 
 
 class DrawingStates:
@@ -148,7 +175,10 @@ class LayerItem(DrawingStates, QGraphicsItem):
         self.setPos(*layer.position)
         self._summary = (f"{layer.name} ({layer.id}): {layer.kind}, shape {list(layer.shape)}, "
                          f"{layer.units:,} neuron{'s' if layer.units != 1 else ''}"
-                         + (f", {layer.activation}" if layer.kind == "neurons" else ""))
+                         + (f", {layer.activation}" if layer.kind == "neurons" else "")
+                         + (f", {layer.norm} normalisation" if layer.kind == "neurons" and layer.norm != "none" else "")
+                         + (f", dropout {layer.dropout:g} while training"
+                            if layer.kind in DROPOUT_KINDS and layer.dropout else ""))
         self.setToolTip(self._summary)
         self.header.setToolTip(self._summary)
         self.header.prepareGeometryChange()
@@ -212,7 +242,9 @@ class LayerItem(DrawingStates, QGraphicsItem):
         for window in self.windows:
             spans = [_span(a, b) for a, b in window.spans]
             where = f"rows {spans[0]} · cols {spans[1]}" if len(spans) == 2 else f"neurons {spans[0]}"
-            if window.channels > 1:
+            if getattr(window, "pool", "") and len(self.layer.shape) == 3 and self.layer.shape[0] > 1:
+                where = f"{where} · channel {window.first_channel}"
+            elif window.channels > 1:
                 with_channels = f"{where} · {window.channels} channels"
                 # the channels go too when the card is too narrow (the stack and its count show them)
                 if QFontMetricsF(gap_font).horizontalAdvance(with_channels) <= width:
@@ -229,7 +261,10 @@ class LayerItem(DrawingStates, QGraphicsItem):
         height, width = shape[-2:]
         (r0, r1), (c0, c1) = window.spans
         corners = []
-        for channel in range(shape[0] if len(shape) == 3 else 1):
+        channels = range(shape[0] if len(shape) == 3 else 1)
+        if getattr(window, "pool", ""):  # a pooling window reads its own channel only
+            channels = [c for c in channels if c == window.first_channel]
+        for channel in channels:
             origin = self._neuron_cache.get(channel * height * width)  # row 0, column 0 is always drawn
             if origin is None:
                 continue  # a channel drawn only as the stack behind the first
@@ -257,7 +292,7 @@ class LayerItem(DrawingStates, QGraphicsItem):
         r = self.layout.radius
         cells = self.layer.kind in ("lstm", "gru")
         neurons, glyphs = QPainterPath(), QPainterPath()
-        glyph = _activation_glyph(self.layer.activation) if self.layer.kind == "neurons" else None
+        glyph = _activation_glyph(self.layer.activation, self.layer.slope) if self.layer.kind == "neurons" else None
         for center in self._neuron_cache.values():
             if cells:
                 neurons.addRoundedRect(QRectF(center.x() - r, center.y() - r, 2 * r, 2 * r), 3, 3)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QFrame, QGraphicsPathItem, QGraphicsView, QLabel, 
 
 from designer.graph import Connection, Graph, GraphError, Layer
 from designer.ui import style
-from designer.ui.data_fit import DEFAULT_LAYERS, new_layer_fields
+from designer.ui.data_fit import DEFAULT_LAYERS, new_layer_fields, pooling_connection
 from designer.ui.commands import (AddConnectionCommand, AddLayerCommand, MoveLayersCommand, RemoveItemsCommand,
                                   ToggleLinkCommand, UpdateLayerCommand)
 
@@ -52,6 +52,9 @@ class CanvasView(QGraphicsView):
         self.undo_stack = undo_stack
         #: ``(id stem, Layer fields)`` of a layer dropped from the palette; the window makes it follow the data
         self.layer_defaults: Callable[[str], tuple[str, dict]] = lambda kind: new_layer_fields(kind, None)
+        #: layers dropped from the palette's "Max pooling": the first connection drawn into one pools
+        self.pooling_layers: set[str] = set()
+        graph.events.reset.connect(self.pooling_layers.clear)
         self.canvas_scene = CanvasScene(graph)
         super().__init__(self.canvas_scene, parent)
         self.canvas_scene.setParent(self)
@@ -388,10 +391,24 @@ class CanvasView(QGraphicsView):
 
     def _connect(self, source_id: str, target_id: str) -> None:
         connection = Connection(id=self.graph.new_id(f"{source_id}-{target_id}"), source=source_id, target=target_id)
+        pooling = None
+        if target_id in self.pooling_layers and not self.graph.incoming(target_id):
+            pooling = pooling_connection(self.graph, source_id, target_id)
         try:
-            self.undo_stack.push(AddConnectionCommand(self.graph, connection))
+            if pooling is None:
+                self.undo_stack.push(AddConnectionCommand(self.graph, connection))
+                return
+            # into a pooling layer: max pooling, and the layer takes the grid it makes (one undo step)
+            connection.connectivity, shape = pooling
+            commands = [AddConnectionCommand(self.graph, connection)]
+            if shape != self.graph.layer(target_id).shape:
+                commands.append(UpdateLayerCommand(self.graph, target_id, shape=shape))
         except GraphError:
-            pass  # the layers went away meanwhile; nothing to connect
+            return  # the layers went away meanwhile; nothing to connect
+        self.undo_stack.beginMacro(f"{commands[0].text()} (max pooling)")
+        for command in commands:
+            self.undo_stack.push(command)
+        self.undo_stack.endMacro()
 
     def _update_rubber_line(self, scene_pos: QPointF, target: LayerItem | None = None) -> None:
         source = self._connect_from
@@ -574,6 +591,8 @@ class CanvasView(QGraphicsView):
         stem, fields = self.layer_defaults(kind)
         layer = Layer(id=self.graph.new_id(stem), position=(snap(scene_pos.x()), snap(scene_pos.y())), **fields)
         self.undo_stack.push(AddLayerCommand(self.graph, layer))
+        if kind == "pool":
+            self.pooling_layers.add(layer.id)
         self.canvas_scene.clearSelection()
         item = self.canvas_scene.layer_items.get(layer.id)
         if item is not None:

@@ -459,7 +459,7 @@ class TrainingController(QObject):
     @Slot(object)
     def _on_batches_finished(self, stats: dict[str, Any]) -> None:
         self._position = float(stats["position"])
-        self.loss_plot.add_batches(self._position, float(stats["loss"]))
+        self.loss_plot.add_batches(self._position, float(stats["loss"]), stats.get("learning_rate"))
         now = time.monotonic()
         # a status line is read, not watched: 4 times a second is plenty (and each change repaints)
         if self.state == RUNNING and now - self._status_time < STATUS_INTERVAL:

@@ -1,5 +1,9 @@
 """The live loss plot: training and validation loss (and accuracy) by epoch, earlier runs faint.
 
+Where the learning rate changes during a run (a schedule, or a change made while training), a thin
+strip under the plots draws it on a logarithmic axis, from the batches as they come and from a
+stored run's ``learning_rate`` list; a rate that stays as set is not drawn (a flat line says nothing).
+
 Each curve is one persistent ``PlotDataItem`` fed from a growing numpy buffer with ``setData``
 on a 5 Hz timer, and only when data arrived, so a run of any length costs at most five redraws a
 second, not one per batch (each redraw holds the GIL the training loop needs); clip to
@@ -29,11 +33,16 @@ TRAIN_COLOUR = QColor(31, 119, 180)
 VALIDATION_COLOUR = QColor(255, 127, 14)
 BATCH_COLOUR = QColor(31, 119, 180, 70)
 MARKER_COLOUR = QColor(120, 120, 120)
+RATE_COLOUR = QColor(44, 160, 44)
 ACCURACY_TICKS = [(0.0, "0%"), (0.5, "50%"), (1.0, "100%")]
 #: pixels of the left axes (equal for both plots, so their x axes line up; the legend starts after them)
 AXIS_WIDTH = 52
 #: pixels of the accuracy strip under the loss plot, at most
 ACCURACY_HEIGHT = 96
+#: pixels of the learning-rate strip at the bottom, at most
+RATE_HEIGHT = 72
+#: a learning rate that changes by less than this fraction over a run is drawn as not changing
+RATE_CHANGE = 1e-6
 
 
 class Series:
@@ -96,6 +105,11 @@ class Series:
 def _finite(values: Any) -> np.ndarray:
     """A history list (numbers or ``None``) as floats, ``None`` as NaN so the curve breaks there."""
     return np.array([np.nan if v is None else float(v) for v in (values or [])], dtype=np.float64)
+
+
+def rate_changes(low: float, high: float) -> bool:
+    """Whether learning rates from ``low`` to ``high`` change at all (beyond rounding)."""
+    return math.isfinite(low) and math.isfinite(high) and high - low > RATE_CHANGE * max(abs(high), 1e-300)
 
 
 def _curve(plot: pg.PlotItem, colour: QColor, width: float = 2.0, name: str | None = None,
@@ -162,7 +176,13 @@ class LossPlot(QWidget):
         self.graphics.ci.layout.setRowStretchFactor(1, 1)
         # the loss is what a person reads: the accuracy strip stays small, and every other pixel goes to it
         self.accuracy.setMaximumHeight(ACCURACY_HEIGHT)
-        for plot in (self.loss, self.accuracy):
+        # the learning rate, under the others, shown only while it changes (see _show_rate)
+        self.rate = self.graphics.addPlot(row=2, col=0)
+        self.rate.setLabel("left", "lr")
+        self.rate.setXLink(self.loss)
+        self.rate.setLogMode(y=True)
+        self.rate.setMaximumHeight(RATE_HEIGHT)
+        for plot in (self.loss, self.accuracy, self.rate):
             plot.getAxis("left").setWidth(AXIS_WIDTH)  # equal widths keep the two x axes aligned
             # No grid and no SI prefixes: with the range changing every tick, grid lines and prefix
             # relabelling (HTML layout) were most of the cost of a redraw.
@@ -184,15 +204,20 @@ class LossPlot(QWidget):
         self.legend = self._build_legend()
         self.train_accuracy_curve = _curve(self.accuracy, TRAIN_COLOUR)
         self.val_accuracy_curve = _curve(self.accuracy, VALIDATION_COLOUR)
+        self.rate_curve = _curve(self.rate, RATE_COLOUR, width=1.5)
+        self.rate_curve.setToolTip("the learning rate")
 
         self.batch = Series()
         self.train = Series()
         self.val = Series()
         self.train_accuracy = Series()
         self.val_accuracy = Series()
+        self.learning_rate = Series()  # positive rates only (a log axis): per batch report live, per epoch stored
         self._series = [(self.batch, self.batch_curve), (self.train, self.train_curve),
                         (self.val, self.val_curve), (self.train_accuracy, self.train_accuracy_curve),
-                        (self.val_accuracy, self.val_accuracy_curve)]
+                        (self.val_accuracy, self.val_accuracy_curve), (self.learning_rate, self.rate_curve)]
+        self._classification = False
+        self._rate_shown = False
         self._drawn: dict[int, int] = {}  # id(series) -> the version its curve shows
         self._dirty = False
         self._live = False
@@ -206,6 +231,7 @@ class LossPlot(QWidget):
         self.planned_epochs = 0
         self.loss.getViewBox().sigRangeChangedManually.connect(self._user_moved_view)
         self.accuracy.getViewBox().sigRangeChangedManually.connect(self._user_moved_view)
+        self.rate.getViewBox().sigRangeChangedManually.connect(self._user_moved_view)
 
         # hover: a vertical crosshair and the values at the nearest epoch
         self._crosshair = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(MARKER_COLOUR, width=1))
@@ -223,7 +249,7 @@ class LossPlot(QWidget):
         self.timer.setInterval(REDRAW_INTERVAL_MS)
         self.timer.timeout.connect(self.redraw)
 
-        self._bottom_label: str | None | bool = False  # the loss plot's x label (False: none set yet)
+        self._bottom_plot = None  # the plot that carries the x axis's values and name (None: not set yet)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -233,6 +259,7 @@ class LossPlot(QWidget):
         layout.addWidget(self.hover_label)
         # nothing trained yet, so no accuracy to show: a classification run brings its plot in
         self.set_classification(False)
+        self._show_rate(False)
 
     def _build_legend(self) -> QWidget:
         """The legend, as a row of its own above the plots: inside the plot area it covered the
@@ -251,36 +278,65 @@ class LossPlot(QWidget):
         row.setContentsMargins(AXIS_WIDTH + 8, 2, 6, 0)
         row.setSpacing(4)
         self.legend_labels: list[QLabel] = []
-        for name, colour in (("training", TRAIN_COLOUR), ("validation", VALIDATION_COLOUR)):
+        for name, colour in (("training", TRAIN_COLOUR), ("validation", VALIDATION_COLOUR),
+                             ("learning rate", RATE_COLOUR)):
+            spacing = QWidget(legend)
+            spacing.setFixedWidth(8)  # with the row's spacing on each side, 16 pixels between entries
             if self.legend_labels:
-                row.addSpacing(12)
-            row.addWidget(_Swatch(colour, legend))
+                row.addWidget(spacing)
+            swatch = _Swatch(colour, legend)
+            row.addWidget(swatch)
             label = QLabel(name, legend)
-            label.setObjectName(f"loss_plot_legend_{name}")
+            label.setObjectName(f"loss_plot_legend_{name.replace(' ', '_')}")
             label.setTextFormat(Qt.TextFormat.PlainText)
             row.addWidget(label)
             self.legend_labels.append(label)
+        # the learning rate's entry shows with its strip only
+        self._rate_legend = (spacing, swatch, label)
         row.addStretch(1)
         return legend
 
     # ---------------------------------------------------------------- feeding
     def set_classification(self, classification: bool) -> None:
         """Accuracy only means something for classes: without them its plot leaves the layout."""
-        shown = self.accuracy.scene() is not None and self.accuracy in self.graphics.ci.items
-        if classification and not shown:
-            self.graphics.addItem(self.accuracy, row=1, col=0)
-            self.graphics.ci.layout.setRowStretchFactor(1, 1)
-        elif not classification and shown:
-            self.graphics.removeItem(self.accuracy)
-        self.accuracy.setVisible(classification)
-        # the x axis is the accuracy strip's when it shows: the same epochs twice took the loss plot's room
-        self.loss.getAxis("bottom").setStyle(showValues=not classification)
-        self.loss.getAxis("bottom").setHeight(6 if classification else None)
+        self._classification = bool(classification)
+        self._arrange()
+
+    def _show_rate(self, shown: bool) -> None:
+        """The learning-rate strip and its legend entry, in or out of the layout."""
+        self._rate_shown = bool(shown)
+        for widget in self._rate_legend:
+            widget.setVisible(self._rate_shown)
+        self._arrange()
+
+    @property
+    def shows_learning_rate(self) -> bool:
+        return self._rate_shown
+
+    def _arrange(self) -> None:
+        """The plots shown, in their order (loss, accuracy, learning rate); the lowest one carries the x axis."""
+        strips = [(self.accuracy, self._classification), (self.rate, self._rate_shown)]
+        wanted = [plot for plot, shown in strips if shown]
+        present = [plot for plot, _shown in strips if plot.scene() is not None and plot in self.graphics.ci.items]
+        rows = {plot: self.graphics.ci.items[plot][0][0] for plot in present}
+        if present != wanted or any(rows[plot] != row for row, plot in enumerate(wanted, start=1)):
+            for plot in present:
+                self.graphics.removeItem(plot)
+            for row, plot in enumerate(wanted, start=1):
+                self.graphics.addItem(plot, row=row, col=0)
+                self.graphics.ci.layout.setRowStretchFactor(row, 1)
+        for plot, shown in strips:
+            plot.setVisible(shown)
+        bottom = wanted[-1] if wanted else self.loss
         # (only when it changes: relabelling lays the plot out again, at the start of every run)
-        label = None if classification else "epoch"
-        if self._bottom_label != label:
-            self._bottom_label = label
-            self.loss.setLabel("bottom", label)
+        if self._bottom_plot is not bottom:
+            self._bottom_plot = bottom
+            # the x axis is the lowest plot's: the same epochs twice took the loss plot's room
+            for plot in (self.loss, self.accuracy, self.rate):
+                axis = plot.getAxis("bottom")
+                axis.setStyle(showValues=plot is bottom)
+                axis.setHeight(None if plot is bottom else 6)
+                plot.setLabel("bottom", "epoch" if plot is bottom else None)
 
     def begin_run(self, classification: bool | None = None, epochs: int = 0) -> None:
         """Clear the live curves and start redrawing; the previous run should be in the history.
@@ -299,6 +355,7 @@ class LossPlot(QWidget):
         self._marker_items.clear()
         if classification is not None:
             self.set_classification(classification)
+        self._show_rate(False)  # until the rate changes
         self._live = True
         self._dirty = True
         self.redraw()
@@ -318,6 +375,7 @@ class LossPlot(QWidget):
         # no runs, no accuracy: an empty accuracy plot said nothing (the run's start shows it again
         # for classification)
         self.set_classification(False)
+        self._show_rate(False)
         self._dirty = True
         self.redraw()
         self.loss.setRange(xRange=(0.0, 1.0), yRange=(0.0, 1.0), padding=0.0)
@@ -336,10 +394,18 @@ class LossPlot(QWidget):
     def is_live(self) -> bool:
         return self._live
 
-    def add_batches(self, position: float, loss: float) -> None:
-        """The mean loss of the batches since the last report, at a fractional epoch ``position``."""
+    def add_batches(self, position: float, loss: float, learning_rate: float | None = None) -> None:
+        """The mean loss of the batches since the last report, at a fractional epoch ``position``, and the
+        learning rate of the last of them."""
         if math.isfinite(loss):
             self.batch.append(position, loss)
+            self._dirty = True
+        self._add_rate(position, learning_rate)
+
+    def _add_rate(self, position: float, learning_rate: Any) -> None:
+        if (isinstance(learning_rate, (int, float)) and not isinstance(learning_rate, bool)
+                and math.isfinite(learning_rate) and learning_rate > 0):
+            self.learning_rate.append(position, float(learning_rate))
             self._dirty = True
 
     def add_epoch(self, stats: dict[str, Any]) -> None:
@@ -350,6 +416,8 @@ class LossPlot(QWidget):
             value = stats.get(key)
             if value is not None and math.isfinite(value):
                 series.append(epoch, float(value))
+        if not self.learning_rate.size or self.learning_rate.x[-1] < epoch:  # batches report it more often
+            self._add_rate(epoch, stats.get("learning_rate"))
         self._dirty = True
 
     def add_marker(self, epoch: float, text: str) -> None:
@@ -376,6 +444,11 @@ class LossPlot(QWidget):
             if n:
                 keep = np.isfinite(values[:n])
                 series.extend(epochs[:n][keep], values[:n][keep])
+        rates = _finite(run.get("learning_rate"))
+        n = min(len(rates), len(epochs))
+        if n:
+            keep = np.isfinite(rates[:n]) & (rates[:n] > 0)
+            self.learning_rate.extend(epochs[:n][keep], rates[:n][keep])
         for change in run.get("changes") or []:
             self.add_marker(change_position(change), change_text(change))
         self._dirty = True
@@ -428,6 +501,9 @@ class LossPlot(QWidget):
         if not self._dirty or not self.isVisible():
             return
         self._dirty = False
+        changes = rate_changes(self.learning_rate.low, self.learning_rate.high)
+        if changes != self._rate_shown:
+            self._show_rate(changes)
         right = 0.0
         for series, item in self._series:
             if self._drawn.get(id(series)) != series.version:
@@ -508,24 +584,26 @@ class LossPlot(QWidget):
     def values_at(self, epoch: float) -> str:
         """The live values at the epoch nearest to ``epoch``, as the hover label shows them."""
         parts = []
+        nearest = None
         for name, series, percent in (("train", self.train, False), ("val", self.val, False),
                                       ("train acc", self.train_accuracy, True),
-                                      ("val acc", self.val_accuracy, True)):
-            if not series.size:
+                                      ("val acc", self.val_accuracy, True), ("lr", self.learning_rate, False)):
+            if not series.size or (series is self.learning_rate and not self._rate_shown):
                 continue
             i = int(np.argmin(np.abs(series.x - epoch)))
             if abs(series.x[i] - epoch) > 0.5:
                 continue
             value = series.y[i]
             parts.append(f"{name} {value:.1%}" if percent else f"{name} {value:.4g}")
-            nearest = series.x[i]
-        if not parts:
+            if series is not self.learning_rate:  # (reported per batch: at a fraction of an epoch)
+                nearest = series.x[i]
+        if not parts or nearest is None:
             return " "
         return f"epoch {nearest:g}: " + ", ".join(parts)
 
     @Slot(object)
     def _on_mouse_moved(self, position: QPointF) -> None:
-        for plot in (self.loss, self.accuracy):
+        for plot in (self.loss, self.accuracy, self.rate):
             if plot.isVisible() and plot.getViewBox().sceneBoundingRect().contains(position):
                 epoch = plot.getViewBox().mapSceneToView(position).x()
                 self._crosshair.setPos(round(epoch))
