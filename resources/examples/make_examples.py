@@ -249,7 +249,8 @@ def measure() -> int:
             missed += not target.met(run)
             layers = " → ".join(f"{layer.id} {'x'.join(map(str, layer.shape))}"
                                 for layer in project.graph.layers.values())
-            print(f"| `{name}` | {layers} | {project.dataset['name']} | {target} | {value:.4g} "
+            data = project.dataset.get("name") or Path(project.dataset.get("path", "?")).name
+            print(f"| `{name}` | {layers} | {data} | {target} | {value:.4g} "
                   f"{'✓' if target.met(run) else '✗'} | {len(run['epochs'])} | {seconds:.1f} s |")
     return 1 if missed else 0
 
