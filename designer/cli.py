@@ -28,7 +28,7 @@ from designer import __version__
 from designer.resources import is_shipped_example
 
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-COMMANDS = ("check", "train", "export")
+COMMANDS = ("check", "train", "export", "import")
 EXPORT_FORMATS = ("py", "safetensors", "onnx", "torchrun", "svg", "png")
 PICTURES = ("svg", "png")
 #: where a bug goes: README.md says how to report one (there is no public tracker to name)
@@ -64,7 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nn-designer",
-        usage="nn-designer [FILE.nnd] | nn-designer {check,train,export} FILE.nnd ... | nn-designer --self-test",
+        usage="nn-designer [FILE.nnd] | nn-designer {check,train,export} FILE.nnd ... | "
+              "nn-designer import MODEL.onnx -o DESIGN.nnd | nn-designer --self-test",
         description="Design neural networks by drawing them, train them live with PyTorch, and watch them "
                     "learn. Without a command, opens the window (on FILE.nnd, or on the default example).",
         epilog="exit status: 0 success, 2 wrong input (the message says what and where), "
@@ -115,7 +116,21 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("file", metavar="FILE.nnd")
     export.add_argument("--to", required=True, choices=EXPORT_FORMATS, dest="format")
     export.add_argument("-o", "--output", required=True, metavar="OUT")
+    export.add_argument("--neurons", action="store_true",
+                        help="svg and png: draw each neuron as a picture of what it computes, from the trained "
+                             "weights and the project's data (its map over the plane for two inputs, its incoming "
+                             "weights for images, its value over a sequence), as View > Neuron Pictures shows it")
     export.set_defaults(run=_export)
+
+    import_ = commands.add_parser("import", help="turn an ONNX model into a design with its trained weights",
+                                  description="Read MODEL.onnx (from PyTorch's torch.onnx.export or NN Designer's own "
+                                              "export), map its operators to layers and connections, keep its "
+                                              "weights, lay it out and save it as a project. Nothing in the file is "
+                                              "run. A node the design cannot express is refused, one line each, "
+                                              "and nothing is written. Needs pip install 'nn-designer[onnx]'.")
+    import_.add_argument("model", metavar="MODEL.onnx")
+    import_.add_argument("-o", "--output", required=True, metavar="DESIGN.nnd")
+    import_.set_defaults(run=_import)
     return parser
 
 
@@ -436,8 +451,11 @@ def _export(args: argparse.Namespace) -> int:
         raise UsageError(f"-o {out}: that is a folder; give a file name")
     if not out.resolve().parent.is_dir():  # say so now, not after compiling or exporting
         raise UsageError(f"-o {out}: the folder {out.resolve().parent} does not exist")
+    if getattr(args, "neurons", False) and args.format not in PICTURES:
+        raise UsageError(f"--neurons draws neuron pictures into a picture: use it with --to svg or --to png, "
+                         f"not --to {args.format}")
     if args.format in PICTURES:
-        return _export_picture(project, out, args.format, args.file)
+        return _export_picture(project, out, args.format, args.file, neurons=getattr(args, "neurons", False))
     if args.format == "safetensors":
         _write_atomically(out, _weights_bytes(project, args.file))
         print(f"wrote {out}", file=sys.stderr)
@@ -513,8 +531,35 @@ def _export_onnx(project, out: Path, file: str) -> int:
     return EXIT_OK
 
 
-def _export_picture(project, out: Path, kind: str, file: str) -> int:
-    """The network as the canvas draws it (``designer.ui.picture``), links coloured by the trained weights."""
+# ---------------------------------------------------------------- import
+def _import(args: argparse.Namespace) -> int:
+    """An ONNX model as a design: what it made on stdout, notes and where it went on stderr."""
+    out = Path(args.output)
+    if out.is_dir():
+        raise UsageError(f"-o {out}: that is a folder; give a file name such as {out / 'model.nnd'}")
+    if not out.resolve().parent.is_dir():  # say so now, not after reading the model
+        raise UsageError(f"-o {out}: the folder {out.resolve().parent} does not exist")
+    if is_shipped_example(out):
+        raise UsageError(f"{out} is one of NN Designer's examples and stays as shipped; give another name")
+    if importlib.util.find_spec("onnx") is None:
+        raise UsageError("import needs the onnx package: pip install 'nn-designer[onnx]'")
+    from designer.importing import read_onnx
+    from designer.project import write_project
+
+    result = read_onnx(args.model)
+    write_project(result.project, out)
+    print(f"imported {args.model} ({result.details}):")
+    for line in result.summary():
+        print(f"  {line}")
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"wrote {out}; train it further with: nn-designer train {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _export_picture(project, out: Path, kind: str, file: str, neurons: bool = False) -> int:
+    """The network as the canvas draws it (``designer.ui.picture``), links coloured by the trained weights;
+    ``neurons``: each neuron as the picture of what it computes."""
     if out.suffix.lower() != f".{kind}":
         raise UsageError(f"-o {out}: --to {kind} writes a {kind.upper()} picture; give a name ending in .{kind}")
     # Imported by name, as the window is: Qt sits above this module in the layering, and only pictures need it.
@@ -523,7 +568,10 @@ def _export_picture(project, out: Path, kind: str, file: str) -> int:
     except ImportError as exc:  # a server without the system libraries Qt draws with (libEGL, fontconfig ...)
         raise UsageError(f"export --to {kind} draws with Qt, which cannot load here ({exc}); install the "
                          f"missing library, or export on a machine that runs the window") from None
-    picture.render_picture(project, out, format=kind)
+    if neurons and not project.weights:
+        raise UsageError(f"--neurons draws what the trained neurons compute, and {file} has no trained weights yet; "
+                         f"train it first: {_train_command(file)}")
+    picture.render_picture(project, out, format=kind, neurons=neurons)
     print(f"wrote {out}", file=sys.stderr)
     if not project.weights:
         print(f"note: {file} has no trained weights yet, so the links are drawn plain; trained, they show "
