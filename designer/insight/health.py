@@ -139,7 +139,7 @@ def _gradient_problems(graph: Graph, layers: list[LayerHealth]) -> list[Problem]
     for word, far, fix in (
             ("vanishing", lambda n: n < VANISHING * base,
              "their gradients are below 1/1000 of the last layer's, so they barely learn: use relu or leaky relu "
-             "in the hidden layers, he initial weights, normalisation, or fewer layers"),
+             "in the hidden layers, He initial weights, normalisation, or fewer layers"),
             ("exploding", lambda n: n > EXPLODING * base,
              "their gradients are above 1000 times the last layer's: lower the learning rate, use smaller initial "
              "weights (xavier) or normalisation")):

@@ -7,6 +7,9 @@ a change itself it ignores the echo and reloads once afterwards.
 
 A clicked neuron shows what it computes and, once trained, its incoming weights and bias
 (:meth:`Inspector.set_weights`, live while training; the fields are locked then, not the page).
+While a sample is followed through the network (:meth:`Inspector.set_followed`), the neuron's page also
+writes out its sum for that sample (``designer.insight.explain``): the largest terms ``w × x``, ``sum + b = z``
+and ``f(z) = a``; for a sequence, at the time step chosen with a slider (``follow_step_changed``).
 """
 from __future__ import annotations
 
@@ -17,8 +20,8 @@ import time
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QUndoStack
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QLabel, QLineEdit,
-                               QSizePolicy, QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout, QLabel,
+                               QLineEdit, QSizePolicy, QSlider, QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
 
 from designer.graph import (ACTIVATIONS, DEFAULT_SLOPE, DROPOUT_KINDS, GATES, INITS, LAYER_KINDS, NORMS,
                             Connectivity, Graph, GraphError, connection_weight_count, layer_parameter_count,
@@ -264,6 +267,8 @@ class Inspector(QWidget):
 
     #: a field the user typed could not be applied; the text says why (also shown under the field)
     input_rejected = Signal(str)
+    #: the time step slider of a followed sequence moved
+    follow_step_changed = Signal(int)
 
     def __init__(self, graph: Graph, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -274,6 +279,7 @@ class Inspector(QWidget):
         self._design = ("", "")
         self.neuron: tuple[str, int] | None = None
         self.weights: dict | None = None
+        self.followed: dict | None = None  # a sample followed through the network (see set_followed)
         self._loading = False
         self._applying = False
 
@@ -534,14 +540,118 @@ class Inspector(QWidget):
         self.neuron_page.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.neuron_weights = NeuronWeights()
         layout.addWidget(self.neuron_page)
+        self.follow_hint = QLabel("Click a sample in “What the network learned” to follow it through the network: "
+                                  "this neuron's sum for it is written out here.")
+        self.follow_hint.setObjectName("follow_hint")
+        self.follow_hint.setWordWrap(True)
+        self.follow_hint.setStyleSheet("color: palette(placeholder-text);")
+        self.follow_hint.hide()
+        layout.addWidget(self.follow_hint)
+        layout.addWidget(self._build_follow_box())
         layout.addWidget(self.neuron_weights, 1)
         self.pages.addWidget(self.neuron_box)
+
+    def _build_follow_box(self) -> QWidget:
+        """The followed sample's sum for the shown neuron, with the time step of a sequence."""
+        box = self.follow_box = QFrame()
+        box.setObjectName("follow_box")
+        box.setStyleSheet("QFrame#follow_box { background: #F4F3FF; border: 1px solid #D9D6FE; border-radius: 6px; }")
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(3)
+        self.follow_title = QLabel()
+        self.follow_title.setObjectName("follow_title")
+        self.follow_title.setWordWrap(True)
+        self.follow_title.setStyleSheet("font-weight: 600; border: none; background: transparent;")
+        layout.addWidget(self.follow_title)
+        self.follow_step_row = QWidget()
+        row = QHBoxLayout(self.follow_step_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Time step"))
+        self.follow_step = QSlider(Qt.Orientation.Horizontal)
+        self.follow_step.setObjectName("follow_step")
+        self.follow_step.setToolTip("The step of the sequence whose values the canvas and the sum show")
+        self.follow_step.valueChanged.connect(self._follow_step_moved)
+        row.addWidget(self.follow_step, 1)
+        self.follow_step_label = QLabel()
+        self.follow_step_label.setMinimumWidth(44)
+        row.addWidget(self.follow_step_label)
+        layout.addWidget(self.follow_step_row)
+        self.explanation = QLabel()
+        self.explanation.setObjectName("neuron_explanation")
+        self.explanation.setTextFormat(Qt.TextFormat.PlainText)
+        self.explanation.setWordWrap(True)
+        self.explanation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.explanation.setStyleSheet("font-family: monospace; border: none; background: transparent;")
+        layout.addWidget(self.explanation)
+        box.hide()
+        return box
+
+    def set_followed(self, followed: dict | None) -> None:
+        """A sample followed through the network (the training controller's ``followed``: ``traced``,
+        ``weights``, ``step``, ``steps``, ``label``, ``values``), or None; a shown neuron writes out its sum."""
+        self.followed = followed
+        if self.neuron is not None and self.neuron[0] in self.graph.layers:
+            self._load_follow(*self.neuron)
+        else:
+            self.follow_box.hide()
+            self.follow_hint.hide()
+
+    def _follow_step_moved(self, value: int) -> None:
+        if self.followed is not None and value != self.followed.get("step"):
+            self.follow_step_label.setText(f"{value} / {self.followed.get('steps') - 1}")
+            self.follow_step_changed.emit(int(value))
+
+    def explanation_lines(self, layer_id: str, index: int) -> list[str]:
+        """The followed sample's sum in neuron ``index`` of ``layer_id``, as the page writes it out."""
+        followed = self.followed
+        if followed is None:
+            return []
+        from designer.insight import explain
+
+        layer = self.graph.layers[layer_id]
+        values = (followed.get("values") or {}).get(layer_id)
+        if layer.kind == "input":
+            value = f" = {float(values[index]):.4g}" if values is not None and index < len(values) else ""
+            return [f"{layer_id}[{index}]{value}: an input is the sample's own value"]
+        try:
+            lines = explain(self.graph, followed["weights"], followed["traced"], 0, layer_id, index,
+                            followed.get("step")).lines()
+        except (GraphError, KeyError, IndexError, ValueError) as exc:
+            return [f"Not shown: {exc}"]
+        # the trace holds the one sample followed: "sample 0" would be read as the data's first sample
+        lines[0] = lines[0].replace(", sample 0", "", 1)
+        return lines
+
+    def _load_follow(self, layer_id: str, index: int) -> None:
+        followed = self.followed
+        self.follow_hint.setVisible(followed is None and self.weights is not None
+                                    and self.graph.layers[layer_id].kind != "input")
+        if followed is None:
+            self.follow_box.hide()
+            return
+        steps = followed.get("steps")
+        step = followed.get("step")
+        self.follow_title.setText(f"Following {followed.get('label', 'a sample')}"
+                                  + (f", step {step} (of 0–{steps - 1})" if steps else "") + ": this neuron's sum")
+        self.follow_step_row.setVisible(bool(steps))
+        if steps:
+            self.follow_step.blockSignals(True)
+            self.follow_step.setRange(0, steps - 1)
+            self.follow_step.setValue(step if step is not None else steps - 1)
+            self.follow_step.blockSignals(False)
+            self.follow_step_label.setText(f"{self.follow_step.value()} / {steps - 1}")
+        self.explanation.setText("\n".join(self.explanation_lines(layer_id, index)))
+        self.follow_box.show()
 
     def set_weights(self, weights: dict | None) -> None:
         """The trained weights (``named_weights()`` names), for the selected neuron's incoming weights."""
         self.weights = weights
         if self.neuron is not None:
             self.neuron_weights.refresh(self.graph, weights)
+            if self.neuron[0] in self.graph.layers:
+                self.follow_hint.setVisible(self.followed is None and weights is not None
+                                            and self.graph.layers[self.neuron[0]].kind != "input")
 
     def set_read_only(self, read_only: bool) -> None:
         """Lock the fields (while training); what is shown, a neuron's weights included, stays readable."""
@@ -721,6 +831,7 @@ class Inspector(QWidget):
             lines.append("<b>Reached by</b>: " + ", ".join(self._reached_by(c, index) for c in incoming))
         lines.append("<i>Click a link to switch it off or on.</i>")
         self.neuron_page.setText("<br>".join(lines))
+        self._load_follow(layer_id, index)
         self.neuron_weights.show_neuron(self.graph, self.weights, layer_id, index)
         self.pages.setCurrentWidget(self.neuron_box)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QUndoStack
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QIcon, QKeySequence, QPainter, QPen, QPixmap, QUndoStack
 from PySide6.QtWidgets import (QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWindow, QPushButton, QScrollArea,
                                QToolBar, QUndoView, QWidget)
 
@@ -31,6 +31,32 @@ from .palette import Palette
 from .problems import ERROR_COLOUR, OK_COLOUR, WARNING_COLOUR, ProblemsPanel
 
 APP_NAME = "NN Designer"
+#: View › Neuron Pictures, remembered between sessions
+PICTURES_SETTING = "view/neuron_pictures"
+
+
+def pictures_icon() -> QIcon:
+    """View › Neuron Pictures: four small pictures, as the neurons then show (drawn, to scale to any DPI)."""
+    icon = QIcon()
+    for size in (16, 20, 24, 32, 40, 48):
+        pixmap = QPixmap(size, size)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        unit = size / 24.0
+        colours = ("#3E6FD8", "#E8590C", "#E8590C", "#3E6FD8")
+        for k, colour in enumerate(colours):
+            x, y = (3 + 10 * (k % 2)) * unit, (3 + 10 * (k // 2)) * unit
+            cell = QRectF(x, y, 8 * unit, 8 * unit)
+            painter.setPen(QPen(QColor("#344054"), max(1.0, unit)))
+            painter.setBrush(QColor(colour).lighter(135))
+            painter.drawRect(cell)
+            painter.setBrush(QColor(colour))
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.drawRect(QRectF(x + (4 * unit if k in (1, 2) else 0), y, 4 * unit, 8 * unit))
+        painter.end()
+        icon.addPixmap(pixmap)
+    return icon
 
 
 def action_icon(name: str) -> QIcon:
@@ -47,6 +73,15 @@ def app_icon() -> QIcon:
         if path.is_file():
             icon.addFile(str(path), QSize(size, size))
     return icon
+
+
+def _setting_bool(value, default: bool) -> bool:
+    """A flag as QSettings gives it back (an INI file stores it as the text "true" or "false")."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    return bool(value)
 
 
 def examples() -> list[Path]:
@@ -388,6 +423,20 @@ class MainWindow(QMainWindow):
                                               "Ctrl+1")
         self.action_reset_layout = self._action("action_reset_layout", "&Reset Layout", self.reset_layout, None,
                                                 None, "Put every panel back where it was at the first start")
+        self.action_neuron_pictures = QAction("Neuron &Pictures", self)
+        self.action_neuron_pictures.setObjectName("action_neuron_pictures")
+        self.action_neuron_pictures.setCheckable(True)
+        self.action_neuron_pictures.setShortcut(QKeySequence("Ctrl+Shift+P"))
+        self.action_neuron_pictures.setIcon(pictures_icon())
+        tip = ("Show what every neuron computes, live while it learns: its output over the input plane (2-D data), "
+               "its incoming weights (images) or its activation over a sequence")
+        self.action_neuron_pictures.setStatusTip(tip)
+        self.action_neuron_pictures.setToolTip(f"{tip} (Ctrl+Shift+P)")
+        self.addAction(self.action_neuron_pictures)
+        on = _setting_bool(settings.app_settings().value(PICTURES_SETTING), False)
+        self.action_neuron_pictures.setChecked(on)
+        self.canvas.set_pictures_mode(on)
+        self.action_neuron_pictures.toggled.connect(self.set_neuron_pictures)
         self.action_about = self._action("action_about", "&About NN Designer", self._about)
         self.action_about.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -418,6 +467,8 @@ class MainWindow(QMainWindow):
         self.menu_view.addActions([self.action_fit, self.action_zoom_in, self.action_zoom_out,
                                    self.action_zoom_reset])
         self.menu_view.addSeparator()
+        self.menu_view.addAction(self.action_neuron_pictures)
+        self.menu_view.addSeparator()
         self.menu_panels = self.menu_view.addMenu("&Panels")
         for dock in self.main_docks():
             self.menu_panels.addAction(dock.toggleViewAction())
@@ -441,6 +492,7 @@ class MainWindow(QMainWindow):
         self.toolbar.addActions([self.action_undo, self.action_redo, self.action_delete])
         self.toolbar.addSeparator()
         self.toolbar.addAction(self.action_fit)
+        self.toolbar.addAction(self.action_neuron_pictures)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
         self.menu_panels.addAction(self.toolbar.toggleViewAction())
 
@@ -473,6 +525,13 @@ class MainWindow(QMainWindow):
         self.training = TrainingController(self)  # fills the loss and learned docks
         # a run can crash the process (a driver, memory): the design is safe before it starts
         self.training.action_train.triggered.connect(self.autosave.write_now)
+        # what every neuron computes: pictures while the canvas shows them, and a followed sample
+        self.training.set_pictures_wanted(self.canvas.pictures_on())
+        self.inspector.follow_step_changed.connect(self.training.set_follow_step)
+        self.canvas.escape_pressed.connect(lambda: self.training.follow_sample(None))
+        from .training.insight_docks import install_insight_docks
+
+        install_insight_docks(self, self.training)
 
     @Slot()
     def set_views_ready(self) -> None:
@@ -644,6 +703,21 @@ class MainWindow(QMainWindow):
 
     def _neuron_selected(self, layer_id: str, index: int) -> None:
         self.inspector.show_neuron(layer_id, index)
+
+    @Slot(bool)
+    def set_neuron_pictures(self, on: bool) -> None:
+        """View › Neuron Pictures: each neuron drawn as what it computes (remembered for the next start)."""
+        on = bool(on)
+        if self.action_neuron_pictures.isChecked() != on:
+            self.action_neuron_pictures.setChecked(on)  # comes back here through toggled
+            return
+        self.canvas.set_pictures_mode(on)
+        settings.app_settings().setValue(PICTURES_SETTING, on)
+        if self.training:
+            self.training.set_pictures_wanted(on)
+        if on and not (self.training and (self.training.busy or self.training.pictures)):
+            self.statusBar().showMessage("Neuron pictures: train the network (F5) to see what each neuron computes",
+                                         5000)
 
     @Slot(str)
     def _select_problem(self, item_id: str) -> None:

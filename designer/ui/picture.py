@@ -8,6 +8,11 @@ PNG is painted on an image whose device pixel ratio is ``scale``, like a high-de
 items draw as at 100 % zoom (same level of detail, one-pixel links stay one logical pixel) with
 ``scale`` times the pixels. Items are drawn without their pixmap caches, so SVG gets vector paths
 and text, not embedded bitmaps.
+
+``neurons=True`` draws every neuron as the window does with View › Neuron Pictures on: what it computes,
+from the project's trained weights and data (:class:`designer.insight.NeuronPictures`, for the neurons the
+card shows). The pictures of 2-D data and weights are bitmaps (embedded in an SVG as images); a sequence's
+sparklines stay vector paths.
 """
 from __future__ import annotations
 
@@ -43,14 +48,16 @@ class PictureError(ValueError):
 
 def render_picture(project_or_graph: Any, path: str | os.PathLike, weights: dict[str, np.ndarray] | None = None,
                    *, scale: float = 2.0, format: str | None = None,  # noqa: A002 - the user's word
-                   background: QColor | str | None = "white") -> None:
+                   background: QColor | str | None = "white", neurons: bool = False) -> None:
     """Write a picture of a design to ``path``, as the canvas draws it.
 
     ``project_or_graph``: a :class:`~designer.project.Project` (its trained weights colour the links
     unless ``weights`` is given) or a :class:`~designer.graph.Graph`. ``format``: ``"svg"`` or
     ``"png"``, by default from the file name's suffix. ``scale``: pixels per scene unit of a PNG
     (lowered for a design too big for ``MAX_SIDE``/``MAX_PIXELS``). ``background``: a colour, or
-    None for a transparent one. The file is replaced atomically; raises :class:`PictureError`.
+    None for a transparent one. ``neurons``: draw each neuron's picture (a Project with trained weights
+    that fit its design, and data the pictures can be drawn from). The file is replaced atomically;
+    raises :class:`PictureError`.
     """
     graph, weights, title = _design(project_or_graph, weights)
     path = Path(path)
@@ -61,10 +68,14 @@ def render_picture(project_or_graph: Any, path: str | os.PathLike, weights: dict
     if not graph.layers:
         raise PictureError(f"{title or 'the design'} has no layers: there is nothing to draw")
     _ensure_application()
+    payload = neuron_pictures(project_or_graph, weights) if neurons else None
     scene = CanvasScene(graph)
     try:
         if weights:
             scene.set_weights(weights)
+        if neurons:
+            scene.set_pictures_mode(True)
+            scene.set_pictures(payload)
         for item in scene.items():
             # a cached item paints a bitmap of itself: in an SVG that would be an <image>, not paths
             item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
@@ -76,6 +87,46 @@ def render_picture(project_or_graph: Any, path: str | os.PathLike, weights: dict
     finally:
         scene.detach()  # the graph outlives the picture: stop following its events (the scene goes with `scene`)
     _write_atomically(path, data)
+
+
+def neuron_pictures(project: Any, weights: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """Every shown neuron's picture from a project's trained weights (or ``weights``) and its data: the payload
+    the canvas draws (as the training controller sends it). Raises :class:`PictureError` when it cannot."""
+    from designer.graph import Graph as _Graph
+
+    if isinstance(project, _Graph) or getattr(project, "dataset", None) is None:
+        raise PictureError("neuron pictures need a project (its data and trained weights), not a design alone")
+    if weights is None and not project.weights:
+        raise PictureError("neuron pictures show what the trained neurons compute: the project has no trained "
+                           "weights yet; train it first")
+    from designer.insight import NeuronPictures
+    from designer.training import TrainingError, prepare_project
+
+    from .canvas.layout import shown_neurons
+
+    if weights is not None:
+        import copy
+
+        project = copy.copy(project)
+        project.weights = weights
+    try:
+        prepared = prepare_project(project, device="cpu")
+    except (TrainingError, ValueError, OSError) as exc:
+        raise PictureError(f"neuron pictures need the project's data and weights: {exc}") from None
+    if prepared.initial_weights != "stored":
+        raise PictureError("neuron pictures show what the trained neurons compute, and the project's weights do "
+                           f"not fit its design ({prepared.weights_note or 'some layers have none'}); train it again")
+    graph = project.graph
+    shown = {lid: shown_neurons(layer.shape) for lid, layer in graph.layers.items() if layer.kind != "input"}
+    pictures = NeuronPictures(prepared.module, graph, prepared.dataset, shown=shown)
+    if pictures.kind is None:
+        raise PictureError(f"the data {prepared.dataset.name!r} gives no neuron pictures: they are drawn for two "
+                           f"inputs (a map over the plane), images (the incoming weights) and sequences")
+    payload = pictures.compute()
+    data = prepared.dataset
+    payload.update(info=pictures.info(), classification=data.task == "classification",
+                   num_classes=int(data.num_classes or 2))
+    return payload
 
 
 # ---------------------------------------------------------------- inputs

@@ -4,6 +4,11 @@ Errors stop the design from training, warnings do not. Clicking a row asks the w
 the layer or connection it names. What went wrong in the last training run (diverged, could not run)
 is shown apart, above the list, and not counted with the design's problems: it is about a run that
 is over, and the window clears it at the next edit, run or project (:meth:`ProblemsPanel.set_run_message`).
+
+What the layer-health measurements of a run find (dead ReLUs, saturated layers, vanishing gradients) is a group
+of its own under the design's problems (:meth:`ProblemsPanel.set_health_problems`): replaced after every epoch,
+cleared by the next edit, run or project, and not counted with the design's problems either (``nn-designer
+check`` does not train, so it cannot find them).
 """
 from __future__ import annotations
 
@@ -80,6 +85,9 @@ class ProblemsPanel(QWidget):
         self.setObjectName("problems_panel")
         self.problems: list[Problem] = []
         self.run_message: str | None = None
+        #: what the last run's layer health found, and the epoch it was measured at
+        self.health_problems: list[Problem] = []
+        self.health_epoch: int | None = None
         self._icons = {s: severity_icon(s) for s in ("error", "warning", "ok")}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -126,6 +134,20 @@ class ProblemsPanel(QWidget):
         self.run_label.setText(f"Last run: {self.run_message}" if self.run_message else "")
         self.run_label.setVisible(self.run_message is not None)
 
+    def set_health_problems(self, problems: list[Problem], epoch: int | None = None) -> None:
+        """The training's health warnings (``designer.insight.health_problems``), measured at ``epoch``:
+        listed as a group under the design's problems. An empty list removes the group."""
+        problems = list(problems or [])
+        if problems == self.health_problems and epoch == self.health_epoch:
+            return
+        self.health_problems = problems
+        self.health_epoch = epoch if problems else None
+        self._fill()
+
+    def health_lines(self) -> list[str]:
+        """The health group's rows, as ``str(problem)`` writes them."""
+        return [str(p) for p in self.health_problems]
+
     def count(self) -> int:
         """How many problems the design has (errors and warnings; the last run's message is apart)."""
         return len(self.problems)
@@ -145,9 +167,51 @@ class ProblemsPanel(QWidget):
             item.setToolTip(str(problem) + ("\nClick to select it on the canvas." if problem.item_id else ""))
             self.list.addItem(item)
             self.list.setItemWidget(item, self._row(problem))
+        if self.health_problems:
+            self._add_health_group()
         self._fit_rows()
-        self._stack.setCurrentWidget(self.list if self.count() else self._all_clear)
+        self._stack.setCurrentWidget(self.list if self.count() or self.health_problems else self._all_clear)
         self.changed.emit()
+
+    def _add_health_group(self) -> None:
+        """A heading, then one row per health warning (a click selects the layer, as for the others)."""
+        heading = QListWidgetItem()
+        heading.setFlags(Qt.ItemFlag.NoItemFlags)  # not selectable, not clickable
+        when = f" (epoch {self.health_epoch})" if self.health_epoch is not None else ""
+        text = (f"While training{when}: the layers' health" if not self.problems
+                else f"While training{when}: the layers' health (the design itself is listed above)")
+        heading.setData(Qt.ItemDataRole.AccessibleTextRole, text)
+        heading.setData(Qt.ItemDataRole.UserRole + 1, "health_heading")
+        heading.setToolTip("Measured on the validation data after each epoch of the run: see the Layer health "
+                           "panel. These warnings go at the next edit or run.")
+        self.list.addItem(heading)
+        label = QLabel(text)
+        label.setObjectName("problem_text")
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setContentsMargins(4, 6, 6, 2)
+        label.setStyleSheet("QLabel { color: #475467; font-weight: 600; background: #F9FAFB; "
+                            "border-top: 1px solid #EAECF0; }")
+        holder = QWidget()
+        holder.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        layout = QHBoxLayout(holder)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(label, 1)
+        self.list.setItemWidget(heading, holder)
+        for problem in self.health_problems:
+            item = QListWidgetItem()
+            item.setData(Qt.ItemDataRole.UserRole, problem.item_id)
+            item.setData(Qt.ItemDataRole.UserRole + 1, "health")
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, describe(problem))
+            item.setToolTip(str(problem) + ("\nClick to select it on the canvas." if problem.item_id else ""))
+            self.list.addItem(item)
+            self.list.setItemWidget(item, self._row(problem))
+
+    def health_rows(self) -> list[int]:
+        """The list's rows that show health warnings (not the heading)."""
+        return [i for i in range(self.list.count())
+                if self.list.item(i).data(Qt.ItemDataRole.UserRole + 1) == "health"]
 
     def _row(self, problem: Problem) -> QWidget:
         row = QWidget()

@@ -13,19 +13,28 @@ a small card (a one-neuron output) would otherwise cross out its name.
 When a neuron fed by a local connection is selected, the source's card outlines the window that
 neuron reads (:meth:`LayerItem.set_windows`): on every channel plane drawn, over the positions the
 window covers; positions a big layer leaves out fall on the row or column of dots that stands for them.
+
+With neuron pictures on (:meth:`LayerItem.set_pictures_mode`) every layer but the input gives its neurons
+square slots (:func:`~.layout.layout_layer` with ``pictures``), and each neuron draws the picture of what it
+computes (:meth:`LayerItem.set_pictures`, from the worker's payload; see :mod:`.neuron_pictures`) in its slot,
+an empty frame until one arrives. A followed sample (:meth:`LayerItem.set_sample_values`) writes each
+neuron's value for it: beside each neuron of a column, on a chip of the value's colour (drawn by the header,
+above the links that leave the neurons there), and in a band along each picture of a grid; without pictures
+the circles are filled with the value's colour too (blue low, orange high).
 """
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen, QTransform
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QImage, QPainter, QPainterPath, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from designer.graph import DROPOUT_KINDS, Layer
 from designer.ui import style
 from designer.ui.activation_curves import curve
 
-from .layout import GRID_ALL, GRID_HEAD, GRID_PITCH, GRID_TAIL, HEADER, MIN_WIDTH, PAD, LayerLayout, layout_layer
+from . import neuron_pictures as pictures_
+from .layout import HEADER, MIN_WIDTH, PAD, LayerLayout, layout_layer
 
 LOW_DETAIL = 0.45  # below this zoom, cards are plain boxes
 PORT_RADIUS = 6.0
@@ -47,6 +56,27 @@ _SHADOW_OPAQUE = QColor(
 _TITLE_FONT = None
 _SUB_FONT = None
 _GAP_FONT = None
+
+
+_VALUE_FONT = None
+
+
+def _value_font():
+    global _VALUE_FONT
+    if _VALUE_FONT is None:
+        _VALUE_FONT = style.ui_font(6.5)
+    return _VALUE_FONT
+
+
+def _short(value: float) -> str:
+    """A value in at most 5 characters: ``0.73``, ``-1.2``, ``12``, ``3e+03``."""
+    if not np.isfinite(value):
+        return "nan" if np.isnan(value) else ("inf" if value > 0 else "-inf")
+    for digits in (3, 2, 1):
+        text = f"{value:.{digits}g}"
+        if len(text) <= 5:
+            return text
+    return f"{value:.0e}"
 
 
 def _fonts():
@@ -146,6 +176,23 @@ class LayerItem(DrawingStates, QGraphicsItem):
         self.biases: np.ndarray | None = None  # the trained biases, when shown
         self.painted_detail = ""  # "high" or "low": what the last paint drew
         self.layout: LayerLayout = layout_layer((1,))
+        # neuron pictures (see set_pictures): the arrays as the worker sent them, by neuron, and what draws them
+        self.pictures_mode = False
+        self.picture_kind: str | None = None
+        self.pictures: dict[int, np.ndarray] = {}
+        self.picture_range: tuple[float, float, bool] | None = None  # plane and sequence: (low, high, normalised)
+        self.picture_scales: dict[int, float] = {}  # images: each weight picture's largest |w|
+        self.picture_images: dict[int, QImage] = {}
+        self.strongest: dict[int, np.ndarray] = {}
+        self._picture_meta: dict = {}
+        self._picture_key: tuple | None = None  # the layer's function the pictures were computed for
+        self._sparklines: dict[int, QPainterPath] = {}
+        self._tooltips: dict[int, str] = {}
+        self._low_patches: set[int] = set()  # weight pictures whose window lies in their lower half
+        self._windows: dict[int, tuple[float, float, float, float]] = {}  # a local neuron's window in its picture
+        # a followed sample: every neuron's value for it ([units]), and the range its fill colours span
+        self.sample_values: np.ndarray | None = None
+        self.sample_range: tuple[float, float] = (-1.0, 1.0)
         self._frame = QRectF()
         self._offset_y = 0.0
         self.update_layer(layer, is_output)
@@ -157,7 +204,7 @@ class LayerItem(DrawingStates, QGraphicsItem):
         self.layer = layer
         if is_output is not None:
             self.is_output = is_output
-        self.layout = layout_layer(layer.shape)
+        self.layout = layout_layer(layer.shape, pictures=self.has_picture_slots())
         title_font, sub_font, _ = _fonts()
         # a long label is shortened with an ellipsis rather than stretching the card (the tooltip has it all)
         self.title = QFontMetricsF(title_font).elidedText(layer.name, Qt.TextElideMode.ElideRight, MAX_TITLE_WIDTH)
@@ -184,7 +231,225 @@ class LayerItem(DrawingStates, QGraphicsItem):
         self.header.prepareGeometryChange()
         if self.biases is not None and self.biases.shape != (layer.units,):
             self.biases = None  # the trained biases were for another shape
+        if self._picture_key is not None and self._picture_key != self._function():
+            self._clear_pictures()  # computed for another shape or activation
+        if self.sample_values is not None and self.sample_values.shape != (layer.units,):
+            self.sample_values = None
+        self._sparklines = {}
         self.update()
+
+    # ------------------------------------------------------------------ neuron pictures
+    def has_picture_slots(self) -> bool:
+        """Pictures are on and this layer computes something (the input's neurons are the data itself)."""
+        return self.pictures_mode and self.layer.kind != "input"
+
+    def set_pictures_mode(self, on: bool) -> bool:
+        """Square slots for pictures (or the plain circles); True if the card's geometry changed."""
+        on = bool(on)
+        if on == self.pictures_mode:
+            return False
+        self.pictures_mode = on
+        if self.layer.kind == "input":
+            self.update()
+            return False
+        self.update_layer(self.layer)
+        self.header.update()
+        return True
+
+    def _function(self) -> tuple:
+        return (self.layer.kind, tuple(self.layer.shape), self.layer.activation)
+
+    def _clear_pictures(self) -> None:
+        self.picture_kind = None
+        self.pictures, self.picture_images, self.picture_scales, self.strongest = {}, {}, {}, {}
+        self._sparklines, self._tooltips, self._picture_meta = {}, {}, {}
+        self._low_patches, self._windows = set(), {}
+        self.picture_range = None
+        self._picture_key = None
+
+    def set_pictures(self, payload: dict | None) -> bool:
+        """Take this layer's pictures from a NeuronPictures payload (None, or a payload without it: none).
+
+        ``payload`` as the controller sends it: the worker's ``compute()`` with ``info`` (its ``info()``),
+        ``classification`` and ``num_classes``. Repaints only when a picture changed; True if it did.
+        """
+        found = None if payload is None or self.layer.kind == "input" else pictures_.layer_pictures(
+            payload, self.layer.id)
+        if found is None:
+            if not self.pictures:
+                return False
+            self._clear_pictures()
+            QGraphicsItem.update(self)
+            return True
+        neurons, arrays = found
+        kind = payload.get("kind")
+        units = self.layer.units
+        keep = (neurons >= 0) & (neurons < units)
+        neurons, arrays = neurons[keep], arrays[keep]
+        strongest = (payload.get("strongest") or {}).get(self.layer.id)
+        unchanged = (kind == self.picture_kind and len(neurons) == len(self.pictures)
+                     and all(int(i) in self.pictures and np.array_equal(self.pictures[int(i)], a, equal_nan=True)
+                             for i, a in zip(neurons, arrays)))
+        if unchanged and strongest is not None and self.strongest:
+            unchanged = all(np.array_equal(self.strongest.get(int(i)), row) for i, row in zip(neurons, strongest))
+        if unchanged:
+            return False
+        info = payload.get("info") or {}
+        self.picture_kind = kind
+        self._picture_key = self._function()
+        self.pictures = {int(i): np.array(a, copy=True) for i, a in zip(neurons, arrays)}
+        self.strongest = ({int(i): np.asarray(row) for i, row in zip(neurons, strongest)}
+                          if strongest is not None and len(strongest) == len(neurons) else {})
+        self._picture_meta = {"classification": bool(payload.get("classification", True)),
+                              "classes": int(payload.get("num_classes") or 2),
+                              "images": info.get("images"), "source": (payload.get("connections") or {}).get(
+                                  self.layer.id), "bounds": payload.get("bounds") or info.get("bounds")}
+        self._tooltips, self._sparklines = {}, {}
+        self.picture_images, self.picture_scales = {}, {}
+        self._low_patches, self._windows = set(), {}
+        activation = pictures_.activation_of(self.layer)
+        if kind == "plane":
+            stack = np.stack(list(self.pictures.values())) if self.pictures else np.zeros((0, 1, 1))
+            self.picture_range = pictures_.value_range(activation, stack)
+            low, high, _ = self.picture_range
+            several = self.is_output and units > 1 and self._picture_meta["classification"]
+            if several:  # each output unit in its own class's colour
+                for i, a in self.pictures.items():
+                    rgba = pictures_.plane_rgba(a[::-1], low, high, class_index=i,
+                                                classes=self._picture_meta["classes"])
+                    self.picture_images[i] = pictures_.qimage(rgba)  # flipped: y grows upwards, as on the map
+            elif self.pictures:  # the whole layer at once
+                rgba = pictures_.plane_rgba(stack[:, ::-1], low, high,
+                                            classification=self._picture_meta["classification"],
+                                            classes=self._picture_meta["classes"])
+                for k, i in enumerate(self.pictures):
+                    self.picture_images[i] = pictures_.qimage(rgba[k])
+        elif kind == "images":
+            self.picture_range = None
+            indices = list(self.pictures)
+            if indices:
+                stack = np.stack([_as_grid(self.pictures[i]) for i in indices])
+                rgba, scales = pictures_.weights_rgba(stack)
+                for k, i in enumerate(indices):
+                    self.picture_images[i] = pictures_.qimage(rgba[k])
+                    self.picture_scales[i] = float(scales[k])
+                    rows = np.nonzero(~np.isnan(stack[k]).all(axis=1))[0]
+                    # a window in the picture's lower half: a followed sample's value goes on top, not over it
+                    if len(rows) and rows.mean() >= stack.shape[1] / 2:
+                        self._low_patches.add(i)
+                    cols = np.nonzero(~np.isnan(stack[k]).all(axis=0))[0]
+                    if len(rows) and len(cols) and (len(rows) < stack.shape[1] or len(cols) < stack.shape[2]):
+                        # a local neuron's window on the grid, as a share of the picture: outlined when drawn
+                        h, w = stack.shape[1:]
+                        self._windows[i] = (cols[0] / w, rows[0] / h, (cols[-1] + 1 - cols[0]) / w,
+                                            (rows[-1] + 1 - rows[0]) / h)
+        elif kind == "sequence":
+            # every neuron of the layer on one scale, symmetric around 0, to the layer's largest |value| (no
+            # wider than the activation's range): a hidden state that moves by 0.2 still shows its shape
+            stack = np.stack(list(self.pictures.values())) if self.pictures else np.zeros((0, 1))
+            low, high, normalised = pictures_.value_range(activation, stack)
+            biggest = float(np.nanmax(np.abs(stack))) if stack.size else 0.0
+            sequence = info.get("sequence")
+            self._picture_meta["sequence"] = None
+            if stack.ndim == 2 and stack.shape[1] == 1 and sequence is not None and np.size(sequence):
+                # one value after the last step (a next-value output): drawn after the sequence it follows
+                self._picture_meta["sequence"] = np.asarray(sequence, dtype=np.float64).reshape(len(sequence), -1)[:, 0]
+                biggest = max(biggest, float(np.nanmax(np.abs(self._picture_meta["sequence"]))))
+                low, high = -np.inf, np.inf
+            if np.isfinite(biggest) and biggest > 0:
+                biggest = min(biggest * 1.1, max(abs(low), abs(high)))
+                self.picture_range = (-biggest, biggest, True)
+            else:
+                self.picture_range = (low, high, normalised)
+        QGraphicsItem.update(self)
+        return True
+
+    def picture_rect(self, index: int) -> QRectF | None:
+        """Local rectangle of neuron ``index``'s picture slot (None where it has no slot)."""
+        centre = self._neuron_cache.get(index)
+        if centre is None:
+            return None
+        r = self.layout.radius
+        return QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r)
+
+    def _picture_target(self, index: int, image: QImage) -> QRectF:
+        """Where an image goes in its slot: the whole slot, or (a picture wider than tall) a band across it."""
+        rect = self.picture_rect(index)
+        w, h = image.width(), image.height()
+        if w == h or rect is None:
+            return rect
+        if w > h:
+            height = max(rect.height() * h / w, 3.0)
+            return QRectF(rect.left(), rect.center().y() - height / 2, rect.width(), height)
+        width = max(rect.width() * w / h, 3.0)
+        return QRectF(rect.center().x() - width / 2, rect.top(), width, rect.height())
+
+    def picture_text(self, index: int) -> str:
+        """What hovering a neuron's picture says: what it shows and its scale (images: the strongest samples)."""
+        if index in self._tooltips:
+            return self._tooltips[index]
+        text = ""
+        if index in self.pictures:
+            layer = self.layer
+            if self.picture_kind == "plane":
+                low, high, normalised = self.picture_range
+                scale = (f"normalised per layer: ±{high:.3g} (the largest |value| of {layer.name}'s pictures)"
+                         if normalised else f"{pictures_.activation_of(layer)} from {low:g} to {high:g}")
+                if self._picture_meta.get("classification", True):
+                    several = self.is_output and layer.units > 1
+                    colours = ("its class's colour, stronger where its probability is higher" if several else
+                               "blue (class 0 colour) low, orange (class 1 colour) high, white in the middle")
+                else:
+                    colours = "the output map's colours (viridis)"
+                text = (f"Its value over the input plane, on the output map's scale: {colours}; {scale}")
+            elif self.picture_kind == "images":
+                source = self._picture_meta.get("source")
+                grid = self.pictures[index]
+                row = grid.ndim == 2 and grid.shape[0] == 1 and grid.shape[1] > 1
+                text = (f"Its incoming weights{f' ({source})' if source else ''} on the source's grid"
+                        + (f", in rows of {_as_grid(grid).shape[1]}" if row else "")
+                        + f": orange positive, blue negative, to ±{self.picture_scales.get(index, 0):.3g}"
+                          "; empty where it has no link")
+                images = self._picture_meta.get("images")
+                chosen = self.strongest.get(index)
+                window = pictures_.window_html(grid)
+                if window:
+                    text = f"{_html(text)}<br><b>Its window, enlarged</b>:<br>{window}"
+                if images is not None and chosen is not None and len(chosen):
+                    pictures = "".join(pictures_.image_html(images[int(k)]) + "&nbsp;"
+                                       for k in chosen[:pictures_.STRONGEST_SHOWN] if 0 <= int(k) < len(images))
+                    text = (f"{text if window else _html(text)}<br><b>Validation images that drive it hardest</b>:"
+                            f"<br>{pictures}")
+            elif self.picture_kind == "sequence":
+                low, high, _ = self.picture_range
+                values = np.ravel(self.pictures[index])
+                if len(values) == 1:
+                    text = (f"Its value after the last step of a validation sequence: {values[0]:.4g} (the dot; "
+                            f"the grey line is the sequence it read, on the same scale, ±{high:.3g})")
+                else:
+                    text = (f"Its value at each step of a validation sequence, from the first to the last (the "
+                            f"layer's neurons on one scale, ±{high:.3g}; the grey line is 0)")
+        self._tooltips[index] = text
+        return text
+
+    def set_sample_values(self, values, value_range: tuple[float, float] | None = None) -> bool:
+        """Show each neuron's value for a followed sample (``[units]``), or None for none; True if it changed."""
+        v = None if values is None else np.asarray(values, dtype=np.float64).ravel()
+        if v is not None and v.shape != (self.layer.units,):
+            v = None
+        if v is None and self.sample_values is None:
+            return False
+        if v is not None and self.sample_values is not None and np.array_equal(v, self.sample_values):
+            return False
+        self.header.prepareGeometryChange()  # a column's values are drawn by the header, beside its neurons
+        self.sample_values = v
+        if v is not None:
+            if value_range is None:
+                low, high, _ = pictures_.value_range(pictures_.activation_of(self.layer), v)
+                value_range = (low, high)
+            self.sample_range = value_range
+        self.update()
+        return True
 
     def set_biases(self, biases) -> bool:
         """Tint each neuron by the sign and size of its trained bias (``[units]``), or None for neutral.
@@ -194,7 +459,7 @@ class LayerItem(DrawingStates, QGraphicsItem):
         before = self._bias_look()
         values = None if biases is None else np.asarray(biases, dtype=np.float64).ravel()
         self.biases = values if values is not None and values.shape == (self.layer.units,) else None
-        if self._bias_look() == before:
+        if self._bias_look() == before or self.has_picture_slots():  # (pictures show no tints: nothing to redraw)
             return False
         QGraphicsItem.update(self)  # the tints are the card's alone: the header keeps its cached picture
         return True
@@ -268,10 +533,14 @@ class LayerItem(DrawingStates, QGraphicsItem):
             origin = self._neuron_cache.get(channel * height * width)  # row 0, column 0 is always drawn
             if origin is None:
                 continue  # a channel drawn only as the stack behind the first
-            first = QPointF(_grid_slot(c0, width), _grid_slot(r0, height)) * GRID_PITCH
-            last = QPointF(_grid_slot(c1 - 1, width), _grid_slot(r1 - 1, height)) * GRID_PITCH
+            first = QPointF(self._slot(c0, width), self._slot(r0, height)) * self.layout.pitch
+            last = QPointF(self._slot(c1 - 1, width), self._slot(r1 - 1, height)) * self.layout.pitch
             corners.append((origin + first, origin + last))
         return corners
+
+    def _slot(self, index: int, n: int) -> int:
+        layout = self.layout
+        return _grid_slot(index, n, layout.whole, layout.head, layout.tail)
 
     def _column_y(self, index: int) -> float:
         centre = self._neuron_cache.get(index)
@@ -281,10 +550,18 @@ class LayerItem(DrawingStates, QGraphicsItem):
         return (gap.y if gap is not None else 0.0) + self._offset_y
 
     def neuron_text(self, index: int) -> str:
-        """What hovering a neuron says: ``h[2]``, with its bias once trained."""
+        """What hovering a neuron says: ``h[2]``, with its bias once trained, its value for a followed sample
+        and what its picture shows."""
         text = f"{self.layer.name}[{index}]"
         if self.biases is not None:
             text += f": b = {self.biases[index]:.3f}"
+        if self.sample_values is not None:
+            text += f"; value for the followed sample: {self.sample_values[index]:.4g}"
+        picture = self.picture_text(index) if self.has_picture_slots() else ""
+        if picture:
+            if picture.startswith("<") or "<br>" in picture:
+                return f"{_html(text)}<br>{picture}"
+            text += f"\n{picture}"
         return text
 
     def _build_neuron_paths(self) -> None:
@@ -479,25 +756,28 @@ class LayerItem(DrawingStates, QGraphicsItem):
             painter.setBrush(tint)
             for rect in windows:
                 painter.drawRoundedRect(rect, 4, 4)
-        painter.setPen(QPen(edge, 1.3))
-        tints = self._bias_tints(fill)
-        if tints is None:
-            painter.setBrush(fill)
-            painter.drawPath(self._neurons_path)  # every neuron in one call
+        pictures = self.has_picture_slots()
+        if pictures:
+            self._paint_pictures(painter, lod, fill, edge)
         else:
-            r = self.layout.radius
-            cells = self.layer.kind in ("lstm", "gru")
-            for index, center in self._neuron_cache.items():
-                painter.setBrush(tints[index])
-                if cells:
-                    painter.drawRoundedRect(QRectF(center.x() - r, center.y() - r, 2 * r, 2 * r), 3, 3)
-                else:
-                    painter.drawEllipse(center, r, r)
-        if not self._glyphs_path.isEmpty() and r * lod >= (5 if self.layer.kind in ("lstm", "gru") else 6.5):
-            # the activation drawn in each neuron (a loop in each gated cell), once big enough to read
-            painter.setPen(QPen(edge, 1.1))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawPath(self._glyphs_path)
+            painter.setPen(QPen(edge, 1.3))
+            tints = self._sample_fills() or self._bias_tints(fill)
+            if tints is None:
+                painter.setBrush(fill)
+                painter.drawPath(self._neurons_path)  # every neuron in one call
+            else:
+                cells = self.layer.kind in ("lstm", "gru")
+                for index, center in self._neuron_cache.items():
+                    painter.setBrush(tints[index])
+                    if cells:
+                        painter.drawRoundedRect(QRectF(center.x() - r, center.y() - r, 2 * r, 2 * r), 3, 3)
+                    else:
+                        painter.drawEllipse(center, r, r)
+            if not self._glyphs_path.isEmpty() and r * lod >= (5 if self.layer.kind in ("lstm", "gru") else 6.5):
+                # the activation drawn in each neuron (a loop in each gated cell), once big enough to read
+                painter.setPen(QPen(edge, 1.1))
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawPath(self._glyphs_path)
         if windows:
             painter.setPen(QPen(style.ACCENT, 2.0))
             painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -506,7 +786,11 @@ class LayerItem(DrawingStates, QGraphicsItem):
         if self.selected_neuron is not None and self.selected_neuron in self._neuron_cache:
             painter.setPen(QPen(style.ACCENT, 2.0))
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawEllipse(self._neuron_cache[self.selected_neuron], r + 3, r + 3)
+            centre = self._neuron_cache[self.selected_neuron]
+            if pictures:
+                painter.drawRoundedRect(QRectF(centre.x() - r - 3, centre.y() - r - 3, 2 * r + 6, 2 * r + 6), 4, 4)
+            else:
+                painter.drawEllipse(centre, r + 3, r + 3)
         if self.layout.gaps:
             painter.setFont(gap_font)
             painter.setPen(style.TEXT_MUTED)
@@ -522,6 +806,112 @@ class LayerItem(DrawingStates, QGraphicsItem):
                     painter.drawText(QRectF(c.x() - 40, c.y() - 7, 80, 14), Qt.AlignmentFlag.AlignCenter, gap.text)
                 else:
                     painter.drawText(QRectF(c.x() - 8, c.y() - 8, 16, 16), Qt.AlignmentFlag.AlignCenter, gap.text)
+
+    def _paint_pictures(self, painter: QPainter, lod: float, fill: QColor, edge: QColor) -> None:
+        """Each neuron's picture in its square slot (an empty frame with its activation until one arrives),
+        and a followed sample's value in a band along the bottom of each."""
+        r = self.layout.radius
+        kind = self.picture_kind
+        background = QColor("#F2F4F7")
+        value_font = _value_font()
+        for index, centre in self._neuron_cache.items():
+            rect = QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r)
+            image = self.picture_images.get(index)
+            if image is not None:
+                if kind == "images":  # transparent where there is no link: the source grid's extent stays visible
+                    painter.fillRect(rect, background)
+                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, kind == "plane")
+                target = self._picture_target(index, image)
+                painter.drawImage(target, image)
+                window = self._windows.get(index)
+                if window is not None:  # where the window sits, outlined: small weights are nearly white
+                    x, y, w, h = window
+                    painter.setPen(QPen(style.TEXT_MUTED, 0.7))
+                    painter.setBrush(Qt.BrushStyle.NoBrush)
+                    painter.drawRect(QRectF(target.left() + x * target.width(), target.top() + y * target.height(),
+                                            w * target.width(), h * target.height()))
+            elif kind == "sequence" and index in self.pictures:
+                painter.fillRect(rect, background)
+                low, high, _ = self.picture_range
+                inner = rect.adjusted(2, 3, -2, -3)
+                if low < 0 < high:  # the zero line
+                    y = inner.bottom() - (0 - low) / (high - low) * inner.height()
+                    painter.setPen(QPen(style.CARD_BORDER, 0.8))
+                    painter.drawLine(QPointF(inner.left(), y), QPointF(inner.right(), y))
+                values = np.ravel(self.pictures[index])
+                if len(values) == 1:  # a layer that runs once, after the last step: its one value after the sequence
+                    sequence = self._picture_meta.get("sequence")
+                    end = inner.right() - 3
+                    if sequence is not None and len(sequence) > 1:
+                        before = QRectF(inner.left(), inner.top(), inner.width() - 7, inner.height())
+                        painter.setPen(QPen(style.TEXT_MUTED, 1.0))
+                        painter.setBrush(Qt.BrushStyle.NoBrush)
+                        painter.drawPath(pictures_.sparkline(sequence, low, high, before))
+                    level = inner.bottom() - (float(np.clip(values[0], low, high)) - low) / max(high - low, 1e-12) \
+                        * inner.height()
+                    painter.setPen(Qt.PenStyle.NoPen)
+                    painter.setBrush(edge)
+                    painter.drawEllipse(QPointF(end, level), 2.8, 2.8)
+                else:
+                    line = self._sparklines.get(index)
+                    if line is None:
+                        line = self._sparklines[index] = pictures_.sparkline(values, low, high, inner)
+                    painter.setPen(QPen(edge, 1.3))
+                    painter.setBrush(Qt.BrushStyle.NoBrush)
+                    painter.drawPath(line)
+            else:
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(style.CARD)
+                painter.drawRect(rect)
+            painter.setPen(QPen(edge, 1.0))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(rect)
+        if not self.pictures and not self._glyphs_path.isEmpty() and r * lod >= 6.5:
+            painter.setPen(QPen(edge, 1.1))
+            painter.drawPath(self._glyphs_path)
+        if self.sample_values is not None and len(self.layer.shape) > 1:
+            # a grid has no room beside its pictures: a band along each picture's bottom (its top, over a low
+            # window); a column's values go beside its neurons, drawn by the header above the links
+            painter.setFont(value_font)
+            for index, centre in self._neuron_cache.items():
+                value = float(self.sample_values[index])
+                top = centre.y() - r if index in self._low_patches else centre.y() + r - 9
+                chip = QRectF(centre.x() - r, top, 2 * r, 9)
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(pictures_.value_colour(value, *self.sample_range))
+                painter.drawRect(chip)
+                painter.setPen(style.TEXT)
+                painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, _short(value))
+
+    def value_chips(self) -> list[tuple[QRectF, float]]:
+        """Where a column's followed-sample values are written: a chip beside each neuron (none for a grid)."""
+        if self.sample_values is None or len(self.layer.shape) != 1:
+            return []
+        r = self.layout.radius
+        return [(QRectF(centre.x() + r + 2, centre.y() - 6.5, 28, 13), float(self.sample_values[index]))
+                for index, centre in self._neuron_cache.items()]
+
+    def paint_value_chips(self, painter: QPainter) -> None:
+        """A column's values for the followed sample, each on a chip of its colour (drawn by the header, above
+        the links that leave the neurons there)."""
+        chips = self.value_chips()
+        if not chips:
+            return
+        painter.setFont(_value_font())
+        for chip, value in chips:
+            painter.setPen(QPen(style.CARD_BORDER, 0.8))
+            painter.setBrush(pictures_.value_colour(value, *self.sample_range))
+            painter.drawRoundedRect(chip, 3, 3)
+            painter.setPen(style.TEXT)
+            painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, _short(value))
+
+    def _sample_fills(self) -> dict[int, QColor] | None:
+        """A followed sample's values as fills of the circles: blue low, orange high (see value_colour)."""
+        if self.sample_values is None:
+            return None
+        low, high = self.sample_range
+        return {index: pictures_.value_colour(float(self.sample_values[index]), low, high)
+                for index in self._neuron_cache}
 
     def _bias_tints(self, fill: QColor) -> dict[int, QColor] | None:
         if self.biases is None:
@@ -585,14 +975,37 @@ def _span(start: int, stop: int) -> str:
     return f"{start}" if stop - start == 1 else f"{start}–{stop - 1}"
 
 
-def _grid_slot(index: int, n: int) -> int:
+def _grid_slot(index: int, n: int, whole: int, head: int, tail: int) -> int:
     """Where row or column ``index`` of ``n`` is drawn, in pitches from the first: as the layout's
-    ``_axis`` places them, with every left-out index on the slot of the dots."""
-    if n <= GRID_ALL or index < GRID_HEAD:
+    ``_axis`` places them (sides up to ``whole`` whole, else ``head`` and ``tail``), with every left-out
+    index on the slot of the dots."""
+    if n <= whole or index < head:
         return index
-    if index >= n - GRID_TAIL:
-        return GRID_HEAD + 1 + index - (n - GRID_TAIL)
-    return GRID_HEAD
+    if index >= n - tail:
+        return head + 1 + index - (n - tail)
+    return head
+
+
+def _as_grid(picture: np.ndarray) -> np.ndarray:
+    """A weight picture as a 2-D grid: a row of ``n`` (a column of neurons has no grid) in rows of ``ceil(sqrt n)``
+    (NaN-padded), so that it reads as blocks rather than a hair-thin line."""
+    a = np.asarray(picture, dtype=np.float32)
+    if a.ndim == 1:
+        a = a.reshape(1, -1)
+    if a.shape[0] == 1 and a.shape[1] > 3:
+        n = a.shape[1]
+        width = int(np.ceil(np.sqrt(n)))
+        rows = int(np.ceil(n / width))
+        out = np.full(rows * width, np.nan, dtype=np.float32)
+        out[:n] = a[0]
+        return out.reshape(rows, width)
+    return a
+
+
+def _html(text: str) -> str:
+    import html
+
+    return html.escape(text).replace("\n", "<br>")
 
 
 class LayerHeader(QGraphicsItem):
@@ -610,17 +1023,26 @@ class LayerHeader(QGraphicsItem):
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setZValue(card.zValue() + HEADER_ABOVE)
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+    def band(self) -> QRectF:
         return self.card.header_rect().adjusted(-1.5, -1.5, 1.5, 0)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        rect = self.band()
+        for chip, _value in self.card.value_chips():  # a followed sample's values beside a column's neurons
+            rect = rect.united(chip.adjusted(-1, -1, 1, 1))
+        return rect
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         if option.levelOfDetailFromTransform(painter.worldTransform()) < LOW_DETAIL:
             return  # the card draws itself as a plain box with its name, and links as bands below it
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         # the top band of the card's face exactly as the card draws it, over the links that cross it
-        painter.setClipRect(self.boundingRect())
+        painter.save()
+        painter.setClipRect(self.band())
         self.card.paint_card(painter)
         self.card.paint_header_text(painter)
+        painter.restore()
+        self.card.paint_value_chips(painter)
 
     def type(self) -> int:  # noqa: A003 - Qt's name
         return HEADER_TYPE

@@ -6,6 +6,10 @@ undo commands that the view pushes; their graph operations come back here as eve
 
 The selected neuron (:meth:`CanvasScene.set_selected_neuron`) is ringed on its card, and the windows
 its local connections read are outlined on their sources' cards, kept right through edits.
+
+Neuron pictures (:meth:`CanvasScene.set_pictures_mode`, :meth:`CanvasScene.set_pictures`) and a followed
+sample's values (:meth:`CanvasScene.set_sample_values`) are kept here too, so that a card made later (an
+undo, a new layer) shows them as well.
 """
 from __future__ import annotations
 
@@ -36,6 +40,9 @@ class CanvasScene(QGraphicsScene):
         self._problem_ids: set[str] = set()
         self._weights: dict[str, np.ndarray] | None = None
         self._neuron: tuple[str, int] | None = None  # the selected neuron: (layer id, index)
+        self.pictures_mode = False
+        self._pictures: dict | None = None  # the last NeuronPictures payload (see set_pictures)
+        self._sample: dict[str, object] | None = None  # a followed sample's values by layer id
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)  # few items that move often
         self.setSceneRect(QRectF(-SCENE_EXTENT, -SCENE_EXTENT, 2 * SCENE_EXTENT, 2 * SCENE_EXTENT))
         events = graph.events
@@ -64,6 +71,7 @@ class CanvasScene(QGraphicsScene):
         self.layer_items.clear()
         self.connection_items.clear()
         self._attached.clear()
+        self._pictures = self._sample = None  # another design: what its neurons computed is not known yet
         flow = self.graph.flow()
         outputs = set(flow.outputs)
         for layer in self.graph.layers.values():
@@ -90,6 +98,11 @@ class CanvasScene(QGraphicsScene):
         item.set_state(problem=layer.id in self._problem_ids)
         if self._weights is not None:
             item.set_biases(self._weights.get(f"{layer.id}.bias"))
+        if self.pictures_mode:
+            item.set_pictures_mode(True)
+            item.set_pictures(self._pictures)
+        if self._sample is not None:
+            item.set_sample_values(self._sample.get(layer.id))
         self.addItem(item)
         self.layer_items[layer.id] = item
         self._attached.setdefault(layer.id, set())
@@ -171,6 +184,47 @@ class CanvasScene(QGraphicsScene):
             item.set_weights(None if weights is None else weights.get(f"{connection_id}.weight"))
         for layer_id, layer_item in self.layer_items.items():
             layer_item.set_biases(None if weights is None else weights.get(f"{layer_id}.bias"))
+
+    def set_pictures_mode(self, on: bool) -> None:
+        """Neuron pictures on (square slots, each neuron's picture) or off (the plain circles)."""
+        on = bool(on)
+        if on == self.pictures_mode:
+            return
+        self.pictures_mode = on
+        moved = []
+        for layer_id, item in self.layer_items.items():
+            if item.set_pictures_mode(on):
+                moved.append(layer_id)
+            if on:
+                item.set_pictures(self._pictures)
+        # links end on the neurons, which moved: draw them again on the new slots
+        for connection_id in {c for lid in moved for c in self._attached.get(lid, ())}:
+            self._rebuild_connection(connection_id)
+        self._show_neuron()
+
+    def set_pictures(self, payload: dict | None) -> int:
+        """The neurons' pictures (a NeuronPictures payload, see LayerItem.set_pictures), or None for none.
+
+        Kept while pictures are off, to be drawn when they are switched on. Returns how many cards repainted.
+        """
+        self._pictures = payload
+        if not self.pictures_mode:
+            return 0
+        return sum(bool(item.set_pictures(payload)) for item in self.layer_items.values())
+
+    def pictures(self) -> dict | None:
+        return self._pictures
+
+    def set_sample_values(self, values: dict | None, ranges: dict | None = None) -> None:
+        """Every neuron's value for a followed sample (``{layer id: [units]}``), or None to show none.
+
+        ``ranges``: ``{layer id: (low, high)}`` for the fill colours (default: the activation's range, or the
+        layer's largest ``|value|``).
+        """
+        self._sample = None if values is None else dict(values)
+        for layer_id, item in self.layer_items.items():
+            value = None if values is None else values.get(layer_id)
+            item.set_sample_values(value, (ranges or {}).get(layer_id))
 
     def set_selected_neuron(self, layer_id: str | None, index: int | None = None) -> None:
         """Ring neuron ``index`` of ``layer_id`` and outline the windows it reads; None for no neuron."""

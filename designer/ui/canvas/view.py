@@ -6,6 +6,10 @@ layer connects them, dragging layers moves them (one undo step per drag, snapped
 clicking a link switches it off or on, Delete removes the selection. Wheel zooms around the
 cursor; the middle button or space + drag pans. ``set_read_only`` locks all of that while a
 network trains, and says so in a banner.
+
+It also shows what the neurons compute: their pictures (``set_pictures_mode``, ``set_neuron_pictures``) and
+their values for a followed sample (``set_sample_values``); Escape with nothing selected says the person is
+done following it (``escape_pressed``).
 """
 from __future__ import annotations
 
@@ -46,6 +50,10 @@ class CanvasView(QGraphicsView):
 
     selection_changed = Signal()
     neuron_selected = Signal(str, int)
+    #: neuron pictures were switched on or off
+    pictures_mode_changed = Signal(bool)
+    #: Escape with nothing selected (the window then stops following a sample)
+    escape_pressed = Signal()
 
     def __init__(self, graph: Graph, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
         self.graph = graph
@@ -144,6 +152,25 @@ class CanvasView(QGraphicsView):
     def set_weights(self, weights: dict[str, np.ndarray] | None) -> None:
         """Colour links by the sign of their weights and size them by magnitude; None for the neutral style."""
         self.canvas_scene.set_weights(weights)
+
+    def set_pictures_mode(self, on: bool) -> None:
+        """Each neuron of a hidden or output layer drawn as a picture of what it computes (or as a circle)."""
+        on = bool(on)
+        if on == self.canvas_scene.pictures_mode:
+            return
+        self.canvas_scene.set_pictures_mode(on)
+        self.pictures_mode_changed.emit(on)
+
+    def pictures_on(self) -> bool:
+        return self.canvas_scene.pictures_mode
+
+    def set_neuron_pictures(self, payload: dict | None) -> int:
+        """The neurons' pictures, as the training controller sends them (None: none); cards repainted."""
+        return self.canvas_scene.set_pictures(payload)
+
+    def set_sample_values(self, values: dict | None, ranges: dict | None = None) -> None:
+        """Every neuron's value for a followed sample (``{layer id: [units]}``), or None."""
+        self.canvas_scene.set_sample_values(values, ranges)
 
     def set_read_only(self, read_only: bool) -> None:
         """Lock (or unlock) every edit, with a banner saying so; selection, zoom and pan still work."""
@@ -496,9 +523,12 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         if event.key() == Qt.Key.Key_Escape:
+            busy = self._moving is not None or self._connect_from is not None
             if self._moving is not None:
                 self._undo_this_drag()  # Escape puts dragged layers back where the drag began
             self._cancel_gestures()
+            if not busy and not self.canvas_scene.selectedItems():
+                self.escape_pressed.emit()  # a second Escape: stop following a sample
             self.canvas_scene.clearSelection()
             event.accept()
             return

@@ -9,6 +9,26 @@ its history entry go into the project, which is then marked modified.
 States: ``idle`` -> ``running`` <-> ``paused`` -> ``idle``. Stop is a flag the loop checks before
 every batch; closing the window stops the run and joins the thread (``quit`` + ``wait``, never
 ``terminate``) before the window asks whether to save.
+
+What every neuron computes (issue 9), from the worker, re-emitted for the views:
+
+- ``pictures_changed(dict)``: the neurons' pictures (:class:`designer.insight.NeuronPictures`), computed only
+  while the canvas shows them (:meth:`TrainingController.set_pictures_wanted`), with ``info``,
+  ``classification`` and ``num_classes`` added; also drawn on the canvas from here;
+- ``health_changed(dict)``: ``{"epoch", "layers": {layer id: {"dead_share", "saturated_share",
+  "gradient_norm", "activation", "units"}}, "problems": [Problem ...]}``, the problems from
+  :func:`designer.insight.health_problems` over the run's health so far (``health_history``); epochs
+  increase within a run (not every epoch of a fast run is measured: see the worker);
+- ``results_changed(dict)``: the validation confusion matrix of a classification run: ``matrix`` (rows
+  actual), ``class_names``, ``per_class_accuracy``, ``predicted``, ``actual``, ``inputs`` (the samples, to
+  draw a cell's), ``kind`` (``plane``, ``images``, ``sequence``, ``table``), ``epoch``, ``samples``, ``total``;
+- ``insight_cleared()``: pictures, health and results no longer hold (another project, weights reset, the
+  data changed).
+
+Following a sample (:meth:`TrainingController.follow_sample`): a click on a validation sample in "What the
+network learned" traces it through a copy of the design holding the current weights (on this thread: one
+sample), shows every neuron's value on the canvas and the clicked neuron's sum in the inspector, and keeps
+doing so as the weights change; ``sample_changed(object)`` says which (None: none).
 """
 from __future__ import annotations
 
@@ -89,6 +109,12 @@ class TrainingController(QObject):
     #: a run ended and was stored in the project: its status (``completed``, ``stopped``, ``diverged``)
     #: or ``failed`` when it could not run
     run_finished = Signal(str)
+    #: issue 9: see the module's notes
+    pictures_changed = Signal(dict)
+    health_changed = Signal(dict)
+    results_changed = Signal(dict)
+    insight_cleared = Signal()
+    sample_changed = Signal(object)
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
@@ -111,12 +137,31 @@ class TrainingController(QObject):
         self._info: dict[str, Any] = {}
         self._syncing = False
         self._live_settings: dict[str, Any] = {}
+        # issue 9: what the neurons compute
+        self.pictures_wanted = False
+        self.pictures: dict[str, Any] | None = None
+        self.health_history: list[dict[str, Any]] = []  # {layer id: LayerHealth} per measured epoch
+        self.results: dict[str, Any] | None = None
+        self.followed: dict[str, Any] | None = None
+        self._view_info: dict[str, Any] = {}  # the learned view's info (a run's or the preview's)
+        self._follow_module: Any = None
 
         self._collector = GuiThreadCollector(self)
         self._build_actions()
         self._build_docks()
         window.project_replaced.connect(self.project_loaded)
         window.closing.connect(self.shutdown)
+        self.learned_view.sample_clicked.connect(self._sample_clicked)
+        events = window.graph.events
+        subscriptions = [(events.layer_added, self._design_edited), (events.layer_removed, self._design_edited),
+                         (events.connection_added, self._design_edited),
+                         (events.connection_removed, self._design_edited),
+                         (events.connection_changed, self._design_edited), (events.reset, self._design_edited),
+                         (events.layer_changed, self._layer_edited)]
+        for event, callback in subscriptions:
+            event.connect(callback)
+        # the graph outlives the window's controller (a test, a script): stop listening when it goes
+        self.destroyed.connect(lambda *_: [event.disconnect(callback) for event, callback in subscriptions])
         window.dataset_panel.settings_changed.connect(self._on_settings_changed)
         # the stack re-enables its actions whenever a command is pushed: keep them off while training
         window.undo_stack.canUndoChanged.connect(self._keep_editing_locked)
@@ -189,6 +234,18 @@ class TrainingController(QObject):
     def _learned_visibility_changed(self, visible: bool) -> None:
         if self._worker is not None:
             self._worker.set_wanted(predictions=visible, weights=True)
+
+    def set_pictures_wanted(self, on: bool) -> None:
+        """The canvas shows neuron pictures (or not): the worker computes them only while it does.
+
+        Switched on while idle, the stored weights' pictures are computed on a preview thread.
+        """
+        self.pictures_wanted = bool(on)
+        if self._worker is not None:
+            self._worker.set_wanted(predictions=self._learned_in_sight(), weights=True, pictures=self.pictures_wanted)
+        elif on and self.pictures is None and self.window.project.weights is not None:
+            self._end_preview()
+            self._start_preview()
 
     # ------------------------------------------------------------------ state
     @property
@@ -283,6 +340,7 @@ class TrainingController(QObject):
         project.store_weights(None)
         self.weights = None
         self._show_weights(None)
+        self.clear_insight()
         self._report_run_problem(None)
         self.learned_view.clear("Weights reset. Train the network to see what it learns.")
         self._mark_modified()
@@ -337,10 +395,14 @@ class TrainingController(QObject):
         worker.epochs_finished.connect(self._on_epochs_finished)
         worker.predictions_changed.connect(self._on_predictions_changed)
         worker.weights_changed.connect(self._on_weights_changed)
+        worker.pictures_changed.connect(self._on_pictures_changed)
+        worker.health_changed.connect(self._on_health_changed)
+        worker.results_changed.connect(self._on_results_changed)
         worker.run_finished.connect(self._on_run_finished)
         worker.run_failed.connect(self._on_run_failed)
         thread.finished.connect(self._on_thread_finished)
-        worker.set_wanted(predictions=self._learned_in_sight(), weights=True)
+        worker.set_wanted(predictions=self._learned_in_sight(), weights=True, pictures=self.pictures_wanted)
+        self.health_history = []
         self._thread, self._worker, self._control = thread, worker, control
         self._run_project = project
         self._failure = None
@@ -379,7 +441,10 @@ class TrainingController(QObject):
         thread.started.connect(worker.run)
         worker.run_started.connect(self._on_preview_started)
         worker.predictions_changed.connect(self._on_preview_predictions)
+        worker.pictures_changed.connect(self._on_preview_pictures)
+        worker.results_changed.connect(self._on_preview_results)
         worker.run_failed.connect(self._on_preview_failed)
+        worker.set_wanted(predictions=True, weights=False, pictures=self.pictures_wanted)
         thread.finished.connect(self._end_preview)
         self._preview = (thread, worker)
         self._collector.hold(thread)
@@ -401,12 +466,26 @@ class TrainingController(QObject):
     @Slot(object)
     def _on_preview_started(self, info: dict[str, Any]) -> None:
         if not self.busy:
+            self._view_info = info
             self.learned_view.set_info(info)
+            if self.followed is not None:
+                self.learned_view.mark_sample(self.followed["sample"], self.followed["step"])
 
     @Slot(object)
     def _on_preview_predictions(self, payload: dict[str, Any]) -> None:
         if not self.busy:
             self.learned_view.set_predictions(payload)
+
+    @Slot(object)
+    def _on_preview_pictures(self, payload: dict[str, Any]) -> None:
+        if not self.busy:
+            self._show_pictures(payload)
+
+    @Slot(object)
+    def _on_preview_results(self, payload: dict[str, Any]) -> None:
+        if not self.busy:
+            self.results = payload
+            self.results_changed.emit(payload)
 
     @Slot(str, bool)
     def _on_preview_failed(self, message: str, _is_user_error: bool) -> None:
@@ -446,9 +525,18 @@ class TrainingController(QObject):
     # ------------------------------------------------------------------ the worker's reports
     @Slot(object)
     def _on_run_started(self, info: dict[str, Any]) -> None:
+        before = self._view_info.get("inputs")
         self._info = info
+        self._view_info = info
+        if self.followed is not None:
+            after = info.get("inputs")
+            if before is None or after is None or np.shape(before) != np.shape(after) or not np.array_equal(
+                    before, after):
+                self.follow_sample(None)  # the run's samples are others (another split, other data)
         self.loss_plot.set_classification(bool(info.get("classification")))
         self.learned_view.set_info(info)
+        if self.followed is not None:
+            self.learned_view.mark_sample(self.followed["sample"], self.followed["step"])
         note = info.get("weights_note")
         if note:
             self._status(f"Training: {note}.")
@@ -486,6 +574,185 @@ class TrainingController(QObject):
             return
         self.weights = weights
         self._show_weights(weights)
+        self._refollow()
+
+    @Slot(object)
+    def _on_pictures_changed(self, payload: dict[str, Any]) -> None:
+        if self._run_project is not self.window.project:
+            return
+        self._show_pictures(payload)
+
+    def _show_pictures(self, payload: dict[str, Any]) -> None:
+        info = self._view_info or self._info
+        payload = dict(payload)
+        payload.setdefault("classification", bool(info.get("classification", True)))
+        payload.setdefault("num_classes", int(info.get("num_classes") or 2))
+        if payload.get("kind") is None and self.pictures is None:
+            self._show_message_in_status_bar("Neuron pictures are drawn for two inputs (a map over the plane), "
+                                             "images (the incoming weights) and sequences; this data is a table of "
+                                             "numbers, so the neurons show their activation glyphs", 8000)
+        self.pictures = payload
+        self.window.canvas.set_neuron_pictures(payload)
+        self.pictures_changed.emit(payload)
+
+    @Slot(object)
+    def _on_health_changed(self, payload: dict[str, Any]) -> None:
+        if self._run_project is not self.window.project:
+            return
+        from designer.insight import health_problems
+
+        layers = payload.get("layers") or {}
+        self.health_history.append(layers)
+        try:
+            problems = health_problems(self.window.graph, self.health_history)
+        except Exception:  # noqa: BLE001 (a warning is not worth a crash)
+            problems = []
+        self.health_changed.emit({
+            "epoch": int(payload.get("epoch") or 0),
+            "layers": {lid: {"dead_share": h.dead_share, "saturated_share": h.saturated_share,
+                             "gradient_norm": h.gradient_norm, "activation": h.activation, "units": h.units}
+                       for lid, h in layers.items()},
+            "problems": problems})
+
+    @Slot(object)
+    def _on_results_changed(self, payload: dict[str, Any]) -> None:
+        if self._run_project is not self.window.project:
+            return
+        self.results = payload
+        self.results_changed.emit(payload)
+
+    def clear_insight(self) -> None:
+        """Forget the pictures, health, results and the followed sample (they were for other weights or data)."""
+        self.pictures = None
+        self.results = None
+        self.health_history = []
+        self.window.canvas.set_neuron_pictures(None)
+        self.follow_sample(None)
+        self.insight_cleared.emit()
+
+    # ------------------------------------------------------------------ following one sample
+    @Slot(int, int)
+    def _sample_clicked(self, index: int, step: int) -> None:
+        if index < 0:
+            self.follow_sample(None)
+        else:
+            self.follow_sample(index, None if step < 0 else step)
+
+    def follow_sample(self, index: int | None, step: int | None = None) -> bool:
+        """Follow sample ``index`` of the learned view's samples (``info["inputs"]``) through the network, at
+        time ``step`` of a sequence (default: the last); None stops. False (and a word in the status bar)
+        when it cannot: no samples, no weights that fit the design, a design that does not compile."""
+        if index is None:
+            changed = self.followed is not None
+            self.followed = None
+            self.window.canvas.set_sample_values(None)
+            self.window.inspector.set_followed(None)
+            self.learned_view.mark_sample(None)
+            if changed:
+                self.sample_changed.emit(None)
+            return True
+        inputs = self._view_info.get("inputs")
+        if inputs is None or not 0 <= index < len(inputs):
+            return False
+        try:
+            followed = self._trace_sample(int(index), step)
+        except Exception as exc:  # noqa: BLE001 (anything that stops the trace is said, not raised)
+            self._show_message_in_status_bar(f"Cannot follow the sample: {exc}", 6000)
+            self.follow_sample(None)
+            return False
+        if followed is None:
+            self._show_message_in_status_bar("Train the network first: following a sample needs weights that fit "
+                                             "the design", 6000)
+            self.follow_sample(None)
+            return False
+        self.followed = followed
+        self._show_followed()
+        self.sample_changed.emit(dict(followed))
+        return True
+
+    def set_follow_step(self, step: int) -> None:
+        """Show the followed sequence at time step ``step``."""
+        followed = self.followed
+        if followed is None or followed.get("steps") is None:
+            return
+        step = int(min(max(step, 0), followed["steps"] - 1))
+        if step == followed["step"]:
+            return
+        from designer.insight import sample_values
+
+        followed["step"] = step
+        followed["values"] = sample_values(followed["traced"], 0, step)
+        self._show_followed()
+
+    def _follow_weights(self) -> dict[str, np.ndarray] | None:
+        """The weights now: a run's latest, else the project's that fit the design (None: none fit it all)."""
+        if self.busy and self.weights is not None:
+            return self.weights
+        project = self.window.project
+        if project.weights is None:
+            return None
+        weights, stale = project.fitting_weights()
+        return None if stale or not weights else weights
+
+    def _trace_sample(self, index: int, step: int | None) -> dict[str, Any] | None:
+        from designer.compiler import compile_graph
+        from designer.insight import sample_values, trace
+
+        weights = self._follow_weights()
+        if weights is None:
+            return None
+        if self._follow_module is None:
+            self._follow_module = compile_graph(self.window.graph)
+        module = self._follow_module
+        module.load_named_weights(weights, allow_missing=False)
+        x = np.asarray(self._view_info["inputs"][index], dtype=np.float32)
+        sequence = bool(getattr(module, "is_sequence", False))
+        x = x.reshape(1, -1, *module.input_shape) if sequence else x.reshape(1, *module.input_shape)
+        traced = trace(module, x)
+        steps = int(x.shape[1]) if sequence else None
+        if steps is not None:
+            step = steps - 1 if step is None else int(min(max(step, 0), steps - 1))
+        else:
+            step = None
+        kind = self._view_info.get("kind")
+        where = {"plane": "validation point", "images": "validation image", "sequence": "validation sequence"}
+        label = f"{where.get(kind, 'validation sample')} {index}"
+        if kind == "plane":
+            label += " at (" + ", ".join(f"{v:.3g}" for v in x.reshape(-1)[:2]) + ")"
+        return {"sample": index, "x": x, "traced": traced, "weights": weights, "step": step, "steps": steps,
+                "values": sample_values(traced, 0, step), "label": label}
+
+    def _show_followed(self) -> None:
+        followed = self.followed
+        if followed is None:
+            return
+        self.window.canvas.set_sample_values(followed["values"])
+        self.window.inspector.set_followed(followed)
+        self.learned_view.mark_sample(followed["sample"], followed["step"])
+
+    def _refollow(self) -> None:
+        """New weights: the followed sample through them."""
+        if self.followed is None:
+            return
+        try:
+            followed = self._trace_sample(self.followed["sample"], self.followed["step"])
+        except Exception:  # noqa: BLE001
+            followed = None
+        if followed is None:
+            self.follow_sample(None)
+            return
+        self.followed = followed
+        self._show_followed()
+
+    def _design_edited(self, *_args) -> None:
+        """The design changed: its copy for following samples is stale, and so are the values shown."""
+        self._follow_module = None
+        if self.followed is not None and not self.busy:
+            self.follow_sample(None)
+
+    def _layer_edited(self, _layer, names) -> None:
+        if set(names) - {"position", "label"}:
+            self._design_edited()
 
     @Slot(object)
     def _on_run_finished(self, result: dict[str, Any]) -> None:
@@ -508,6 +775,7 @@ class TrainingController(QObject):
             self._mark_modified()
             self.weights = project.weights
             self._show_weights(project.weights)
+            self._refollow()
         seconds = float(result.get("seconds") or 0.0)
         speed = f" · {result['samples'] / seconds:,.0f} samples/s" if seconds > 0 and result.get("samples") else ""
         epochs = len(run.get("epochs") or [])
@@ -547,6 +815,11 @@ class TrainingController(QObject):
         thread.deleteLater()
         self._collector.prune()
         self.loss_plot.end_run()
+        if not self.pictures_wanted and self.pictures is not None:
+            # not drawn while it trained: what they showed is the weights before the run (switched on again,
+            # the run's weights are drawn afresh)
+            self.pictures = None
+            self.window.canvas.set_neuron_pictures(None)
         self._lock_editing(False)
         self._set_state(IDLE)
         failure, self._failure = self._failure, None
@@ -567,6 +840,9 @@ class TrainingController(QObject):
         project = self.window.project
         self.weights = project.weights
         self._show_weights(project.weights)
+        self._view_info = {}
+        self._follow_module = None
+        self.clear_insight()
         self.learned_view.clear("Train the network to see what it learns.")
         self._report_run_problem(None)
         history = list(project.history or [])
@@ -588,6 +864,8 @@ class TrainingController(QObject):
         if block == "dataset" and not self.busy:
             # what the weights predicted on the old data says nothing of the new: show them on the new data
             self.learned_view.clear("The data changed. Train the network to see what it learns.")
+            self._view_info = {}
+            self.clear_insight()
             self._end_preview()
             self._start_preview()
         if block != "training":

@@ -9,6 +9,12 @@
 - anything else: predicted against true on validation samples.
 
 The worker computes the predictions (:mod:`.predictions`); this module only draws them.
+
+A click on a validation sample (a ring on the plane, an image, a sequence's curve at a step, a point of the
+table) asks to follow it through the network (``LearnedView.sample_clicked(index, step)``: an index into the
+info's ``inputs``; ``step`` is the time step clicked on a sequence, else -1); a click on empty ground or
+Escape asks to stop (index -1). The controller answers with :meth:`LearnedView.mark_sample`, which rings the
+sample followed.
 """
 from __future__ import annotations
 
@@ -16,8 +22,8 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import QGraphicsItem, QGridLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 try:  # the dataset panel's class colours, so a class looks the same everywhere
@@ -27,6 +33,9 @@ except ImportError:  # pragma: no cover - only while the panel is being built
 
 RIGHT = "#12B76A"
 WRONG = "#D92D20"
+#: the ring around a followed sample, and how near (in pixels) a click must fall to pick a sample
+FOLLOWED = "#7A5AF8"
+PICK_PIXELS = 10.0
 
 
 def class_colours(count: int) -> np.ndarray:
@@ -154,10 +163,40 @@ class PlaneView(pg.PlotWidget):
         self._rim = pg.mkPen(255, 255, 255, 200, width=0.8)
         self.getPlotItem().setAspectLocked(False)
         self.getPlotItem().setMenuEnabled(False)
+        # the validation sample followed through the network: a ring around it
+        self.followed = pg.ScatterPlotItem(size=17, pen=pg.mkPen(FOLLOWED, width=2.6), brush=pg.mkBrush(0, 0, 0, 0))
+        self.followed.setZValue(20)
+        self.addItem(self.followed)
         self.classification = True
         self.bounds = (0.0, 1.0, 0.0, 1.0)
+        self.x_val = np.zeros((0, 2))
         self._placed: tuple | None = None
         self._data_key: tuple | None = None  # what set_info last drew (see _data_key)
+        self.on_click = None  # set by LearnedView: called with (index, step)
+        self.scene().sigMouseClicked.connect(self._clicked)
+
+    def _clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or self.on_click is None:
+            return
+        vb = self.getPlotItem().vb
+        if not vb.sceneBoundingRect().contains(event.scenePos()):
+            return  # on an axis
+        self.on_click(self.sample_at(vb.mapSceneToView(event.scenePos())), -1)
+
+    def sample_at(self, point) -> int:
+        """The validation point within PICK_PIXELS of ``point`` (the view's coordinates), nearest first; -1: none."""
+        if not len(self.x_val):
+            return -1
+        px, py = self.getPlotItem().vb.viewPixelSize()
+        d = np.hypot((self.x_val[:, 0] - point.x()) / max(px, 1e-12), (self.x_val[:, 1] - point.y()) / max(py, 1e-12))
+        best = int(np.argmin(d))
+        return best if d[best] <= PICK_PIXELS else -1
+
+    def mark_sample(self, index: int | None, _step: int | None = None) -> None:
+        if index is None or not 0 <= index < len(self.x_val):
+            self.followed.setData([], [])
+        else:
+            self.followed.setData(pos=self.x_val[index:index + 1])
 
     def set_info(self, info: dict[str, Any]) -> None:
         # Another run on the same data (the usual case) changes nothing here: it goes on straight
@@ -167,6 +206,8 @@ class PlaneView(pg.PlotWidget):
         if key == self._data_key:
             return
         self._data_key = key
+        self.x_val = np.asarray(info["x_val"], dtype=np.float64).reshape(-1, 2)
+        self.followed.setData([], [])
         self.classification = bool(info["classification"])
         x0, x1, y0, y1 = info["bounds"]
         self.bounds = (x0, x1, y0, y1)
@@ -271,15 +312,54 @@ class SequenceView(pg.PlotWidget):
         self.addItem(self.truth)
         self.addItem(self.predicted)
         self.steps = 0
+        self.sequences = np.zeros((0, 0, 1))
+        # the sequence followed through the network, and the step shown
+        self.step_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(FOLLOWED, width=1.5, style=Qt.PenStyle.DashLine))
+        self.step_line.setVisible(False)
+        self.addItem(self.step_line)
+        self.followed_index: int | None = None
+        self.on_click = None
+        self.scene().sigMouseClicked.connect(self._clicked)
+
+    def _clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or self.on_click is None:
+            return
+        vb = self.getPlotItem().vb
+        if not vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        point = vb.mapSceneToView(event.scenePos())
+        self.on_click(*self.sample_at(point))
+
+    def sample_at(self, point) -> tuple[int, int]:
+        """The sequence whose curve passes within PICK_PIXELS of ``point`` at the nearest step, and that step."""
+        if not len(self.sequences) or not self.steps:
+            return -1, -1
+        step = int(np.clip(round(point.x()), 0, self.steps - 1))
+        _, py = self.getPlotItem().vb.viewPixelSize()
+        d = np.abs(self.sequences[:, step, 0] - point.y()) / max(py, 1e-12)
+        best = int(np.argmin(d))
+        return (best, step) if d[best] <= PICK_PIXELS * 1.5 else (-1, -1)
+
+    def mark_sample(self, index: int | None, step: int | None = None) -> None:
+        self.followed_index = index
+        for i, curve in enumerate(self.curves):
+            width = 3.2 if i == index else 1.5
+            curve.setPen(pg.mkPen(*self._colours[i], width=width))
+        followed = index is not None and 0 <= index < len(self.curves)
+        self.step_line.setVisible(followed and step is not None)
+        if followed and step is not None:
+            self.step_line.setValue(step)
 
     def set_info(self, info: dict[str, Any]) -> None:
         for curve in self.curves:
             self.removeItem(curve)
         self.curves = []
         sequences = info["sequences"]  # [n, time, features]
+        self.sequences = np.asarray(sequences, dtype=np.float64)
         self.steps = sequences.shape[1]
         colours = (class_colours(len(sequences)) * 255).astype(int)
         self._colours = colours
+        self.step_line.setVisible(False)
         for i, seq in enumerate(sequences):
             curve = self.plot(np.arange(self.steps), seq[:, 0], pen=pg.mkPen(*colours[i], width=1.5))
             self.curves.append(curve)
@@ -309,6 +389,26 @@ class ImagesView(QWidget):
         self.captions: list[QLabel] = []
         self.class_names: list[str] = []
         self.truth: np.ndarray = np.zeros(0, dtype=int)
+        self.on_click = None
+        self.followed_index: int | None = None
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if event.button() == Qt.MouseButton.LeftButton and self.on_click is not None:
+            self.on_click(self.sample_at(event.position().toPoint()), -1)
+        super().mousePressEvent(event)
+
+    def sample_at(self, pos) -> int:
+        """The image (or its caption) at ``pos`` (this widget's coordinates); -1 for none."""
+        for i, (picture, caption) in enumerate(zip(self.pictures, self.captions)):
+            if picture.geometry().contains(pos) or caption.geometry().contains(pos):
+                return i
+        return -1
+
+    def mark_sample(self, index: int | None, _step: int | None = None) -> None:
+        self.followed_index = index
+        for i, picture in enumerate(self.pictures):
+            picture.setStyleSheet(f"border: 2px solid {FOLLOWED}; border-radius: 3px;" if i == index
+                                  else "border: 2px solid transparent;")
 
     def set_info(self, info: dict[str, Any]) -> None:
         for widget in self.pictures + self.captions:
@@ -322,6 +422,9 @@ class ImagesView(QWidget):
             picture = QLabel(self)
             picture.setPixmap(_pixmap(image, 56))
             picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            picture.setStyleSheet("border: 2px solid transparent;")
+            picture.setToolTip("Click to follow this image through the network")
+            picture.setCursor(Qt.CursorShape.PointingHandCursor)
             caption = QLabel("…", self)
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
             r, c = divmod(i, columns)
@@ -358,8 +461,36 @@ class TableView(pg.PlotWidget):
         self.diagonal = pg.PlotDataItem(pen=pg.mkPen(150, 150, 150, style=Qt.PenStyle.DashLine))
         self.addItem(self.diagonal)
         self.addItem(self.points)
+        self.followed = pg.ScatterPlotItem(size=15, pen=pg.mkPen(FOLLOWED, width=2.4), brush=pg.mkBrush(0, 0, 0, 0))
+        self.addItem(self.followed)
         self.truth = np.zeros(0)
         self.jitter = np.zeros(0)
+        self.shown = np.zeros((0, 2))
+        self.on_click = None
+        self.followed_index: int | None = None
+        self.scene().sigMouseClicked.connect(self._clicked)
+
+    def _clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or self.on_click is None:
+            return
+        vb = self.getPlotItem().vb
+        if not vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        point = vb.mapSceneToView(event.scenePos())
+        index = -1
+        if len(self.shown):
+            px, py = vb.viewPixelSize()
+            d = np.hypot((self.shown[:, 0] - point.x()) / max(px, 1e-12), (self.shown[:, 1] - point.y()) / max(py, 1e-12))
+            best = int(np.argmin(d))
+            index = best if d[best] <= PICK_PIXELS else -1
+        self.on_click(index, -1)
+
+    def mark_sample(self, index: int | None, _step: int | None = None) -> None:
+        self.followed_index = index
+        if index is None or not 0 <= index < len(self.shown):
+            self.followed.setData([], [])
+        else:
+            self.followed.setData(pos=self.shown[index:index + 1])
 
     def set_info(self, info: dict[str, Any]) -> None:
         truth = np.asarray(info["y_true"], dtype=np.float64)
@@ -378,7 +509,10 @@ class TableView(pg.PlotWidget):
             values = np.asarray(payload.get("values"), dtype=np.float64)
             values = values.reshape(len(values), -1)[:, 0]
         n = min(len(values), len(self.truth))
-        self.points.setData(self.truth[:n] + self.jitter[:n, 0], values[:n] + self.jitter[:n, 1])
+        self.shown = np.stack([self.truth[:n] + self.jitter[:n, 0], values[:n] + self.jitter[:n, 1]], axis=1)
+        self.points.setData(self.shown[:, 0], self.shown[:, 1])
+        if self.followed_index is not None:
+            self.mark_sample(self.followed_index)
 
 
 def _pixmap(image: np.ndarray, size: int) -> QPixmap:
@@ -398,9 +532,14 @@ def _pixmap(image: np.ndarray, size: int) -> QPixmap:
 class LearnedView(QWidget):
     """Switches between the pictures above by the kind of data the run trains on."""
 
+    #: a sample was clicked (an index into the info's ``inputs``; the step clicked on a sequence, else -1),
+    #: or -1: a click on empty ground, or Escape
+    sample_clicked = Signal(int, int)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("learned_view")
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.hint = QLabel("Train the network to see what it learns.", self)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint.setWordWrap(True)
@@ -422,6 +561,19 @@ class LearnedView(QWidget):
         layout.addWidget(self.caption)
         self.current: Any = None
         self.updates = 0
+        for page in (self.plane, self.sequences, self.images, self.table):
+            page.on_click = self._sample_clicked
+        escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        escape.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        escape.activated.connect(lambda: self.sample_clicked.emit(-1, -1))
+
+    def _sample_clicked(self, index: int, step: int) -> None:
+        self.sample_clicked.emit(int(index), int(step))
+
+    def mark_sample(self, index: int | None, step: int | None = None) -> None:
+        """Ring the sample followed through the network (None: none)."""
+        for page in (self.plane, self.sequences, self.images, self.table):
+            page.mark_sample(index if page is self.current else None, step)
 
     def clear(self, hint: str | None = None) -> None:
         if hint:
@@ -454,10 +606,13 @@ def _caption(info: dict[str, Any]) -> str:
     kind = info.get("kind")
     if kind == "plane":
         if info["classification"]:
-            return "Colour: predicted class (paler: unsure) · line: boundary · dots: training · rings: validation"
-        return "Colour: the network's output · dots: training · rings: validation"
+            text = "Colour: predicted class (paler: unsure) · line: boundary · dots: training · rings: validation"
+        else:
+            text = "Colour: the network's output · dots: training · rings: validation"
+        return text + " · click a ring to follow it through the network"
     if kind == "sequence":
-        return "Validation sequences · circles: true next value · crosses: predicted"
+        return ("Validation sequences · circles: true next value · crosses: predicted · click a curve at a step "
+                "to follow it through the network")
     if kind == "images":
-        return "Validation images with the predicted class: green right, red wrong"
-    return "Validation samples: predicted against true (dashed: exact)"
+        return "Validation images with the predicted class: green right, red wrong · click one to follow it"
+    return "Validation samples: predicted against true (dashed: exact) · click one to follow it"

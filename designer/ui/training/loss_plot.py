@@ -1,5 +1,9 @@
 """The live loss plot: training and validation loss (and accuracy) by epoch, earlier runs faint.
 
+Runs picked in the runs table are drawn over it (:meth:`LossPlot.set_overlay`): each in a colour of its own,
+its validation loss dashed and its training loss dotted, named in a legend line of their own; the live
+run's curves stay as they are.
+
 Where the learning rate changes during a run (a schedule, or a change made while training), a thin
 strip under the plots draws it on a logarithmic axis, from the batches as they come and from a
 stored run's ``learning_rate`` list; a rate that stays as set is not drawn (a flat line says nothing).
@@ -43,6 +47,9 @@ ACCURACY_HEIGHT = 96
 RATE_HEIGHT = 72
 #: a learning rate that changes by less than this fraction over a run is drawn as not changing
 RATE_CHANGE = 1e-6
+#: the colours of runs drawn over the plot (none of them the live curves' blue, orange or green)
+OVERLAY_COLOURS = (QColor("#7A5AF8"), QColor("#C11574"), QColor("#0E9384"), QColor("#8C564B"),
+                   QColor("#667085"), QColor("#B54708"), QColor("#1D2939"), QColor("#DD2590"))
 
 
 class Series:
@@ -202,6 +209,15 @@ class LossPlot(QWidget):
         self.train_curve = _curve(self.loss, TRAIN_COLOUR, name="training")
         self.val_curve = _curve(self.loss, VALIDATION_COLOUR, name="validation")
         self.legend = self._build_legend()
+        self.overlay_legend = QLabel(self)
+        self.overlay_legend.setObjectName("loss_plot_overlay_legend")
+        self.overlay_legend.setTextFormat(Qt.TextFormat.RichText)
+        self.overlay_legend.setWordWrap(True)  # many runs: more lines, never a wider dock
+        self.overlay_legend.setContentsMargins(AXIS_WIDTH + 8, 0, 6, 2)
+        self.overlay_legend.setStyleSheet("QLabel { background: white; }")
+        self.overlay_legend.setToolTip("Runs picked in the Runs table: dashed, their validation loss; "
+                                       "dotted, their training loss")
+        self.overlay_legend.hide()
         self.train_accuracy_curve = _curve(self.accuracy, TRAIN_COLOUR)
         self.val_accuracy_curve = _curve(self.accuracy, VALIDATION_COLOUR)
         self.rate_curve = _curve(self.rate, RATE_COLOUR, width=1.5)
@@ -228,6 +244,9 @@ class LossPlot(QWidget):
         self._run_started = time.monotonic()  # when the live run began: its pace sizes the x axis
         self._y_range: tuple[float, float] | None = None
         self._history_y = (math.inf, -math.inf)
+        # runs drawn over the plot: {run id: [(plot, item), ...]}, and the loss range they span
+        self._overlay: dict[str, list[tuple[pg.PlotItem, pg.PlotDataItem]]] = {}
+        self._overlay_y = (math.inf, -math.inf)
         self.planned_epochs = 0
         self.loss.getViewBox().sigRangeChangedManually.connect(self._user_moved_view)
         self.accuracy.getViewBox().sigRangeChangedManually.connect(self._user_moved_view)
@@ -255,6 +274,7 @@ class LossPlot(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.toolbar)
         layout.addWidget(self.legend)
+        layout.addWidget(self.overlay_legend)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.hover_label)
         # nothing trained yet, so no accuracy to show: a classification run brings its plot in
@@ -367,6 +387,7 @@ class LossPlot(QWidget):
         self.timer.stop()
         self._live = self._follow_x = False
         self.set_history([])
+        self.set_overlay([])
         for series, _item in self._series:
             series.clear()
         for item in self._marker_items:
@@ -488,11 +509,75 @@ class LossPlot(QWidget):
                 # clipping needs the view box, so only once the item is in the plot
                 item.setClipToView(True)
                 item.setDownsampling(auto=True, method="peak")
+                item.setVisible(not self._overlay)  # runs picked for comparison replace the faint ones
                 self._history_items.append((plot, item))
 
     @property
     def history_items(self) -> list[pg.PlotDataItem]:
         return [item for _plot, item in self._history_items]
+
+    # ---------------------------------------------------------------- runs drawn over the plot
+    def set_overlay(self, runs: list[dict[str, Any]], labels: dict[str, str] | None = None) -> None:
+        """Draw stored runs (history.json dicts) over the plot to compare them, replacing those drawn before;
+        an empty list removes them. Each run gets a colour: its validation loss dashed, its training loss
+        dotted (and its validation accuracy dashed on the accuracy strip), and an entry in the overlay legend,
+        ``labels[run id]`` or the id. While runs are drawn, the faint earlier runs are hidden."""
+        for items in self._overlay.values():
+            for plot, item in items:
+                plot.removeItem(item)
+        self._overlay = {}
+        self._overlay_y = (math.inf, -math.inf)
+        labels = labels or {}
+        entries = []
+        for number, run in enumerate(runs):
+            run_id = str(run.get("id", f"run {number + 1}"))
+            colour = OVERLAY_COLOURS[number % len(OVERLAY_COLOURS)]
+            epochs = _finite(run.get("epochs"))
+            items = []
+            for key, plot, style, width in (("val_loss", self.loss, Qt.PenStyle.DashLine, 2.0),
+                                            ("train_loss", self.loss, Qt.PenStyle.DotLine, 1.5),
+                                            ("val_accuracy", self.accuracy, Qt.PenStyle.DashLine, 1.5)):
+                values = _finite(run.get(key))
+                n = min(len(values), len(epochs))
+                if not n or not np.isfinite(values[:n]).any():
+                    continue
+                if plot is self.loss:
+                    finite = values[:n][np.isfinite(values[:n])]
+                    self._overlay_y = (min(self._overlay_y[0], float(finite.min())),
+                                       max(self._overlay_y[1], float(finite.max())))
+                item = pg.PlotDataItem(epochs[:n], values[:n], pen=pg.mkPen(colour, width=width, style=style),
+                                       connect="finite")
+                item.setZValue(-5)  # over the faint runs, under the live curves
+                item.setToolTip(f"{run_id}: {key.replace('_', ' ').replace('val', 'validation')}")
+                item.overlay_key = key
+                plot.addItem(item)
+                item.setClipToView(True)
+                item.setDownsampling(auto=True, method="peak")
+                items.append((plot, item))
+            self._overlay[run_id] = items
+            label = labels.get(run_id, run_id)
+            entries.append(f"<span style='color:{colour.name()}; font-weight:600'>&#9472;&nbsp;&#9472;</span>"
+                           f"&nbsp;{_html(label).replace(' ', '&nbsp;')}")  # an entry never wraps inside
+        for _plot, item in self._history_items:
+            item.setVisible(not self._overlay)
+        if entries:
+            self.overlay_legend.setText("&nbsp;&nbsp;&nbsp; ".join(entries))
+        else:
+            self.overlay_legend.setText("")
+        self.overlay_legend.setVisible(bool(entries))
+        if not self._live:
+            self.loss.enableAutoRange()  # the whole of every run in view
+        else:
+            self._y_range = None
+            self._follow_y()
+
+    def overlay_runs(self) -> list[str]:
+        """The ids of the runs drawn over the plot, in their order."""
+        return list(self._overlay)
+
+    def overlay_curves(self, run_id: str) -> dict[str, pg.PlotDataItem]:
+        """A drawn run's curves by what they show: ``val_loss``, ``train_loss``, ``val_accuracy``."""
+        return {item.overlay_key: item for _plot, item in self._overlay.get(run_id, [])}
 
     @Slot()
     def redraw(self) -> None:
@@ -518,8 +603,8 @@ class LossPlot(QWidget):
 
     def _follow_y(self) -> None:
         """Keep the loss in view, moving the y range only when the data leaves it or shrinks well inside it."""
-        low = min(self.batch.low, self.train.low, self.val.low, self._history_y[0])
-        high = max(self.batch.high, self.train.high, self.val.high, self._history_y[1])
+        low = min(self.batch.low, self.train.low, self.val.low, self._history_y[0], self._overlay_y[0])
+        high = max(self.batch.high, self.train.high, self.val.high, self._history_y[1], self._overlay_y[1])
         if not (math.isfinite(low) and math.isfinite(high)):
             return
         current = self._y_range
@@ -551,7 +636,8 @@ class LossPlot(QWidget):
         A fast run (the spiral example trains 80 epochs a second) would otherwise move the axis
         every few ticks: each move redraws both plots and their axes, and the jumping looks restless.
         """
-        history_end = max((float(np.nanmax(item.xData)) for _plot, item in self._history_items
+        history_end = max((float(np.nanmax(item.xData)) for _plot, item in
+                           self._history_items + [pair for items in self._overlay.values() for pair in items]
                            if item.xData is not None and len(item.xData)), default=0.0)
         # (at most twenty times as far: the first moments of a run say little about its pace)
         elapsed = max(time.monotonic() - self._run_started, 0.05)
@@ -597,6 +683,14 @@ class LossPlot(QWidget):
             parts.append(f"{name} {value:.1%}" if percent else f"{name} {value:.4g}")
             if series is not self.learning_rate:  # (reported per batch: at a fraction of an epoch)
                 nearest = series.x[i]
+        for run_id, items in self._overlay.items():  # the runs drawn over it: their validation loss
+            for _plot, item in items:
+                if item.overlay_key != "val_loss" or item.xData is None or not len(item.xData):
+                    continue
+                i = int(np.argmin(np.abs(item.xData - epoch)))
+                if abs(item.xData[i] - epoch) <= 0.5 and np.isfinite(item.yData[i]):
+                    parts.append(f"{run_id} val {item.yData[i]:.4g}")
+                    nearest = item.xData[i] if nearest is None else nearest
         if not parts or nearest is None:
             return " "
         return f"epoch {nearest:g}: " + ", ".join(parts)
@@ -612,6 +706,10 @@ class LossPlot(QWidget):
                 return
         self._crosshair.hide()
         self.hover_label.setText(" ")
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _round_up(value: float) -> float:

@@ -17,6 +17,10 @@ tanh unit trained with squared error predicts class 1 when its *output* is above
 pre-activation, and a step unit's output (exactly 0 or 1) is a certain answer.
 
 Everything returned is a plain dict of Python values and numpy arrays (copies), safe to send across threads.
+
+``info()["inputs"]`` holds the shown validation samples as the model takes them (``[n, *input_shape]``, or
+``[n, steps, *input_shape]`` for sequences): the points of the plane, the images, the sequences, the rows.
+Clicking one in the view follows it through the network (computed from the weights by the controller).
 """
 from __future__ import annotations
 
@@ -75,6 +79,7 @@ class Probe:
                 bounds=(float(low[0]), float(high[0]), float(low[1]), float(high[1])),
                 x_train=x_train[:MAX_POINTS].copy(), y_train=_targets(dataset.y_train[:MAX_POINTS]),
                 x_val=xv[:MAX_POINTS].copy(), y_val=_targets(y_val[:MAX_POINTS]),
+                inputs=x_val[:MAX_POINTS].numpy().copy(),
             )
             gx = np.linspace(low[0], high[0], GRID, dtype=np.float32)
             gy = np.linspace(low[1], high[1], GRID, dtype=np.float32)
@@ -96,6 +101,8 @@ class Probe:
         else:
             self._inputs = x_val[:TABLE_ROWS].clone()
             self._info.update(y_true=_targets(y_val[:TABLE_ROWS]))
+        if self.kind != "plane":
+            self._info["inputs"] = self._inputs.numpy().copy()
 
     def info(self) -> dict[str, Any]:
         """What the views draw once per run: the task, classes, and the fixed data."""
