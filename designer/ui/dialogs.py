@@ -8,6 +8,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 FILE_FILTER = "NN Designer projects (*.nnd)"
+MODEL_FILTER = "ONNX models (*.onnx)"
 
 
 def show_error(parent: QWidget | None, title: str, message: str) -> None:
@@ -39,6 +40,12 @@ def ask_save_changes(parent: QWidget | None, name: str) -> str:
 def ask_open_path(parent: QWidget | None, folder: str) -> str | None:
     """A project file the user picked to open, or ``None``."""
     path, _ = QFileDialog.getOpenFileName(parent, "Open project", folder, f"{FILE_FILTER};;All files (*)")
+    return path or None
+
+
+def ask_import_path(parent: QWidget | None, folder: str) -> str | None:
+    """A model file (ONNX) the user picked to import as a design, or ``None``."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Import model", folder, f"{MODEL_FILTER};;All files (*)")
     return path or None
 
 

@@ -23,7 +23,7 @@ from . import dialogs, resource_path, settings
 from .autosave import Autosave
 from .canvas import CanvasView
 from .canvas.view import snap
-from .commands import AddLayerCommand, UpdateLayerCommand
+from .commands import AddConnectionCommand, AddLayerCommand, UpdateLayerCommand
 from .data_fit import DataFacts, adaptation, facts_of_builtin, facts_of_dataset, new_layer_fields
 from .dataset_panel import DatasetPanel
 from .inspector import Inspector
@@ -73,6 +73,10 @@ def app_icon() -> QIcon:
         if path.is_file():
             icon.addFile(str(path), QSize(size, size))
     return icon
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _setting_bool(value, default: bool) -> bool:
@@ -157,6 +161,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas)
         self._build_empty_hint()
         self._build_adapt_bar()
+        self._build_import_bar()
         self._build_docks()
         self._build_actions()
         self._build_menus()
@@ -260,7 +265,8 @@ class MainWindow(QMainWindow):
         hint.setText("<div style='font-size:15px; color:#475467; font-weight:600'>An empty design</div>"
                      "<div style='color:#667085; margin-top:6px'>Drag an <b>Input layer</b> from the palette "
                      "onto the canvas,<br>then layers of neurons, and connect them from their right-hand "
-                     "ports.<br>Or open an example: <b>File › Examples</b>.</div>")
+                     "ports.<br>Or open an example: <b>File › Examples</b>, or a model of your own: "
+                     "<b>File › Import Model…</b>.</div>")
         hint.setStyleSheet("QLabel { background: rgba(255, 255, 255, 215); border: 1px dashed #D0D5DD;"
                            " border-radius: 12px; padding: 18px 26px; }")
         # drops and clicks go through to the canvas underneath
@@ -293,6 +299,36 @@ class MainWindow(QMainWindow):
         bar.hide()
         self.adapt_bar = bar
         self._offer_adaptation = False
+
+    def _build_import_bar(self) -> None:
+        """What an import left to the user (dropout to set again, the data chosen ...): shown, not asked."""
+        bar = QFrame(self.canvas.viewport())
+        bar.setObjectName("import_bar")
+        bar.setStyleSheet("QFrame#import_bar { background: #F9FAFB; border: 1px solid #D0D5DD; border-radius: 8px; }")
+        layout = QHBoxLayout(bar)
+        layout.setContentsMargins(10, 4, 6, 4)
+        self.import_label = QLabel(bar)
+        self.import_label.setObjectName("import_label")
+        self.import_label.setWordWrap(True)
+        self.import_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        dismiss = QPushButton("OK", bar)
+        dismiss.setObjectName("import_dismiss")
+        dismiss.clicked.connect(bar.hide)
+        layout.addWidget(self.import_label, 1)
+        layout.addWidget(dismiss, 0, Qt.AlignmentFlag.AlignTop)
+        bar.hide()
+        self.import_bar = bar
+        self._import_step = 0  # the undo stack's index just after the import the bar tells of
+        # undoing the import takes its design away, and what the bar says of it with it
+        self.undo_stack.indexChanged.connect(
+            lambda index: self.import_bar.hide() if index < self._import_step else None)
+
+    def _place_import_bar(self) -> None:
+        area = self.canvas.viewport().rect()
+        self.import_bar.setFixedWidth(max(min(area.width() - 24, 760), 200))
+        self.import_bar.adjustSize()
+        self.import_bar.move(area.center().x() - self.import_bar.width() // 2,
+                             max(area.bottom() - self.import_bar.height() - 12, 12))
 
     def _place_adapt_bar(self) -> None:
         area = self.canvas.viewport().rect()
@@ -352,6 +388,8 @@ class MainWindow(QMainWindow):
             self._update_empty_hint()
             if self.adapt_bar.isVisible():
                 self._place_adapt_bar()
+            if self.import_bar.isVisible():
+                self._place_import_bar()
         return super().eventFilter(watched, event)
 
     def _apply_default_sizes(self) -> None:
@@ -385,6 +423,8 @@ class MainWindow(QMainWindow):
         self.action_new = self._action("action_new", "&New", self.new_project, key.New, "new", "Start a new design")
         self.action_open = self._action("action_open", "&Open…", self.open_dialog, key.Open, "open",
                                         "Open a project file")
+        self.action_import = self._action("action_import", "&Import Model…", self.import_dialog, None, None,
+                                          "Open an ONNX model as a design, with its trained weights")
         self.action_save = self._action("action_save", "&Save", self.save, key.Save, "save", "Save the project")
         self.action_save_as = self._action("action_save_as", "Save &As…", self.save_as, key.SaveAs, None,
                                            "Save the project under another name")
@@ -444,7 +484,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         self.menu_file = bar.addMenu("&File")
         self.menu_file.setObjectName("menu_file")
-        self.menu_file.addActions([self.action_new, self.action_open])
+        self.menu_file.addActions([self.action_new, self.action_open, self.action_import])
         self.menu_recent = self.menu_file.addMenu("Open &Recent")
         self.menu_recent.setObjectName("menu_recent")
         self.menu_recent.aboutToShow.connect(self._fill_recent_menu)
@@ -771,6 +811,7 @@ class MainWindow(QMainWindow):
         self.dataset_panel.set_project(project)
         self._offer_adaptation = False  # the file's design and data go together as they are
         self.adapt_bar.hide()
+        self.import_bar.hide()
         self._stale_owners = set()
         self.canvas.set_weights(project.weights)
         self.inspector.set_weights(project.weights)
@@ -814,6 +855,69 @@ class MainWindow(QMainWindow):
     def open_interactively(self, path: str | Path) -> bool:
         """Open ``path`` as the user asked (recent file, example, drop): first offer to save changes."""
         return self.maybe_save() and self.open_path(path)
+
+    def import_dialog(self) -> bool:
+        """File › Import Model…: pick an ONNX file, then :meth:`import_path`."""
+        path = dialogs.ask_import_path(self, settings.last_folder())
+        return self.import_path(path) if path else False
+
+    def import_path(self, path: str | Path) -> bool:
+        """Open the model at ``path`` (ONNX) as a new, unsaved design with its trained weights.
+
+        The file is read first: one that cannot be imported is refused with a message naming what stops it
+        (one line per unsupported node), and the design shown stays as it was, unasked. Then the user may save
+        unsaved changes (:meth:`maybe_save`), and the model's layers and connections go onto the canvas as one
+        step on the undo stack ("Import model.onnx"), its weights on the links.
+        """
+        from designer.importing import ModelImportError, read_onnx  # numpy; onnx when a model is read
+
+        path = Path(path)
+        try:
+            result = read_onnx(path)
+        except ModelImportError as exc:
+            dialogs.show_error(self, "Cannot import model", str(exc))
+            return False
+        except ImportError:  # the onnx package is an extra
+            dialogs.show_error(self, "Cannot import model",
+                               "Importing a model needs the onnx package, which is not installed:\n"
+                               "pip install 'nn-designer[onnx]'")
+            return False
+        except OSError as exc:
+            dialogs.show_error(self, "Cannot import model", f"{path.name}: {exc.strerror or exc}")
+            return False
+        if not self.maybe_save():
+            return False
+        imported = result.project
+        design = imported.graph
+        # a new project with the model's data and training settings and its weights (made for the design that
+        # the undo step below brings: the canvas keeps them for the links as they appear), its design empty
+        imported.graph = Graph()
+        imported.path = None
+        imported.name = imported.name or path.stem
+        self.open_project(imported)
+        self.undo_stack.beginMacro(f"Import {path.name}")
+        for layer in design.layers.values():
+            self.undo_stack.push(AddLayerCommand(self.graph, layer))
+        for connection in design.connections.values():
+            self.undo_stack.push(AddConnectionCommand(self.graph, connection))
+        self.undo_stack.endMacro()
+        self.validate_now()
+        self._show_fitting_weights()
+        self.canvas.fit()
+        settings.remember_folder(path)
+        summary = (f"Imported {path.name}: {count(len(design.layers), 'layer')}, "
+                   f"{count(len(design.connections), 'connection')}, "
+                   f"{count(parameter_count(self.graph), 'parameter')}")
+        self.statusBar().showMessage(f"{summary}. Undo takes the design away again.", 10000)
+        if result.notes:
+            items = "".join(f"<li>{_html(note)}</li>" for note in result.notes)
+            self._import_step = self.undo_stack.index()
+            self.import_label.setText(f"<b>{_html(summary)}</b> ({_html(result.details)})"
+                                      f"<ul style='margin: 2px 0 0 -24px'>{items}</ul>")
+            self.import_bar.show()
+            self.import_bar.raise_()
+            self._place_import_bar()
+        return True
 
     def save(self) -> bool:
         """Save to the project's file; a new project or an example asks where (Save As)."""
@@ -896,11 +1000,12 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ drops and closing
     @staticmethod
     def _dropped_project(event) -> str | None:
+        """The project (``.nnd``) or model to import (``.onnx``) dropped on the window, if any."""
         data = event.mimeData()
         if not data.hasUrls():
             return None
         for url in data.urls():
-            if url.isLocalFile() and url.toLocalFile().lower().endswith(".nnd"):
+            if url.isLocalFile() and url.toLocalFile().lower().endswith((".nnd", ".onnx")):
                 return url.toLocalFile()
         return None
 
@@ -923,7 +1028,10 @@ class MainWindow(QMainWindow):
             return
         event.acceptProposedAction()
         # open after the drop returns: a message box inside a drop handler blocks the drag source
-        QTimer.singleShot(0, lambda: self.open_interactively(path))
+        if path.lower().endswith(".onnx"):
+            QTimer.singleShot(0, lambda: self.import_path(path))
+        else:
+            QTimer.singleShot(0, lambda: self.open_interactively(path))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         if not self.maybe_save():

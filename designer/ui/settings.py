@@ -72,6 +72,11 @@ def documents_folder() -> str:
     return folder
 
 
+def remember_folder(path: str | os.PathLike) -> None:
+    """The folder of a file the user just opened (one that is no project: an imported model), for the next dialog."""
+    app_settings().setValue(_LAST_FOLDER, str(Path(path).resolve().parent))
+
+
 def last_folder() -> str:
     """The folder of the last file opened or saved, else the user's documents."""
     folder = app_settings().value(_LAST_FOLDER)
