@@ -117,6 +117,7 @@ def make_window() -> MainWindow:
     return window
 
 
+@pytest.mark.timeout(900)  # a hundred windows and runs: minutes on a loaded 2-core machine
 def test_fifty_runs_in_one_window_and_fifty_windows_leave_nothing_behind(qapp, qtbot, answers):
     figures = {"start": settled()}
     samples: dict[int, tuple[int, int]] = {}
