@@ -139,6 +139,16 @@ def _contour(field: np.ndarray) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, 2, 2))
 
 
+
+def _clicked_point(plot, event):
+    """Where in the plot's data a left click fell, or None (another button, outside the plot, nobody listening)."""
+    if event.button() != Qt.MouseButton.LeftButton or plot.on_click is None:
+        return None
+    vb = plot.getPlotItem().vb
+    if not vb.sceneBoundingRect().contains(event.scenePos()):
+        return None
+    return vb.mapSceneToView(event.scenePos())
+
 class PlaneView(pg.PlotWidget):
     """Heatmap of the model over the plane of the two inputs, with the data on top."""
 
@@ -322,13 +332,9 @@ class SequenceView(pg.PlotWidget):
         self.scene().sigMouseClicked.connect(self._clicked)
 
     def _clicked(self, event) -> None:
-        if event.button() != Qt.MouseButton.LeftButton or self.on_click is None:
-            return
-        vb = self.getPlotItem().vb
-        if not vb.sceneBoundingRect().contains(event.scenePos()):
-            return
-        point = vb.mapSceneToView(event.scenePos())
-        self.on_click(*self.sample_at(point))
+        point = _clicked_point(self, event)
+        if point is not None:
+            self.on_click(*self.sample_at(point))
 
     def sample_at(self, point) -> tuple[int, int]:
         """The sequence whose curve passes within PICK_PIXELS of ``point`` at the nearest step, and that step."""
@@ -471,12 +477,9 @@ class TableView(pg.PlotWidget):
         self.scene().sigMouseClicked.connect(self._clicked)
 
     def _clicked(self, event) -> None:
-        if event.button() != Qt.MouseButton.LeftButton or self.on_click is None:
+        point = _clicked_point(self, event)
+        if point is None:
             return
-        vb = self.getPlotItem().vb
-        if not vb.sceneBoundingRect().contains(event.scenePos()):
-            return
-        point = vb.mapSceneToView(event.scenePos())
         index = -1
         if len(self.shown):
             px, py = vb.viewPixelSize()
