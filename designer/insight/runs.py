@@ -4,8 +4,8 @@ A run's settings are its ``training`` block with the defaults filled in (:class:
 the spec's), so that a run saved before a setting existed compares by the value it trained with: a run without
 ``schedule`` trained with ``"none"`` and differs from one with ``"cosine"``, not from one with ``"none"``.
 
-Duration: ``seconds`` where a run has it; history files do not store it (the runs this app writes keep only
-their curves), so it is None there and the table shows no duration rather than a guess.
+Duration: ``seconds``, how long the training loop ran, which runs record from this version on; a run saved
+before has none, so it is None there and the table shows no duration rather than a guess.
 """
 from __future__ import annotations
 

@@ -111,6 +111,8 @@ class Run:
         for key in ("message", "loss", "device", "initial_weights"):
             if getattr(self, key):
                 d[key] = getattr(self, key)
+        if self.seconds > 0:  # how long the loop trained, for comparing runs
+            d["seconds"] = round(self.seconds, 3)
         return d
 
     @property

@@ -599,3 +599,14 @@ def test_train_json_gives_the_scheduled_learning_rate(tmp_path):
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["learning_rate"] for r in records] == pytest.approx([0.2, 0.1])  # the rate each epoch ended at
     assert read_project(tmp_path / "bn.nnd").history[-1]["learning_rate"] == pytest.approx([0.2, 0.1])
+
+
+def test_a_run_records_how_long_it_trained_and_the_run_table_shows_it():
+    from designer.insight import compare_runs
+
+    project = _batch_norm_project(16)
+    run = train_project(project, device="cpu")
+    assert run.to_dict()["seconds"] == pytest.approx(run.seconds, abs=1e-3) and run.seconds > 0
+    older = {k: v for k, v in project.history[-1].items() if k != "seconds"}  # a run saved before the field
+    table = compare_runs([older, project.history[-1]])
+    assert [row.seconds for row in table.rows] == [None, pytest.approx(run.seconds, abs=1e-3)]

@@ -300,10 +300,12 @@ def test_the_runs_table_highlights_exactly_the_settings_that_differ(qtbot, two_r
     assert view.highlighted_settings() == ["learning_rate"]
     assert view.differs_label.text() == "differs: learning_rate"
     columns = view.columns()
-    # the differing settings right after the run's id, then its results, when it started, the shared settings
-    assert columns[:8] == ["run", "learning_rate", "status", "epochs", "train loss", "val loss", "val accuracy",
-                           "started"]
-    assert set(columns[8:]) == set(view.run_table.settings) - {"learning_rate"}
+    # the differing settings right after the run's id, then its results, how long it trained, when it started,
+    # the shared settings
+    assert columns[:9] == ["run", "learning_rate", "status", "epochs", "train loss", "val loss", "val accuracy",
+                           "duration", "started"]
+    assert set(columns[9:]) == set(view.run_table.settings) - {"learning_rate"}
+    assert view.table.item(1, columns.index("duration")).text() == f"{two_runs[0]['seconds']:.1f} s"
     column = columns.index("learning_rate")
     assert [view.table.item(r, column).text() for r in range(2)] == ["0.5", "0.1"]
     loss = columns.index("val loss")
