@@ -516,8 +516,12 @@ def _export_onnx(project, out: Path, file: str) -> int:
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # it lists the torchvision operators it skips
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        program = torch.onnx.export(module, (example,), None, dynamo=True, input_names=["x"],
-                                    output_names=["y"], verbose=False,
+        # The exporter's optimiser folds an evaluation-mode batch norm into the layer before it: the file would
+        # no longer show (or import back as) the norm that was drawn. Runtimes fold it themselves when they load
+        # the model (onnxruntime does), so a design with batch norm is written as drawn.
+        keeps_norms = any(layer.norm == "batch" for layer in project.graph.layers.values())
+        program = torch.onnx.export(module, (example,), None, dynamo=True, optimize=not keeps_norms,
+                                    input_names=["x"], output_names=["y"], verbose=False,
                                     dynamic_shapes=({0: torch.export.Dim("batch", min=1)},))
     with tempfile.TemporaryDirectory(dir=out.resolve().parent, prefix=f".{out.name}.") as scratch:
         program.save(str(Path(scratch) / out.name))
