@@ -109,6 +109,18 @@ class Series:
         return self._y[: self.size]
 
 
+def _run_curve(run: dict[str, Any], key: str, epochs: np.ndarray) -> np.ndarray | None:
+    """A stored run's curve ``key``, as long as its epochs go, or None when it holds no finite value."""
+    values = _finite(run.get(key))[:len(epochs)]
+    return values if len(values) and np.isfinite(values).any() else None
+
+
+def _widened(bounds: tuple[float, float], values: np.ndarray) -> tuple[float, float]:
+    """``(low, high)`` widened to take in the finite ``values``."""
+    finite = values[np.isfinite(values)]
+    return min(bounds[0], float(finite.min())), max(bounds[1], float(finite.max()))
+
+
 def _finite(values: Any) -> np.ndarray:
     """A history list (numbers or ``None``) as floats, ``None`` as NaN so the curve breaks there."""
     return np.array([np.nan if v is None else float(v) for v in (values or [])], dtype=np.float64)
@@ -491,17 +503,15 @@ class LossPlot(QWidget):
                                       ("val_loss", self.loss, VALIDATION_COLOUR),
                                       ("train_accuracy", self.accuracy, TRAIN_COLOUR),
                                       ("val_accuracy", self.accuracy, VALIDATION_COLOUR)):
-                values = _finite(run.get(key))
-                n = min(len(values), len(epochs))
-                if not n or not np.isfinite(values[:n]).any():
+                values = _run_curve(run, key, epochs)
+                if values is None:
                     continue
+                n = len(values)
                 if plot is self.loss:
-                    finite = values[:n][np.isfinite(values[:n])]
-                    self._history_y = (min(self._history_y[0], float(finite.min())),
-                                       max(self._history_y[1], float(finite.max())))
+                    self._history_y = _widened(self._history_y, values)
                 faint = QColor(colour)
                 faint.setAlpha(alpha)
-                item = pg.PlotDataItem(epochs[:n], values[:n], pen=pg.mkPen(faint, width=1),
+                item = pg.PlotDataItem(epochs[:n], values, pen=pg.mkPen(faint, width=1),
                                        connect="finite")
                 item.setZValue(-10)
                 item.setToolTip(f"earlier run {run.get('id', '')} ({run.get('status', '')})")
@@ -537,15 +547,13 @@ class LossPlot(QWidget):
             for key, plot, style, width in (("val_loss", self.loss, Qt.PenStyle.DashLine, 2.0),
                                             ("train_loss", self.loss, Qt.PenStyle.DotLine, 1.5),
                                             ("val_accuracy", self.accuracy, Qt.PenStyle.DashLine, 1.5)):
-                values = _finite(run.get(key))
-                n = min(len(values), len(epochs))
-                if not n or not np.isfinite(values[:n]).any():
+                values = _run_curve(run, key, epochs)
+                if values is None:
                     continue
+                n = len(values)
                 if plot is self.loss:
-                    finite = values[:n][np.isfinite(values[:n])]
-                    self._overlay_y = (min(self._overlay_y[0], float(finite.min())),
-                                       max(self._overlay_y[1], float(finite.max())))
-                item = pg.PlotDataItem(epochs[:n], values[:n], pen=pg.mkPen(colour, width=width, style=style),
+                    self._overlay_y = _widened(self._overlay_y, values)
+                item = pg.PlotDataItem(epochs[:n], values, pen=pg.mkPen(colour, width=width, style=style),
                                        connect="finite")
                 item.setZValue(-5)  # over the faint runs, under the live curves
                 item.setToolTip(f"{run_id}: {key.replace('_', ' ').replace('val', 'validation')}")
