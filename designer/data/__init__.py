@@ -6,8 +6,8 @@ numpy only at import: torch loads when tensors are first made, Pillow when image
 """
 from .builtin import BUILTIN_DATASETS
 from .dataset import CLASSIFICATION, REGRESSION, Dataset
-from .errors import DataError
+from .errors import SILENT, DataError, LoadCancelled, Progress
 from .loading import KINDS, describe, load_dataset
 
-__all__ = ["BUILTIN_DATASETS", "CLASSIFICATION", "KINDS", "REGRESSION", "DataError", "Dataset", "describe",
-           "load_dataset"]
+__all__ = ["BUILTIN_DATASETS", "CLASSIFICATION", "KINDS", "REGRESSION", "SILENT", "DataError", "Dataset",
+           "LoadCancelled", "Progress", "describe", "load_dataset"]

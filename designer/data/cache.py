@@ -13,7 +13,7 @@ import os
 from collections import OrderedDict
 from pathlib import Path
 
-from .errors import DataError
+from .errors import SILENT, DataError, Progress
 from .loading import load_dataset
 
 
@@ -47,14 +47,14 @@ class DatasetCache:
             stamp = (str(full), _stamp(full))
         return json.dumps([block, str(base_dir), stamp], sort_keys=True, default=str)
 
-    def load(self, block: dict, base_dir: Path | None = None):
+    def load(self, block: dict, base_dir: Path | None = None, progress: Progress = SILENT):
         key = self._key(block, base_dir)
         if key in self._entries:
             self._entries.move_to_end(key)
             result = self._entries[key]
         else:
             try:
-                result = load_dataset(block, base_dir)
+                result = load_dataset(block, base_dir, progress)
             except DataError as exc:
                 result = exc
             self._entries[key] = result

@@ -5,7 +5,7 @@ torch is imported only when tensors are made, so the window can describe a datas
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -23,6 +23,10 @@ class Dataset:
 
     ``x_*`` are float32 ``[n, *input_shape]``, or ``[n, time, *input_shape]`` when ``is_sequence``.
     ``y_*`` are int64 class indices ``[n]`` for classification, float32 ``[n, outputs]`` for regression.
+
+    A dataset bigger than the memory budget is *streamed*: its tensors are views of a memory-mapped cache
+    file (``designer.data.store``), read as batches use them, and ``release`` drops the pages read so far
+    from this process (the training loop calls it every so many batches). In-memory datasets have none.
     """
 
     x_train: torch.Tensor
@@ -36,11 +40,17 @@ class Dataset:
     class_names: list[str]
     feature_names: list[str]
     name: str
+    release: Callable[[], None] | None = None
+
+    @property
+    def streamed(self) -> bool:
+        return self.release is not None
 
     def __repr__(self) -> str:  # the tensors themselves would flood a log or a debugger
         kind = f"{self.num_classes} classes" if self.task == CLASSIFICATION else "regression"
         return (f"Dataset({self.name!r}, {kind}, {len(self.x_train)} train / {len(self.x_val)} validation, "
-                f"input_shape={self.input_shape}{', sequence' if self.is_sequence else ''})")
+                f"input_shape={self.input_shape}{', sequence' if self.is_sequence else ''}"
+                f"{', streamed' if self.streamed else ''})")
 
 
 def split_indices(count: int, validation_split: float, rng: np.random.Generator,

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import CLASSIFICATION, Dataset, split_indices, to_dataset
-from .errors import DataError
+from .errors import SILENT, DataError, Progress
 from .options import MAX_SAMPLES, is_whole, flag_of, path_of, seed_of, validation_split_of
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
@@ -85,7 +85,7 @@ def _pixels(image, grayscale: bool, height: int, width: int) -> np.ndarray:
     return np.asarray(pixels, dtype=np.float32).reshape(height, width, -1) / np.float32(255)
 
 
-def load_images(spec: dict, base_dir: Path | str | None) -> Dataset:
+def load_images(spec: dict, base_dir: Path | str | None, progress: Progress = SILENT) -> Dataset:
     """Load an ``images`` dataset block, stratified into training and validation by class."""
     from PIL import Image, ImageOps  # only image datasets pay for Pillow
 

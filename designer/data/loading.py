@@ -5,7 +5,7 @@ from pathlib import Path
 
 from .builtin import describe_builtin, load_builtin
 from .dataset import Dataset
-from .errors import DataError
+from .errors import SILENT, DataError, Progress
 from .images import describe_images, load_images
 from .table import describe_csv, load_csv
 
@@ -23,18 +23,19 @@ def _kind_of(spec: object) -> str:
     return kind
 
 
-def load_dataset(spec: dict, base_dir: Path | str | None = None) -> Dataset:
+def load_dataset(spec: dict, base_dir: Path | str | None = None, progress: Progress = SILENT) -> Dataset:
     """Build the dataset a project's ``dataset`` block describes, split into training and validation.
 
     ``base_dir`` is the folder of the .nnd file, against which relative ``path`` fields resolve (the current
     folder when None). Raises ``DataError`` naming the field, file, column or line for anything the user can fix.
+    ``progress`` hears how far a CSV file or an image folder has got, and may stop it (``LoadCancelled``).
     """
     kind = _kind_of(spec)
     if kind == "builtin":
         return load_builtin(spec)
     if kind == "csv":
-        return load_csv(spec, base_dir)
-    return load_images(spec, base_dir)
+        return load_csv(spec, base_dir, progress)
+    return load_images(spec, base_dir, progress)
 
 
 def describe(spec: dict, base_dir: Path | str | None = None) -> str:

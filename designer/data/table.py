@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import CLASSIFICATION, REGRESSION, TASKS, Dataset, split_indices, to_dataset
-from .errors import DataError
+from .errors import SILENT, DataError, Progress
 from .options import MAX_SAMPLES, flag_of, path_of, seed_of, validation_split_of
 
 MAX_FILE_BYTES = 1 << 30
@@ -286,7 +286,7 @@ def _target(table: Table, target: str, task: str | None) -> tuple[np.ndarray, st
     return labels.reshape(-1), task, names
 
 
-def load_csv(spec: dict, base_dir: Path | str | None) -> Dataset:
+def load_csv(spec: dict, base_dir: Path | str | None, progress: Progress = SILENT) -> Dataset:
     """Load a ``csv`` dataset block: features standardised with the training split's statistics."""
     path, shown = path_of(spec, base_dir, "CSV")
     task = _task_of(spec)

@@ -44,6 +44,8 @@ PER_BATCH_SCHEDULES = ("one_cycle",)
 
 #: samples evaluated at once for validation (bounds memory on large validation sets)
 VALIDATION_CHUNK = 8192
+RELEASE_BYTES = 256 << 20  # a streamed dataset's pages are dropped after batches that touched about this much
+PAGE_BYTES = 4096  # a batch of random rows touches about one page per row
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,10 @@ class _Loop:
         self.on_batch = on_batch
         self.on_epoch = on_epoch
         classes = int(getattr(dataset, "num_classes", 0) or 0)
+        # A streamed dataset's tensors map a cache file: drop the pages read every RELEASE_BYTES of batches,
+        # so an epoch over a table bigger than memory keeps its resident memory bounded.
+        self.release = getattr(dataset, "release", None)
+        self.release_every = max(1, RELEASE_BYTES // (config.batch_size * PAGE_BYTES))
         self.x_train = dataset.x_train.to(device)
         self.t_train = objective.targets(dataset.y_train, classes).to(device)
         self.x_val = dataset.x_val.to(device) if len(dataset.x_val) else None
@@ -314,6 +320,8 @@ class _Loop:
                 correct += objective.correct(out.detach(), tb)
             if on_batch is not None:
                 on_batch(BatchStats(epoch, b + 1, batches, value, rate))
+            if self.release is not None and (b + 1) % self.release_every == 0:
+                self.release()
         if not self._weights_finite():
             # A saturating activation (tanh, sigmoid) can keep the loss finite over infinite weights.
             self._restore(snapshot)
@@ -343,6 +351,8 @@ class _Loop:
         val_loss = val_accuracy = None
         if self.x_val is not None:
             val_loss, val_accuracy = evaluate(self.module, self.objective, self.x_val, self.t_val)
+        if self.release is not None:
+            self.release()
         run.epochs.append(epoch)
         run.train_loss.append(train_loss)
         if train_accuracy is not None:
