@@ -30,6 +30,17 @@ def _uses_qt(request) -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _dataset_cache(tmp_path_factory, monkeypatch):
+    """Each test decodes datasets into a cache folder of its own, never the user's (``NN_DESIGNER_CACHE``).
+
+    Subprocesses a test starts (the command, torchrun) inherit it through the environment.
+    """
+    folder = tmp_path_factory.mktemp("dataset-cache")
+    monkeypatch.setenv("NN_DESIGNER_CACHE", str(folder))
+    return folder
+
+
+@pytest.fixture(autouse=True)
 def _dangling_qthreads(request, monkeypatch):
     """Fail a test that leaves a QThread running."""
     if not _uses_qt(request):
