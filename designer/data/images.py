@@ -4,21 +4,44 @@ The classes are the sub-folders' names in sorted order; hidden entries (``.DS_St
 and files that are not images by their suffix are ignored, as are folders nested inside a class folder.
 Pillow reads each picture (EXIF rotation applied), converts it to grey or RGB and resizes it to
 ``size [height, width]`` with bilinear filtering. ``x`` is ``[n, 1, h, w]`` grey or ``[n, 3, h, w]`` colour.
+
+A folder is decoded once, in file order, into an entry of the dataset cache (``designer.data.store``),
+keyed by the folder's path and every file's name, size and modification time, and by ``size`` and
+``grayscale``: loading it again, and ``nn-designer check``, read the checked entry instead of the pictures.
+The seeded split is cut from it afterwards: into memory (``x[train]``, ``x[val]``), or, for a folder whose
+floats exceed :func:`~designer.data.store.memory_budget`, into a second entry in split order (training rows,
+then validation rows) whose memory-mapped views the training loop streams.
 """
 from __future__ import annotations
 
+import io
+import os
+import shutil
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
-from .dataset import CLASSIFICATION, Dataset, split_indices, to_dataset
+from .dataset import CLASSIFICATION, Dataset, split_indices
 from .errors import SILENT, DataError, Progress
-from .options import MAX_SAMPLES, is_whole, flag_of, path_of, seed_of, validation_split_of
+from .options import is_whole, flag_of, path_of, seed_of, validation_split_of
+from .store import Entry, EntryWriter, key_of, memory_budget, open_entry, stamp_of
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
 DEFAULT_SIZE = (32, 32)
 MAX_SIDE = 1024
-MAX_BYTES = 4 << 30  # the decoded float32 images must fit comfortably in memory
+CHUNK_IMAGES = 256  # images decoded per task, and between two progress reports at most
+POOL_GAIN = 1.2  # the thread pool is kept only if it decodes a picture at least this many times faster
+GATHER_BYTES = 64 << 20  # rows copied out of a memory-mapped entry between two releases of its pages
+#: where an EXIF orientation can come from (Image.getexif): without any, there is nothing to rotate
+_ORIENTATION_SOURCES = ("exif", "Raw profile type exif", "XML:com.adobe.xmp", "xmp")
+DECODING = "reading images"
+SPLITTING = "arranging images for streaming"
+CHECKING = "checking the image cache"
 
 
 def _size_of(spec: dict) -> tuple[int, int]:
@@ -32,25 +55,30 @@ def _size_of(spec: dict) -> tuple[int, int]:
     return int(value[0]), int(value[1])
 
 
-def _visible(entry: Path) -> bool:
-    return not entry.name.startswith(".")
+def _listing(folder: str) -> list[os.DirEntry]:
+    with os.scandir(folder) as scan:
+        return [entry for entry in scan if not entry.name.startswith(".")]
 
 
-def class_folders(spec: dict, base_dir: Path | str | None) -> tuple[Path, str, list[tuple[str, list[Path]]]]:
-    """The folder, how the user wrote it, and each class with its image files (both sorted by name)."""
+def class_folders(spec: dict, base_dir: Path | str | None) -> tuple[Path, str, list[tuple[str, list[str]]]]:
+    """The folder, how the user wrote it, and each class with its image files' paths (both sorted by name).
+
+    One directory listing per folder and no ``stat`` per file (the entry's type comes with the listing), so
+    a folder of 60,000 images lists in a few tens of milliseconds.
+    """
     folder, shown = path_of(spec, base_dir, "image folder")
     if not folder.exists():
         raise DataError(f"image folder {shown!r} not found (looked for {folder})")
     if not folder.is_dir():
         raise DataError(f"image path {shown!r} is a file; it must be a folder holding one sub-folder per class")
     try:
-        classes = sorted((e for e in folder.iterdir() if e.is_dir() and _visible(e)), key=lambda e: e.name)
+        classes = sorted((e for e in _listing(str(folder)) if e.is_dir()), key=lambda e: e.name)
         found = []
         for entry in classes:
-            files = sorted((f for f in entry.iterdir()
-                            if f.is_file() and _visible(f) and f.suffix.lower() in IMAGE_SUFFIXES),
-                           key=lambda f: f.name)
-            found.append((entry.name, files))
+            names = sorted(f.name for f in _listing(entry.path)
+                           if os.path.splitext(f.name)[1].lower() in IMAGE_SUFFIXES and f.is_file())
+            base = entry.path + os.sep
+            found.append((entry.name, [base + name for name in names]))
     except OSError as exc:
         raise DataError(f"cannot read image folder {shown!r}: {exc.strerror or exc}") from None
     if len(found) < 2:
@@ -61,15 +89,16 @@ def class_folders(spec: dict, base_dir: Path | str | None) -> tuple[Path, str, l
         if not files:
             raise DataError(f"class folder {name!r} in {shown!r} holds no images "
                             f"({', '.join(sorted(IMAGE_SUFFIXES))})")
-    total = sum(len(files) for _, files in found)
-    if total > MAX_SAMPLES:
-        raise DataError(f"image folder {shown!r} holds {total:,} images, more than NN Designer trains on "
-                        f"({MAX_SAMPLES:,}); use a sample of them")
     return folder, shown, found
 
 
-def _pixels(image, grayscale: bool, height: int, width: int) -> np.ndarray:
-    """One picture as ``[height, width, channels]`` floats in [0, 1]."""
+# ---------------------------------------------------------------- decoding
+def _pixels(image, grayscale: bool, height: int, width: int) -> tuple[np.ndarray, bool]:
+    """One picture as ``[height, width, channels]``, and whether it is already scaled to [0, 1].
+
+    8-bit pictures come back as their bytes (the caller divides a whole chunk by 255 at once, which gives
+    the same floats as dividing each picture); 16-bit and float pictures as floats in [0, 1].
+    """
     from PIL import Image
 
     if image.mode.startswith("I") or image.mode == "F":
@@ -78,45 +107,261 @@ def _pixels(image, grayscale: bool, height: int, width: int) -> np.ndarray:
         grey = np.asarray(image, dtype=np.float32) / (65535.0 if image.mode.startswith("I") else 1.0)
         grey = Image.fromarray(np.clip(grey, 0.0, 1.0))  # float32 array: mode "F"
         resized = np.asarray(grey.resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
-        return np.repeat(np.clip(resized, 0.0, 1.0)[:, :, None], 1 if grayscale else 3, axis=2)
+        return np.repeat(np.clip(resized, 0.0, 1.0)[:, :, None], 1 if grayscale else 3, axis=2), True
     if image.mode in ("P", "PA"):  # via RGBA, or Pillow warns about palette transparency
         image = image.convert("RGBA")
-    pixels = image.convert("L" if grayscale else "RGB").resize((width, height), Image.Resampling.BILINEAR)
-    return np.asarray(pixels, dtype=np.float32).reshape(height, width, -1) / np.float32(255)
+    mode = "L" if grayscale else "RGB"
+    if image.mode != mode:
+        image = image.convert(mode)
+    if image.size != (width, height):  # resizing to the same size is a copy
+        image = image.resize((width, height), Image.Resampling.BILINEAR)
+    return np.asarray(image).reshape(height, width, -1), False
+
+
+def _decode(files: list[str], shown: str, grayscale: bool, height: int, width: int,
+            progress: Progress) -> np.ndarray:
+    """Pictures as float32 ``[len(files), channels, height, width]`` in [0, 1]; a bad one is named."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    x = np.empty((len(files), height, width, 1 if grayscale else 3), dtype=np.float32)
+    eight_bit = np.ones(len(files), dtype=bool)
+    for row, file in enumerate(files):
+        progress.check()
+        try:
+            # One read of the whole file, then Pillow parses it from memory: fewer system calls and file-object
+            # calls per picture, which is most of the time for small pictures.
+            with open(file, "rb") as handle:
+                data = handle.read()
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+                if (getattr(image, "_exif", None) is not None or hasattr(image, "tag_v2")
+                        or any(key in image.info for key in _ORIENTATION_SOURCES)):
+                    ImageOps.exif_transpose(image, in_place=True)
+                pixels, scaled = _pixels(image, grayscale, height, width)
+                x[row] = pixels
+                eight_bit[row] = not scaled
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            if isinstance(exc, UnidentifiedImageError):  # its text names the in-memory copy, not the file
+                exc = "cannot identify image file: not a picture Pillow can read"
+            where = Path(file)
+            raise DataError(f"cannot read image {str(Path(shown) / where.parent.name / where.name)!r}: "
+                            f"{exc}") from None
+    if eight_bit.all():
+        x /= np.float32(255)
+    else:
+        for row in np.flatnonzero(eight_bit):
+            x[row] /= np.float32(255)
+    return x.transpose(0, 3, 1, 2)
+
+
+def _workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _decoded(files: list[str], shown: str, grayscale: bool, height: int, width: int,
+             progress: Progress, workers: int) -> Iterator[np.ndarray]:
+    """The pictures decoded chunk by chunk, in file order, on a pool of ``workers`` threads where that pays.
+
+    Pillow lets go of the GIL while it decodes and resizes, but opening a picture is Python work: for small
+    pictures (a 28x28 PNG) threads only take turns and a pool is slower than one thread. So the first chunk
+    is decoded on this thread and timed, the next ``2 * workers`` chunks on the pool; if the pool was not
+    clearly faster per picture, the rest is decoded on this thread. Progress is reported (and a cancel
+    noticed) on this thread between chunks; the workers also stop at their next picture once cancelled.
+    """
+    count = len(files)
+    step = max(1, min(CHUNK_IMAGES, -(-count // (workers * 8))))
+    starts = list(range(0, count, step))
+
+    def decode(start: int) -> np.ndarray:
+        return _decode(files[start:start + step], shown, grayscale, height, width, progress)
+
+    progress.update(0, count, DECODING)
+    clock = time.perf_counter()
+    chunk = decode(0)
+    serial = (time.perf_counter() - clock) / len(chunk)  # seconds per picture on one thread
+    yield chunk
+    progress.update(len(chunk), count, DECODING)
+    index = 1  # the next chunk to start
+    if workers > 1 and len(starts) - index >= 4 * workers:
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="nn-designer-images")
+        pending: deque = deque()
+        trial = index + 2 * workers  # the chunks before this one measure the pool
+        useful = True
+        try:
+            clock = time.perf_counter()
+            while index < len(starts) and len(pending) < 2 * workers:
+                pending.append((index, pool.submit(decode, starts[index])))
+                index += 1
+            while pending:
+                number, future = pending.popleft()
+                chunk = future.result()
+                if number == trial - 1:
+                    pooled = (time.perf_counter() - clock) / (min(starts[trial - 1] + step, count) - starts[1])
+                    useful = pooled * POOL_GAIN < serial
+                if useful and index < len(starts):
+                    pending.append((index, pool.submit(decode, starts[index])))
+                    index += 1
+                yield chunk
+                progress.update(min(starts[number] + step, count), count, DECODING)
+        finally:
+            for _, future in pending:
+                future.cancel()
+            pool.shutdown(wait=True)
+    for number in range(index, len(starts)):
+        yield decode(starts[number])
+        progress.update(min(starts[number] + step, count), count, DECODING)
+
+
+# ---------------------------------------------------------------- the cache entries
+def _valid(entry: Entry | None, rows: int, row_shape: tuple) -> Entry | None:
+    """``entry`` if it holds what this load needs; an intact entry of another shape is removed."""
+    if entry is None:
+        return None
+    x, y = entry.arrays.get("x"), entry.arrays.get("y")
+    if (x is not None and y is not None and x.dtype == np.float32 and y.dtype == np.int64
+            and x.shape == (rows, *row_shape) and y.shape == (rows,)):
+        return entry
+    shutil.rmtree(entry.folder, ignore_errors=True)
+    return None
+
+
+def _split_rows(x: np.ndarray, train: np.ndarray, val: np.ndarray, release) -> tuple[np.ndarray, np.ndarray]:
+    """``x[train]`` and ``x[val]`` copied out of a memory-mapped entry, read front to back a slice at a time.
+
+    Reading in file order (each slice's rows scattered to their places) touches every page once, and the
+    pages read are released after each slice: memory holds the result and one slice, not the file as well.
+    """
+    slot = np.empty(len(x), dtype=np.int64)
+    slot[train] = np.arange(len(train))
+    slot[val] = np.arange(len(val))
+    training = np.zeros(len(x), dtype=bool)
+    training[train] = True
+    x_train = np.empty((len(train), *x.shape[1:]), dtype=x.dtype)
+    x_val = np.empty((len(val), *x.shape[1:]), dtype=x.dtype)
+    step = max(1, GATHER_BYTES // max(1, x[0].nbytes))
+    for start in range(0, len(x), step):
+        rows = x[start:start + step]
+        mine, places = training[start:start + step], slot[start:start + step]
+        x_train[places[mine]] = rows[mine]
+        x_val[places[~mine]] = rows[~mine]
+        release()
+    return x_train, x_val
+
+
+def _gather(x: np.ndarray, rows: np.ndarray, release, append) -> None:
+    """Hand ``x[rows]`` to ``append`` a slice at a time, each slice read in file order, releasing pages."""
+    step = max(1, GATHER_BYTES // max(1, x[0].nbytes))
+    for start in range(0, len(rows), step):
+        part = rows[start:start + step]
+        order = np.argsort(part, kind="stable")
+        picked = np.empty((len(part), *x.shape[1:]), dtype=x.dtype)
+        picked[order] = x[part[order]]  # ascending rows: the mapped file is read forwards
+        append(picked)
+        release()
 
 
 def load_images(spec: dict, base_dir: Path | str | None, progress: Progress = SILENT) -> Dataset:
     """Load an ``images`` dataset block, stratified into training and validation by class."""
-    from PIL import Image, ImageOps  # only image datasets pay for Pillow
-
     height, width = _size_of(spec)
     grayscale = flag_of(spec, "grayscale", False)
     split = validation_split_of(spec)
     seed = seed_of(spec)
     folder, shown, found = class_folders(spec, base_dir)
     channels = 1 if grayscale else 3
-    count = sum(len(files) for _, files in found)
-    needed = count * channels * height * width * 4
-    if needed > MAX_BYTES:
-        raise DataError(f"image folder {shown!r}: {count:,} images of {channels}x{height}x{width} need "
-                        f"{needed / 2**30:.1f} GiB; choose a smaller 'size' or fewer images")
-    x = np.empty((count, height, width, channels), dtype=np.float32)
-    y = np.empty(count, dtype=np.int64)
-    row = 0
-    for label, (name, files) in enumerate(found):
-        for file in files:
-            try:
-                with Image.open(file) as image:
-                    x[row] = _pixels(ImageOps.exif_transpose(image), grayscale, height, width)
-            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-                raise DataError(f"cannot read image {str(Path(shown) / name / file.name)!r}: {exc}") from None
-            y[row] = label
-            row += 1
-    x = x.transpose(0, 3, 1, 2)
-    train, val = split_indices(count, split, np.random.default_rng(seed), y)
-    return to_dataset(x, y, train, val, task=CLASSIFICATION, class_names=[name for name, _ in found],
-                      feature_names=[], input_shape=(channels, height, width), is_sequence=False,
-                      name=folder.name)
+    row_shape = (channels, height, width)
+    files = [file for _, names in found for file in names]
+    labels = np.repeat(np.arange(len(found), dtype=np.int64), [len(names) for _, names in found])
+    count = len(files)
+    classes = [name for name, _ in found]
+    try:
+        stamp = stamp_of(folder, files)
+    except OSError as exc:  # a picture removed while the folder was being listed
+        raise DataError(f"cannot read image folder {shown!r}: {exc.strerror or exc}") from None
+    options = {"size": [height, width], "grayscale": grayscale}
+    source = f"{stamp['path']} {height}x{width} {'grey' if grayscale else 'colour'}"
+    streamed = count * channels * height * width * 4 > memory_budget()
+
+    entry = _valid(open_entry(key_of("images", stamp, options), progress=progress, text=CHECKING), count,
+                   row_shape)
+    if entry is None:
+        try:
+            writer = EntryWriter(key_of("images", stamp, options), source)
+        except OSError as exc:
+            if streamed:
+                raise DataError(f"image folder {shown!r}: {count:,} images of {channels}x{height}x{width} are "
+                                f"more than fit in memory, and the dataset cache cannot be written "
+                                f"({exc}); set NN_DESIGNER_CACHE to a writable folder") from None
+            return _in_memory(_decode_all(files, shown, grayscale, height, width, progress), labels, split,
+                              seed, classes, row_shape, folder.name)
+        with writer:
+            xs = writer.array("x", np.float32, row_shape)
+            with closing(_decoded(files, shown, grayscale, height, width, progress, _workers())) as chunks:
+                for chunk in chunks:
+                    xs.append(chunk)
+            writer.put("y", labels)
+            entry = writer.commit({"classes": classes, "count": count}, progress)
+    if not streamed:
+        train, val = split_indices(count, split, np.random.default_rng(seed), labels)
+        x_train, x_val = _split_rows(entry.arrays["x"], train, val, entry.release)
+        return _dataset(x_train, labels[train], x_val, labels[val], classes, row_shape, folder.name)
+    return _streamed(entry, stamp, options, source, labels, split, seed, classes, row_shape, folder.name,
+                     progress)
+
+
+def _decode_all(files, shown, grayscale, height, width, progress) -> np.ndarray:
+    chunks = list(_decoded(files, shown, grayscale, height, width, progress, _workers()))
+    return np.concatenate(chunks) if len(chunks) > 1 else np.ascontiguousarray(chunks[0])
+
+
+def _in_memory(x: np.ndarray, labels: np.ndarray, split: float, seed: int, classes: list[str], row_shape: tuple,
+               name: str) -> Dataset:
+    train, val = split_indices(len(x), split, np.random.default_rng(seed), labels)
+    return _dataset(x[train], labels[train], x[val], labels[val], classes, row_shape, name)
+
+
+def _streamed(entry: Entry, stamp: dict, options: dict, source: str, labels: np.ndarray, split: float, seed: int,
+              classes: list[str], row_shape: tuple, name: str, progress: Progress) -> Dataset:
+    """The split as views of a second entry that holds the training rows, then the validation rows."""
+    count = len(labels)
+    train, val = split_indices(count, split, np.random.default_rng(seed), labels)
+    key = key_of("images", stamp, {**options, "seed": seed, "validation_split": split})
+    arranged = _valid(open_entry(key, progress=progress, text=CHECKING), count, row_shape)
+    if arranged is None or arranged.meta.get("train") != len(train):
+        with EntryWriter(key, f"{source} seed {seed} split {split!r}") as writer:
+            xs = writer.array("x", np.float32, row_shape)
+            order = np.concatenate([train, val])
+            done = 0
+
+            def append(rows: np.ndarray) -> None:
+                nonlocal done
+                xs.append(rows)
+                done += len(rows)
+                progress.update(done, count, SPLITTING)
+
+            _gather(entry.arrays["x"], order, entry.release, append=append)
+            writer.put("y", labels[order])
+            arranged = writer.commit({"classes": classes, "count": count, "train": len(train)}, progress)
+    entry.release()
+    x = arranged.arrays["x"]
+    cut = len(train)
+    return _dataset(x[:cut], labels[train], x[cut:], labels[val], classes, row_shape, name,
+                    release=arranged.release)
+
+
+def _dataset(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, classes: list[str],
+             row_shape: tuple, name: str, release=None) -> Dataset:
+    import torch
+
+    def tensor(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a if release is not None else np.ascontiguousarray(a))
+
+    return Dataset(x_train=tensor(x_train), y_train=torch.from_numpy(np.ascontiguousarray(y_train)),
+                   x_val=tensor(x_val), y_val=torch.from_numpy(np.ascontiguousarray(y_val)),
+                   task=CLASSIFICATION, num_classes=len(classes), input_shape=tuple(int(d) for d in row_shape),
+                   is_sequence=False, class_names=list(classes), feature_names=[], name=name, release=release)
 
 
 def describe_images(spec: dict, base_dir: Path | str | None) -> str:
