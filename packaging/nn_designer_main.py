@@ -3,8 +3,8 @@ import multiprocessing
 import sys
 
 if __name__ == "__main__":
-    # A frozen program that starts worker processes (torch DataLoader workers, spawn on Windows/macOS)
-    # must let them run their task instead of starting the app again.
+    # First, before anything else: a frozen program that starts worker processes (the image loader's spawned
+    # decoding pool, torch DataLoader workers) must let them run their task instead of starting the app again.
     multiprocessing.freeze_support()
     from designer.cli import main
 

@@ -15,11 +15,14 @@ then validation rows) whose memory-mapped views the training loop streams.
 from __future__ import annotations
 
 import io
+import multiprocessing
 import os
+import pickle
 import shutil
+import sys
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 from typing import Iterator
@@ -36,7 +39,12 @@ DEFAULT_SIZE = (32, 32)
 MAX_SIDE = 1024
 CHUNK_IMAGES = 256  # images decoded per task, and between two progress reports at most
 POOL_GAIN = 1.2  # the thread pool is kept only if it decodes a picture at least this many times faster
+#: folders of at least this many images (on at least two cores) are decoded on a pool of processes: fewer
+#: and starting the processes (a few tenths of a second) costs more than it saves
+PROCESS_MIN_IMAGES = 5_000
+STOLEN_BYTES = 64 << 20  # decoded bytes this process keeps for the end while it waits for the process pool
 GATHER_BYTES = 64 << 20  # rows copied out of a memory-mapped entry between two releases of its pages
+TAKE_BYTES = 256 << 20  # an entry up to this size is split in memory in one pass (see _split_rows)
 #: where an EXIF orientation can come from (Image.getexif): without any, there is nothing to rotate
 _ORIENTATION_SOURCES = ("exif", "Raw profile type exif", "XML:com.adobe.xmp", "xmp")
 DECODING = "reading images"
@@ -75,8 +83,9 @@ def class_folders(spec: dict, base_dir: Path | str | None) -> tuple[Path, str, l
         classes = sorted((e for e in _listing(str(folder)) if e.is_dir()), key=lambda e: e.name)
         found = []
         for entry in classes:
+            # the suffix as os.path.splitext finds it (hidden names are left out already), at a third of the cost
             names = sorted(f.name for f in _listing(entry.path)
-                           if os.path.splitext(f.name)[1].lower() in IMAGE_SUFFIXES and f.is_file())
+                           if f.name[f.name.rfind("."):].lower() in IMAGE_SUFFIXES and f.is_file())
             base = entry.path + os.sep
             found.append((entry.name, [base + name for name in names]))
     except OSError as exc:
@@ -118,12 +127,15 @@ def _pixels(image, grayscale: bool, height: int, width: int) -> tuple[np.ndarray
     return np.asarray(image).reshape(height, width, -1), False
 
 
-def _decode(files: list[str], shown: str, grayscale: bool, height: int, width: int,
-            progress: Progress) -> np.ndarray:
-    """Pictures as float32 ``[len(files), channels, height, width]`` in [0, 1]; a bad one is named."""
+def _pictures(files: list[str], shown: str, grayscale: bool, height: int, width: int,
+              progress: Progress) -> np.ndarray:
+    """Pictures as ``[len(files), height, width, channels]``: their bytes (uint8) when every one is 8-bit,
+    else float32 already scaled to [0, 1]; a bad one is named. :func:`_finish` makes the floats of either.
+    """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    x = np.empty((len(files), height, width, 1 if grayscale else 3), dtype=np.float32)
+    x = np.empty((len(files), height, width, 1 if grayscale else 3), dtype=np.uint8)
+    floats = None  # float32 rows, from the first 16-bit or float picture on
     eight_bit = np.ones(len(files), dtype=bool)
     for row, file in enumerate(files):
         progress.check()
@@ -138,7 +150,9 @@ def _decode(files: list[str], shown: str, grayscale: bool, height: int, width: i
                         or any(key in image.info for key in _ORIENTATION_SOURCES)):
                     ImageOps.exif_transpose(image, in_place=True)
                 pixels, scaled = _pixels(image, grayscale, height, width)
-                x[row] = pixels
+                if scaled and floats is None:
+                    floats = x.astype(np.float32)  # the rows so far, exactly (every byte is a float32)
+                (x if floats is None else floats)[row] = pixels
                 eight_bit[row] = not scaled
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
             if isinstance(exc, UnidentifiedImageError):  # its text names the in-memory copy, not the file
@@ -146,12 +160,33 @@ def _decode(files: list[str], shown: str, grayscale: bool, height: int, width: i
             where = Path(file)
             raise DataError(f"cannot read image {str(Path(shown) / where.parent.name / where.name)!r}: "
                             f"{exc}") from None
-    if eight_bit.all():
-        x /= np.float32(255)
-    else:
-        for row in np.flatnonzero(eight_bit):
-            x[row] /= np.float32(255)
-    return x.transpose(0, 3, 1, 2)
+    if floats is None:
+        return x
+    rows = np.flatnonzero(eight_bit)
+    floats[rows] /= np.float32(255)
+    return floats
+
+
+def _finish(block: np.ndarray) -> np.ndarray:
+    """float32 ``[n, channels, height, width]`` in [0, 1] from :func:`_pictures`' block.
+
+    Bytes become floats exactly and are divided by 255 in float32: the same floats as dividing each picture.
+    """
+    if block.dtype == np.uint8:
+        block = block.astype(np.float32)
+        block /= np.float32(255)
+    return block.transpose(0, 3, 1, 2)
+
+
+def _decode(files: list[str], shown: str, grayscale: bool, height: int, width: int,
+            progress: Progress) -> np.ndarray:
+    """Pictures as float32 ``[len(files), channels, height, width]`` in [0, 1]; a bad one is named."""
+    return _finish(_pictures(files, shown, grayscale, height, width, progress))
+
+
+def _decode_in_worker(files: list[str], shown: str, grayscale: bool, height: int, width: int) -> np.ndarray:
+    """:func:`_pictures` in a worker process: bytes travel back, a quarter of the floats' size."""
+    return _pictures(files, shown, grayscale, height, width, SILENT)
 
 
 def _workers() -> int:
@@ -163,12 +198,14 @@ def _workers() -> int:
 
 def _decoded(files: list[str], shown: str, grayscale: bool, height: int, width: int,
              progress: Progress, workers: int) -> Iterator[np.ndarray]:
-    """The pictures decoded chunk by chunk, in file order, on a pool of ``workers`` threads where that pays.
+    """The pictures decoded chunk by chunk, in file order, on ``workers`` processes or threads where that pays.
 
-    Pillow lets go of the GIL while it decodes and resizes, but opening a picture is Python work: for small
-    pictures (a 28x28 PNG) threads only take turns and a pool is slower than one thread. So the first chunk
-    is decoded on this thread and timed, the next ``2 * workers`` chunks on the pool; if the pool was not
-    clearly faster per picture, the rest is decoded on this thread. Progress is reported (and a cancel
+    A folder of at least ``PROCESS_MIN_IMAGES`` is decoded on a pool of processes
+    (:func:`_decoded_in_processes`), where processes can be started. Otherwise, on threads: Pillow lets go
+    of the GIL while it decodes and resizes, but opening a picture is Python work: for small pictures (a
+    28x28 PNG) threads only take turns and a pool is slower than one thread. So the first chunk is decoded
+    on this thread and timed, the next ``2 * workers`` chunks on the pool; if the pool was not clearly
+    faster per picture, the rest is decoded on this thread. Progress is reported (and a cancel
     noticed) on this thread between chunks; the workers also stop at their next picture once cancelled.
     """
     count = len(files)
@@ -179,6 +216,12 @@ def _decoded(files: list[str], shown: str, grayscale: bool, height: int, width: 
         return _decode(files[start:start + step], shown, grayscale, height, width, progress)
 
     progress.update(0, count, DECODING)
+    if workers > 1 and count >= PROCESS_MIN_IMAGES:
+        pool = _process_pool(workers)
+        if pool is not None:
+            yield from _decoded_in_processes(pool, workers, files, shown, grayscale, height, width, progress,
+                                            step)
+            return
     clock = time.perf_counter()
     chunk = decode(0)
     serial = (time.perf_counter() - clock) / len(chunk)  # seconds per picture on one thread
@@ -215,6 +258,86 @@ def _decoded(files: list[str], shown: str, grayscale: bool, height: int, width: 
         progress.update(min(starts[number] + step, count), count, DECODING)
 
 
+def _process_pool(workers: int) -> ProcessPoolExecutor | None:
+    """A pool of ``workers`` spawned processes (never forked: the app runs Qt and torch threads), or None
+    where processes cannot be started here (no Python executable to spawn, no working semaphores)."""
+    if not getattr(sys, "frozen", False) and not (sys.executable and os.path.isfile(sys.executable)):
+        return None
+    try:
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    except (OSError, ValueError, ImportError, NotImplementedError):
+        return None
+
+
+def _decoded_in_processes(pool: ProcessPoolExecutor, workers: int, files: list[str], shown: str, grayscale: bool,
+                          height: int, width: int, progress: Progress, step: int) -> Iterator[np.ndarray]:
+    """:func:`_decoded` on a pool of processes: each decodes a run of ``step`` files and sends back its bytes.
+
+    Processes decode in parallel where threads cannot: opening a small picture is Python work under the GIL.
+    The chunks come back in file order; at most ``8 * workers`` are asked for ahead, so memory holds a few
+    chunks whatever the folder's size. Starting the workers takes a few tenths of a second (a new Python
+    importing NumPy and Pillow): until the first chunk is back, this process decodes chunks from the far end
+    of the folder itself (kept, as bytes, up to ``STOLEN_BYTES``, and handed on last); after that it only
+    hands on chunks (decoding beside the workers as well left them idle, their chunks waiting to be read).
+    A picture that cannot be read raises the same DataError as on this process. If the pool breaks (a worker
+    killed, processes that cannot start) the rest is decoded here. Cancelling shuts the pool down at once:
+    the chunks not started are dropped and the workers exit once their current chunk is done.
+    """
+    count = len(files)
+    starts = list(range(0, count, step))
+    window = 8 * workers  # chunks asked of the pool ahead of the next one handed on
+    task = (shown, grayscale, height, width)
+    pending: deque = deque()  # futures of chunks submitted .. submitted - len(pending), in order
+    submitted = 0  # chunks given to the pool so far: starts[:submitted]
+    tail = len(starts)  # chunks from here on were decoded on this process, ...
+    stolen: list[np.ndarray] = []  # ... their blocks, last chunk first
+    stolen_bytes = 0
+    decoded = 0
+    broken = False
+    starting = True
+
+    def rows(number: int) -> list[str]:
+        return files[starts[number]:starts[number] + step]
+
+    try:
+        index = 0  # the next chunk to hand on
+        while index < tail:
+            if broken:
+                block = _pictures(rows(index), shown, grayscale, height, width, progress)
+            else:
+                try:
+                    while submitted < tail and submitted - index < window:
+                        pending.append(pool.submit(_decode_in_worker, rows(submitted), *task))
+                        submitted += 1
+                    future = pending[0]
+                    while starting and not future.done() and submitted < tail and stolen_bytes < STOLEN_BYTES:
+                        tail -= 1  # not asked of the pool yet: decode it here while waiting
+                        block = _pictures(rows(tail), shown, grayscale, height, width, progress)
+                        stolen.append(block)
+                        stolen_bytes += block.nbytes
+                        decoded += len(block)
+                        progress.update(decoded, count, DECODING)
+                    block = future.result()
+                    pending.popleft()
+                    starting = False  # the workers are up: from now on this process only hands on their chunks
+                except DataError as exc:  # raised in a worker: the same message, without its traceback
+                    raise DataError(str(exc)) from None
+                except (OSError, EOFError, RuntimeError, BrokenExecutor, pickle.PickleError):
+                    broken = True  # a worker died or none could start: the rest is decoded here
+                    for future in pending:
+                        future.cancel()
+                    pending.clear()
+                    continue
+            yield _finish(block)
+            decoded += len(block)
+            progress.update(decoded, count, DECODING)
+            index += 1
+        for block in reversed(stolen):
+            yield _finish(block)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 # ---------------------------------------------------------------- the cache entries
 def _valid(entry: Entry | None, rows: int, row_shape: tuple) -> Entry | None:
     """``entry`` if it holds what this load needs; an intact entry of another shape is removed."""
@@ -229,11 +352,19 @@ def _valid(entry: Entry | None, rows: int, row_shape: tuple) -> Entry | None:
 
 
 def _split_rows(x: np.ndarray, train: np.ndarray, val: np.ndarray, release) -> tuple[np.ndarray, np.ndarray]:
-    """``x[train]`` and ``x[val]`` copied out of a memory-mapped entry, read front to back a slice at a time.
+    """``x[train]`` and ``x[val]`` copied out of a memory-mapped entry.
 
-    Reading in file order (each slice's rows scattered to their places) touches every page once, and the
-    pages read are released after each slice: memory holds the result and one slice, not the file as well.
+    An entry of at most ``TAKE_BYTES`` is gathered in one vectorised pass per part (``np.take``), its pages
+    released afterwards: about a third faster than slices, for a moment holding the entry's pages (clean
+    pages of the file, which the system can drop) beside the result. A bigger one is read front to back a
+    slice at a time (each slice's rows scattered to their places), which touches every page once and
+    releases the pages read after each slice: memory holds the result and one slice, not the file as well.
     """
+    if x.nbytes <= TAKE_BYTES:
+        try:
+            return np.take(x, train, axis=0), np.take(x, val, axis=0)
+        finally:
+            release()
     slot = np.empty(len(x), dtype=np.int64)
     slot[train] = np.arange(len(train))
     slot[val] = np.arange(len(val))

@@ -1,5 +1,6 @@
 """Image folders through the dataset cache: the same data as the loader before the cache, a stale or damaged
 entry rebuilt (never trusted), streaming, the thread pool, cancelling."""
+import multiprocessing
 import os
 import threading
 from pathlib import Path
@@ -303,3 +304,69 @@ def test_without_a_writable_cache_a_folder_that_fits_in_memory_still_loads(folde
     monkeypatch.setenv("NN_DESIGNER_MEMORY_BUDGET", "16")
     with pytest.raises(DataError, match="more than fit in memory.*NN_DESIGNER_CACHE"):
         load_dataset(spec(folder, size=[4, 4]))
+
+
+# ---------------------------------------------------------------- the process pool (large folders)
+@pytest.fixture
+def processes(monkeypatch):
+    """Large-folder decoding forced on: a pool of two spawned processes for any folder."""
+    monkeypatch.setattr(images, "PROCESS_MIN_IMAGES", 1)
+    monkeypatch.setattr(images, "_workers", lambda: 2)
+    started = []
+    original = images._process_pool
+
+    def pool(workers):
+        started.append(original(workers))
+        return started[-1]
+
+    monkeypatch.setattr(images, "_process_pool", pool)
+    yield started
+    assert multiprocessing.active_children() == []  # every worker process has exited
+
+
+def test_the_process_pool_gives_the_same_dataset_bit_for_bit(many, folder, processes, monkeypatch):
+    pooled = load_dataset(spec(many, size=[5, 4], seed=2))
+    assert processes and processes[0] is not None  # the pool did start
+    assert_same(pooled, legacy(many, size=(5, 4), seed=2))
+    # 16-bit, palette, JPEG and resized pictures alike, grey and colour, every chunk decoded by the workers
+    monkeypatch.setattr(images, "STOLEN_BYTES", 0)
+    assert_same(load_dataset(spec(folder, size=[4, 3], grayscale=True)), legacy(folder, size=(4, 3), grayscale=True))
+    assert_same(load_dataset(spec(folder, size=[9, 7], seed=5)), legacy(folder, size=(9, 7), seed=5))
+    assert len(processes) == 3
+
+
+def test_a_bad_image_decoded_in_a_worker_is_named(tmp_path, many, processes, monkeypatch, _dataset_cache):
+    monkeypatch.setattr(images, "STOLEN_BYTES", 0)  # the worker decodes it, not this process
+    (many / "a" / "017.png").write_bytes(b"this is not a PNG")
+    with pytest.raises(DataError, match=r"^cannot read image 'many/a/017\.png': cannot identify") as caught:
+        load_dataset({"kind": "images", "path": "many", "size": [4, 4]}, base_dir=tmp_path)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    assert entries(_dataset_cache) == []
+
+
+def test_cancelling_a_process_pool_load_leaves_no_entry_and_no_process(many, processes, _dataset_cache):
+    progress, heard = cancel_after(3)
+    with pytest.raises(LoadCancelled):
+        load_dataset(spec(many, size=[4, 4]), progress=progress)
+    assert processes[0] is not None and len(heard) == 3
+    assert entries(_dataset_cache) == []
+    # the fixture checks that no worker process is left
+
+
+def test_without_processes_the_folder_is_decoded_here(many, monkeypatch):
+    monkeypatch.setattr(images, "PROCESS_MIN_IMAGES", 1)
+    monkeypatch.setattr(images, "_workers", lambda: 2)
+    monkeypatch.setattr(images.sys, "executable", "")  # nothing to spawn
+    assert images._process_pool(2) is None
+    assert_same(load_dataset(spec(many, size=[5, 4], seed=2)), legacy(many, size=(5, 4), seed=2))
+
+
+def test_a_pool_that_breaks_hands_the_rest_to_this_process(many, processes, monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    def broken(*args):
+        raise BrokenProcessPool("a worker died")
+
+    monkeypatch.setattr(images, "STOLEN_BYTES", 0)
+    monkeypatch.setattr(images.ProcessPoolExecutor, "submit", lambda self, *args: broken())
+    assert_same(load_dataset(spec(many, size=[5, 4], seed=2)), legacy(many, size=(5, 4), seed=2))
