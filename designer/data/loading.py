@@ -28,7 +28,8 @@ def load_dataset(spec: dict, base_dir: Path | str | None = None, progress: Progr
 
     ``base_dir`` is the folder of the .nnd file, against which relative ``path`` fields resolve (the current
     folder when None). Raises ``DataError`` naming the field, file, column or line for anything the user can fix.
-    ``progress`` hears how far a CSV file or an image folder has got, and may stop it (``LoadCancelled``).
+    ``progress`` hears how far a table file or an image folder has got, and may stop it (``LoadCancelled``).
+    Kind ``csv`` covers every table file: CSV, Parquet, Feather and Arrow, told apart by the path's suffix.
     """
     kind = _kind_of(spec)
     if kind == "builtin":
@@ -42,7 +43,7 @@ def describe(spec: dict, base_dir: Path | str | None = None) -> str:
     """A one-line summary for the window, e.g. "spiral: 400 samples, 2 classes, 2 inputs, 20% for validation".
 
     Built-ins are described from the catalogue without generating anything; a CSV file is read but not
-    converted, an image folder only listed. Raises ``DataError`` as ``load_dataset`` would.
+    converted (Parquet: its metadata), an image folder only listed. Raises ``DataError`` as ``load_dataset`` would.
     """
     kind = _kind_of(spec)
     if kind == "builtin":

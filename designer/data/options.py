@@ -11,7 +11,8 @@ from typing import Any, Callable
 
 from .errors import DataError
 
-MAX_SAMPLES = 1_000_000
+MAX_SAMPLES = 1_000_000  # built-in datasets and image folders, decoded whole into memory
+MAX_TABLE_ROWS = 2**31 - 1  # tables stream from the cache when big: only a sane bound on absurd input
 MIN_SAMPLES = 4  # the smallest set that still holds every row of a truth table and both classes
 MAX_VALIDATION_SPLIT = 0.9  # keep at least a tenth of the data to train on
 MAX_NOISE = 10.0
