@@ -44,8 +44,15 @@ PER_BATCH_SCHEDULES = ("one_cycle",)
 
 #: samples evaluated at once for validation (bounds memory on large validation sets)
 VALIDATION_CHUNK = 8192
-RELEASE_BYTES = 256 << 20  # a streamed dataset's pages are dropped after batches that touched about this much
-PAGE_BYTES = 4096  # a batch of random rows touches about one page per row
+# Shuffling a big training set: over LOCAL_SHUFFLE_FROM bytes, an epoch visits blocks of about BLOCK_BYTES
+# of consecutive rows in a random order, and shuffles the rows within each window of WINDOW_BYTES of blocks.
+# The rows were already laid out in the random order of the seeded train/validation split, so batches stay
+# as mixed as a full permutation's; but each window reads one stretch of memory, so a dataset streamed from
+# a memory-mapped file touches (and then releases) WINDOW_BYTES at a time instead of a page per row over
+# the whole file. The rule depends only on the data's size: in memory or streamed, the same order.
+LOCAL_SHUFFLE_FROM = 256 << 20
+BLOCK_BYTES = 1 << 20
+WINDOW_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -216,6 +223,33 @@ def evaluate(module: nn.Module, objective: Objective, x: torch.Tensor,
     return loss / n, (hits / n if objective.classification else None)
 
 
+def shuffle_window(n: int, row_bytes: int) -> int | None:
+    """Rows per shuffling window for ``n`` rows of ``row_bytes`` each, or None for a full permutation."""
+    if n * row_bytes <= LOCAL_SHUFFLE_FROM:
+        return None
+    block = max(1, BLOCK_BYTES // row_bytes)
+    return max(block, WINDOW_BYTES // row_bytes // block * block)
+
+
+def epoch_order(n: int, row_bytes: int, generator: torch.Generator) -> torch.Tensor:
+    """The order in which one epoch visits ``n`` training rows: a permutation drawn from ``generator``.
+
+    Up to LOCAL_SHUFFLE_FROM bytes of rows, ``torch.randperm``. Above, blocks of consecutive rows in a
+    random order, shuffled row by row within each window of blocks (see LOCAL_SHUFFLE_FROM).
+    """
+    window = shuffle_window(n, row_bytes)
+    if window is None:
+        return torch.randperm(n, generator=generator)
+    block = max(1, BLOCK_BYTES // row_bytes)
+    blocks = -(-n // block)
+    order = (torch.randperm(blocks, generator=generator)[:, None] * block + torch.arange(block)).reshape(-1)
+    order = order[order < n]
+    for start in range(0, n, window):
+        part = order[start:start + window]
+        order[start:start + window] = part[torch.randperm(len(part), generator=generator)]
+    return order
+
+
 class _Loop:
     """One run's state; :meth:`run` fills in ``run``."""
 
@@ -229,10 +263,12 @@ class _Loop:
         self.on_batch = on_batch
         self.on_epoch = on_epoch
         classes = int(getattr(dataset, "num_classes", 0) or 0)
-        # A streamed dataset's tensors map a cache file: drop the pages read every RELEASE_BYTES of batches,
+        # A streamed dataset's tensors map a cache file: drop the pages read after each shuffling window,
         # so an epoch over a table bigger than memory keeps its resident memory bounded.
         self.release = getattr(dataset, "release", None)
-        self.release_every = max(1, RELEASE_BYTES // (config.batch_size * PAGE_BYTES))
+        self.row_bytes = max(1, dataset.x_train[:1].numel() * dataset.x_train.element_size())
+        window = shuffle_window(len(dataset.x_train), self.row_bytes)
+        self.release_every = max(1, (window or WINDOW_BYTES // self.row_bytes) // config.batch_size)
         self.x_train = dataset.x_train.to(device)
         self.t_train = objective.targets(dataset.y_train, classes).to(device)
         self.x_val = dataset.x_val.to(device) if len(dataset.x_val) else None
@@ -279,7 +315,7 @@ class _Loop:
         optimizer, on_batch, scheduler = self.optimizer, self.on_batch, self.scheduler
         per_batch = scheduler is not None and self.config.schedule in PER_BATCH_SCHEDULES
         x, t = self.x_train, self.t_train
-        order = torch.randperm(n, generator=self.generator).to(x.device)
+        order = epoch_order(n, self.row_bytes, self.generator).to(x.device)
         snapshot = [tensor.detach().clone() for tensor in self.state]  # kept in case a batch ruins the weights
         loss_sum = 0.0
         correct = torch.zeros((), device=x.device, dtype=torch.long) if objective.classification else None
