@@ -5,11 +5,18 @@ rarely changes between two edits: a dataset is loaded again only when its block 
 file or folder it reads changed on disk (its size or modification time, and for an image folder
 those of its class folders). A block that failed to load fails again from the cache, with the same
 message, until one of those changes.
+
+The window never loads on its GUI thread: it asks :meth:`DatasetCache.peek` (no loading, only a few
+``stat`` calls) and, on a miss, loads on a thread of its own with :meth:`DatasetCache.load`. Both may be
+called from any thread: the entries are guarded by a lock, the loading itself is not (two threads that
+load the same block both load it, and the last one keeps it). A cancelled load (``LoadCancelled``)
+leaves no entry.
 """
 from __future__ import annotations
 
 import json
 import os
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
@@ -38,8 +45,10 @@ class DatasetCache:
     def __init__(self, size: int = 2) -> None:
         self.size = size
         self._entries: OrderedDict[str, object] = OrderedDict()
+        self._lock = threading.Lock()
 
-    def _key(self, block: dict, base_dir: Path | None) -> str:
+    def key(self, block: dict, base_dir: Path | None = None) -> str:
+        """What an entry is remembered by: the block, the folder it resolves against, and its file's stamp."""
         path = block.get("path") if isinstance(block, dict) else None
         stamp: tuple = ()
         if isinstance(path, str) and path:
@@ -47,19 +56,35 @@ class DatasetCache:
             stamp = (str(full), _stamp(full))
         return json.dumps([block, str(base_dir), stamp], sort_keys=True, default=str)
 
-    def load(self, block: dict, base_dir: Path | None = None, progress: Progress = SILENT):
-        key = self._key(block, base_dir)
-        if key in self._entries:
+    _key = key  # the earlier name
+
+    def peek(self, block: dict, base_dir: Path | None = None, key: str | None = None):
+        """The dataset (or the ``DataError``) kept for this block, or None when it is not loaded: never loads."""
+        key = self.key(block, base_dir) if key is None else key
+        with self._lock:
+            if key not in self._entries:
+                return None
             self._entries.move_to_end(key)
-            result = self._entries[key]
-        else:
+            return self._entries[key]
+
+    def put(self, key: str, result) -> None:
+        """Keep ``result`` (a dataset or a ``DataError``) under ``key``, dropping the oldest beyond ``size``."""
+        with self._lock:
+            self._entries[key] = result
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def load(self, block: dict, base_dir: Path | None = None, progress: Progress = SILENT):
+        """The dataset, from the cache or loaded now (``progress`` hears a long load and may cancel it)."""
+        key = self.key(block, base_dir)  # the stamp before reading: a file changed meanwhile loads again
+        result = self.peek(block, base_dir, key)
+        if result is None:
             try:
                 result = load_dataset(block, base_dir, progress)
             except DataError as exc:
                 result = exc
-            self._entries[key] = result
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            self.put(key, result)
         if isinstance(result, DataError):
             raise result
         return result

@@ -23,6 +23,14 @@ from .projects import prepare_project
 Loader = Callable[[dict, Path | None], object]
 
 
+class DataPending(DataError):
+    """Raised by a loader that has not got the data yet (the window loads it on a thread of its own).
+
+    :func:`project_problems` then checks everything but the data, and lists the message as a warning of
+    the ``dataset``: the project is not known to be wrong, only not yet checked against its data.
+    """
+
+
 def project_problems(project, load: Loader = load_dataset) -> tuple[list[Problem], object | None]:
     """``(problems, dataset)``: every problem of ``project`` (errors first), and its data when it loads."""
     errors: list[Problem] = []
@@ -49,6 +57,8 @@ def project_problems(project, load: Loader = load_dataset) -> tuple[list[Problem
     try:
         base = Path(project.path).resolve().parent if project.path else None
         dataset = load(project.dataset, base)
+    except DataPending as exc:
+        warnings.insert(0, Problem("warning", str(exc), part="dataset"))
     except DataError as exc:
         errors.append(Problem("error", str(exc), part="dataset"))
     # the design's problems first, the input layer's shape checked against the data's
@@ -78,9 +88,9 @@ def _training_problem(exc: TrainingError) -> Problem:
     return Problem("error", message, layer_id=getattr(exc, "layer_id", None), part=part)
 
 
-def check_project(project) -> tuple[list[str], list[str], str]:
+def check_project(project, load: Loader = load_dataset) -> tuple[list[str], list[str], str]:
     """``(errors, warnings, summary)``: problem lines, and a line saying what the project holds."""
-    problems, dataset = project_problems(project)
+    problems, dataset = project_problems(project, load=load)
     errors = [str(p) for p in problems if p.severity == "error"]
     warnings = [str(p) for p in problems if p.severity != "error"]
     summary = count(project.graph.parameter_count(), "trainable parameter")

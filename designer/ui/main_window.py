@@ -24,6 +24,7 @@ from .autosave import Autosave
 from .canvas import CanvasView
 from .canvas.view import snap
 from .commands import AddConnectionCommand, AddLayerCommand, UpdateLayerCommand
+from .data_loading import DataLoader, LoadBar
 from .data_fit import DataFacts, adaptation, facts_of_builtin, facts_of_dataset, new_layer_fields
 from .dataset_panel import DatasetPanel
 from .inspector import Inspector
@@ -194,8 +195,8 @@ class MainWindow(QMainWindow):
         self.autosave = Autosave(self)
 
         if training:
+            self._load_checks()  # first: the training's preview of stored weights waits for the check's data
             self.install_training()
-            self._load_checks()
         else:  # start-up adds it after the first paint
             self.menu_training.addAction("Loading the training engine…").setEnabled(False)
         self._restore_layout()
@@ -545,6 +546,11 @@ class MainWindow(QMainWindow):
         self.status_validity.setTextFormat(Qt.TextFormat.RichText)
         self.status_validity.setContentsMargins(6, 0, 8, 0)
         bar.addPermanentWidget(self.status_validity)
+        # a CSV file or image folder loads on a thread of its own (see data_loading): its progress, Cancel
+        self.load_bar = LoadBar(self)
+        bar.insertPermanentWidget(0, self.load_bar)
+        self.data_loader = DataLoader(self.load_bar, self)
+        self.data_loader.finished.connect(self._data_load_ended)
 
     @Slot()
     def install_training(self) -> None:
@@ -590,8 +596,17 @@ class MainWindow(QMainWindow):
         from designer.data.cache import DatasetCache
         from designer.training.checks import project_problems
 
-        self._datasets = DatasetCache()
+        if self._datasets is None:
+            self._datasets = DatasetCache()
+        self.data_loader.cache = self._datasets
         self._check_project = project_problems
+
+    @Slot(str)
+    def _data_load_ended(self, outcome: str) -> None:
+        """A load ended (or was cancelled, or is wanted again): check the project against what there is now."""
+        if outcome == "cancelled":
+            self.statusBar().showMessage("Loading cancelled", 6000)
+        self.validate_now()
 
     @Slot()
     def _clear_run_message(self) -> None:
@@ -693,25 +708,34 @@ class MainWindow(QMainWindow):
         """
         self._validation_timer.stop()
         if self._check_project is not None:
-            problems, self.dataset = self._check_project(self.project, load=self._datasets.load)
+            # never loads a file here: a CSV file or image folder not loaded yet loads on a thread, and the check
+            # lists the design's own problems and a note until it is there (then this runs again)
+            problems, self.dataset = self._check_project(self.project, load=self.data_loader.request)
         else:
             problems = validate(self.graph, self.dataset_input_shape())
+        data_pending = self._check_project is not None and self.data_loader.pending
         self.problems_found = problems
         self.problems.set_problems(problems)
         self.canvas.set_problem_ids({p.item_id for p in problems if p.item_id})
         n_errors = len(errors(problems))
         n_warnings = len(problems) - n_errors
+        if data_pending:
+            n_warnings -= 1  # the note that the data is not loaded yet is said in words of its own
         if n_errors:
             text = count(n_errors, "problem")
             colour = ERROR_COLOUR
         else:
             text = f"Valid · {count(parameter_count(self.graph), 'parameter')}"
             colour = WARNING_COLOUR if n_warnings else OK_COLOUR
+        if data_pending:
+            text += " · data loading" if self.data_loader.loading else " · data not loaded"
+            colour = ERROR_COLOUR if n_errors else WARNING_COLOUR
         if n_warnings:
             text += f" · {count(n_warnings, 'warning')}"
         self.status_validity.setText(f"<span style='color:{colour}'>●</span>&nbsp;{text}")
         self.status_validity.setToolTip("\n".join(str(p) for p in problems) or "The design is ready to train.")
-        self._update_adapt_bar()
+        if not data_pending:  # the offer to adapt the design waits for the data
+            self._update_adapt_bar()
         self._show_fitting_weights()
         self.inspector.set_design_info(self.display_name(), self.project.description)  # its counts follow
         self.validated.emit()
@@ -1041,4 +1065,5 @@ class MainWindow(QMainWindow):
         self._validation_timer.stop()
         self.autosave.close()  # a normal end (saved, unmodified or discarded): no recovery file stays
         self.closing.emit()
+        self.data_loader.shutdown()  # cancel a load and join its thread (after a run's, which may end one)
         event.accept()

@@ -65,3 +65,8 @@ def example_window(qtbot, monkeypatch):
     for window in windows:
         if window.training:
             window.training.shutdown()
+
+
+def wait_for_data(qtbot, window, timeout: int = 30_000) -> None:
+    """Until the window's data (a CSV file, an image folder: loaded on a thread) is loaded and checked."""
+    qtbot.waitUntil(lambda: not window.data_loader.loading, timeout=timeout)

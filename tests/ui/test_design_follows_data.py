@@ -16,6 +16,7 @@ from designer.graph import Graph, Layer
 from designer.project import Project
 from designer.ui.main_window import MainWindow
 
+from .conftest import wait_for_data
 from .test_training import answers, press, wait_idle  # noqa: F401 (answers: a fixture)
 from .test_window import choose, drop_on_canvas, quick_typing  # noqa: F401 (a fixture)
 
@@ -161,6 +162,7 @@ def test_one_parameter_is_said_in_the_singular(qtbot, window, tmp_path):
     project = Project(name="One", graph=g, path=tmp_path / "one.nnd")
     project.dataset = {"kind": "csv", "path": "line.csv", "target": "y", "task": "regression"}
     window.open_project(project)
+    wait_for_data(qtbot, window)
     assert window.status_text() == "Valid · 1 parameter", window.problems.lines()
 
 

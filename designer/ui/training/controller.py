@@ -45,6 +45,7 @@ from designer.graph import errors
 from designer.project import Project
 from designer.words import count
 
+from ..data_loading import is_slow
 from .collector import GuiThreadCollector
 from .icons import training_icon
 from .loss_plot import change_text
@@ -131,6 +132,8 @@ class TrainingController(QObject):
         self._control: Any = None
         self._run_project: Any = None
         self._failure: tuple[str, bool] | None = None
+        self._load_cancelled = False  # the run's data load was cancelled: it ends before it starts
+        self._preview_waits = False  # the preview waits for the window's load of the data
         self._position = 0.0
         self._status_time = 0.0
         self._epochs_total = 0
@@ -150,6 +153,7 @@ class TrainingController(QObject):
         self._build_actions()
         self._build_docks()
         window.project_replaced.connect(self.project_loaded)
+        window.data_loader.finished.connect(self._data_load_ended)
         window.closing.connect(self.shutdown)
         self.learned_view.sample_clicked.connect(self._sample_clicked)
         events = window.graph.events
@@ -326,6 +330,8 @@ class TrainingController(QObject):
         """Ask the loop to stop before its next batch; the run ends as ``stopped``."""
         if self._control is not None:
             self._control.stop()
+            if self._worker is not None:
+                self._worker.cancel_load.set()  # still loading the data: stop that
             self.action_stop.setEnabled(False)
             self._status("Stopping…")
 
@@ -379,7 +385,8 @@ class TrainingController(QObject):
         self.loss_dock.raise_()
         self._end_preview()
         project = window.project
-        job = TrainingJob(self._snapshot())
+        dataset, load = self._loaded_data()
+        job = TrainingJob(self._snapshot(), dataset=dataset, load=load)
         control = Control()
         if step == "batch":
             control.step_batch()
@@ -400,12 +407,19 @@ class TrainingController(QObject):
         worker.results_changed.connect(self._on_results_changed)
         worker.run_finished.connect(self._on_run_finished)
         worker.run_failed.connect(self._on_run_failed)
+        worker.data_progressed.connect(self._on_data_progressed)
+        worker.data_loaded.connect(self._on_data_loaded)
+        worker.load_cancelled.connect(self._on_load_cancelled)
         thread.finished.connect(self._on_thread_finished)
         worker.set_wanted(predictions=self._learned_in_sight(), weights=True, pictures=self.pictures_wanted)
         self.health_history = []
         self._thread, self._worker, self._control = thread, worker, control
         self._run_project = project
         self._failure = None
+        self._load_cancelled = False
+        if dataset is None and window.data_loader.cache is not None:
+            # the worker loads the data: its progress in the window's bar, whose Cancel stops the run's load
+            window.data_loader.begin_external(project.dataset, self._base_dir(project), self.stop)
         self._position = 0.0
         self._epochs_total = int(project.training.get("epochs", 0) or 0)
         self.last_error = None
@@ -430,13 +444,43 @@ class TrainingController(QObject):
                                                            for k, v in project.weights.items()},
             path=project.path, trained_design=copy.copy(project.trained_design))
 
+    @staticmethod
+    def _base_dir(project: Any) -> Any:
+        from pathlib import Path
+
+        return Path(project.path).resolve().parent if project.path else None
+
+    def _loaded_data(self) -> tuple[Any, Any]:
+        """``(dataset, load)``: the project's data when the window's check has it loaded (else None), and
+        the window's cache's ``load`` for a worker that loads it (None before the engine is loaded)."""
+        loader = self.window.data_loader
+        cache = loader.cache
+        if cache is None:
+            return None, None
+        project = self.window.project
+        try:
+            found = cache.peek(project.dataset, self._base_dir(project))
+        except (TypeError, ValueError):  # a malformed block: the worker says what is wrong with it
+            found = None
+        return (found if found is not None and not isinstance(found, Exception) else None), cache.load
+
+    @Slot(str)
+    def _data_load_ended(self, _outcome: str) -> None:
+        if self._preview_waits:
+            self._start_preview()
+
     def _start_preview(self) -> None:
         """Show what a project's stored weights predict, computed on a worker thread (no training)."""
+        self._preview_waits = False
         if self.busy or self._preview is not None or self.window.project.weights is None:
+            return
+        dataset, load = self._loaded_data()
+        if dataset is None and load is not None and is_slow(self.window.project.dataset):
+            self._preview_waits = True  # the window's check loads the data (off this thread): preview it then
             return
         thread = QThread(self)
         thread.setObjectName("training_preview_thread")
-        worker = TrainingWorker(TrainingJob(self._snapshot(), preview=True), None)
+        worker = TrainingWorker(TrainingJob(self._snapshot(), preview=True, dataset=dataset, load=load), None)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.run_started.connect(self._on_preview_started)
@@ -457,6 +501,7 @@ class TrainingController(QObject):
             return
         thread, worker = self._preview
         self._preview = None
+        worker.cancel_load.set()  # still loading the data: stop, rather than keep the window waiting
         thread.wait()
         QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
         _delete_worker(worker)
@@ -500,6 +545,8 @@ class TrainingController(QObject):
             self.loss_plot.end_run()
             return True
         self._control.stop()
+        if self._worker is not None:
+            self._worker.cancel_load.set()
         done = thread.wait(timeout_ms)
         # deliver what the worker reported before it ended (the run, its weights), now, not later
         QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
@@ -797,6 +844,21 @@ class TrainingController(QObject):
             self._status(f"Trained {epochs} epoch{s}{line_results}.")
             self._show_message_in_status_bar(f"Training finished: {epochs} epoch{s}{results}{speed}", 5000)
 
+    @Slot(int, int, str)
+    def _on_data_progressed(self, done: int, total: int, text: str) -> None:
+        self.window.data_loader.external_progress(done, total, text)
+        self._status("Loading the data…")
+
+    @Slot()
+    def _on_data_loaded(self) -> None:
+        self.window.data_loader.end_external("loaded")
+        if self.state == RUNNING:
+            self._status("Starting…")
+
+    @Slot()
+    def _on_load_cancelled(self) -> None:
+        self._load_cancelled = True
+
     @Slot(str, bool)
     def _on_run_failed(self, message: str, is_user_error: bool) -> None:
         self._failure = (message, is_user_error)
@@ -823,7 +885,12 @@ class TrainingController(QObject):
         self._lock_editing(False)
         self._set_state(IDLE)
         failure, self._failure = self._failure, None
-        if failure is not None:
+        cancelled, self._load_cancelled = self._load_cancelled, False
+        self.window.data_loader.end_external("cancelled" if cancelled else "failed" if failure else "loaded")
+        if cancelled:
+            self._status("Loading the data was cancelled: nothing was trained.")
+            self.run_finished.emit("cancelled")
+        elif failure is not None:
             self.run_finished.emit("failed")
             from designer.ui import dialogs
             title = "Cannot train" if failure[1] else "Training failed"

@@ -80,6 +80,10 @@ class TrainingJob:
     epochs: int | None = None
     #: only show what the stored weights predict (an opened project): no training, no run
     preview: bool = False
+    #: the project's data when the window has it loaded already (read only, shared with the window's check)
+    dataset: Any = None
+    #: ``load(block, base_dir, progress)``, the window's cache's: the data loaded here is kept for its check
+    load: Any = None
 
 
 def worker_threads() -> int:
@@ -130,6 +134,8 @@ class TrainingWorker(QObject):
       :func:`designer.training.record_run` stored them into the job's project, ``status``, ``samples``
       (trained) and ``seconds`` (in the loop), ``weights_note`` (why stored weights were not used)
     - ``run_failed(message, is_user_error)``: training could not start or crashed
+    - ``data_progressed(done, total, text)``: how far loading the data has got (when the job has none loaded),
+      ``data_loaded()`` once it is, ``load_cancelled()`` when :attr:`cancel_load` stopped it (nothing trained)
     """
 
     run_started = Signal(object)
@@ -142,11 +148,16 @@ class TrainingWorker(QObject):
     results_changed = Signal(object)
     run_finished = Signal(object)
     run_failed = Signal(str, bool)
+    data_progressed = Signal(int, int, str)
+    data_loaded = Signal()
+    load_cancelled = Signal()
 
     def __init__(self, job: TrainingJob, control: Any) -> None:
         super().__init__()
         self.job = job
         self.control = control
+        #: set (from any thread) to stop loading the data: the run then ends before it starts
+        self.cancel_load = threading.Event()
         self._module = None
         self._probe = None
         self._pending_loss = 0.0
@@ -202,8 +213,12 @@ class TrainingWorker(QObject):
     # ---------------------------------------------------------------- the thread's work
     @Slot()
     def run(self) -> None:
+        from designer.data.errors import LoadCancelled
+
         try:
             self._train()
+        except LoadCancelled:
+            self.load_cancelled.emit()
         except Exception as exc:  # a worker must never take the app down: report and end
             self.run_failed.emit(*_describe_failure(exc))
         finally:
@@ -221,7 +236,7 @@ class TrainingWorker(QObject):
 
         lower_thread_priority()
         # the same preparation as `nn-designer train`: data, input shape, compiling, stored weights
-        prepared = prepare_project(self.job.project, epochs=self.job.epochs)
+        prepared = prepare_project(self.job.project, epochs=self.job.epochs, dataset=self._data())
         module, dataset = prepared.module, prepared.dataset
         # as many threads as the design deserves (one for small ones), and never the GUI's core
         torch.set_num_threads(min(worker_threads(), suggested_threads(self.job.project.graph, dataset,
@@ -262,6 +277,22 @@ class TrainingWorker(QObject):
         self.run_finished.emit({"run": project.history[-1], "status": run.status, "weights": project.weights,
                                 "samples": run.samples_trained, "seconds": run.seconds,
                                 "weights_note": prepared.weights_note})
+
+    def _data(self) -> Any:
+        """The job's data: the window's, or loaded here with progress reports and the Cancel of ``cancel_load``."""
+        if self.job.dataset is not None:
+            return self.job.dataset
+        from pathlib import Path
+
+        from designer.data import load_dataset
+        from designer.data.errors import Progress
+
+        project = self.job.project
+        base_dir = Path(project.path).resolve().parent if project.path else None
+        load = self.job.load or load_dataset
+        dataset = load(project.dataset, base_dir, Progress(self.data_progressed.emit, self.cancel_load))
+        self.data_loaded.emit()
+        return dataset
 
     # ---------------------------------------------------------------- callbacks from the loop
     def _on_batch(self, stats: Any) -> None:
