@@ -16,8 +16,8 @@ import numpy as np
 from .dataset import CLASSIFICATION, REGRESSION, TASKS, Dataset
 from .errors import SILENT, DataError, Progress
 from .options import flag_of, path_of, seed_of, validation_split_of
-from .table_read import (MISSING, TEXT_LIMIT, Raw, Source, bad_number, count_rows, looks_numeric, open_source,
-                         read_columns)
+from .table_read import (MISSING, TEXT_LIMIT, Raw, Source, bad_number, count_rows, free_unused_memory,
+                         looks_numeric, open_source, read_columns)
 from .table_prepare import prepare
 
 MAX_CLASSES = 1000
@@ -150,6 +150,8 @@ def load_csv(spec: dict, base_dir: Path | str | None, progress: Progress = SILEN
     hint = " (list only numeric columns in 'features' to leave this one out)" if spec.get("features") is None else ""
     raw = read_columns(source, features, target, hint, progress)
     y, task, class_names = _target(raw, target, task)
+    raw.release()  # the target's pages of a spilled table, read by the checks above
+    free_unused_memory()  # what reading the text needed and let go of, before the dataset is built
     return prepare(raw, y, task, class_names, standardize=standardize, split=split, seed=seed, progress=progress,
                    key_options={"features": features, "target": target, "format": source.format,
                                 "delimiter": source.delimiter, "header_line": source.header_line})

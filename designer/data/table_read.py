@@ -29,7 +29,7 @@ from . import store
 from .errors import DataError, Progress
 from .options import MAX_TABLE_ROWS as MAX_ROWS
 
-CHUNK_BYTES = 16 << 20  # text parsed per pyarrow call: big enough for its threads, small for memory
+CHUNK_BYTES = 8 << 20  # text parsed per pyarrow call: big enough for its threads, small for memory
 SPILL_BYTES = 16 << 20  # float64 values kept in memory while reading; beyond that they go to the cache
 BATCH_ROWS = 1 << 18  # rows per record batch read from Parquet and Arrow files
 TEXT_LIMIT = 100_000  # distinct target texts remembered; past this the column cannot be class labels
@@ -357,8 +357,12 @@ def python_rows(source: Source, data: bytes, first_line: int, offset: int) -> tu
 class _Chunk:
     """One chunk's rows: float64 features [rows, features], and the target as numbers or codes into local texts."""
 
-    def __init__(self, features: list[np.ndarray], rows: int, numbers=None, codes=None, local=None) -> None:
-        self.features = np.column_stack(features) if features else np.zeros((rows, 0))
+    def __init__(self, features: list[np.ndarray] | np.ndarray, rows: int, numbers=None, codes=None,
+                 local=None) -> None:
+        if isinstance(features, np.ndarray):
+            self.features = features
+        else:
+            self.features = np.column_stack(features) if features else np.zeros((rows, 0))
         self.rows = rows
         self.numbers = numbers
         self.codes = codes
@@ -433,22 +437,25 @@ class Reader:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             return None
         rows = table.num_rows
-        features = []
-        for name in self.features:
-            values = _numpy(table.column(name))
-            if not np.isfinite(values).all():
-                return None
-            features.append(values)
-        chunk = _Chunk(features, rows)
+        # each column's pieces straight into one [rows, features] array: no concatenated copy of a column in
+        # pyarrow's pool and no second copy stacking the columns
+        values = np.empty((rows, len(self.features)))
+        for k, name in enumerate(self.features):
+            _into(values[:, k], table.column(name))
+        if not np.isfinite(values).all():
+            return None
+        chunk = _Chunk(values, rows)
         if self.target is not None:
             column = table.column(self.target)
             if self.text:
                 encoded = pc.dictionary_encode(column.combine_chunks() if column.num_chunks != 1 else column.chunk(0),
                                                memory_pool=pa.system_memory_pool())
                 chunk.local = encoded.dictionary.to_pylist()
-                chunk.codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+                chunk.codes = _values(encoded.indices).astype(np.int64)
             else:
-                chunk.numbers = _numpy(column)
+                chunk.numbers = np.empty(rows)
+                _into(chunk.numbers, column)
+        del table
         return chunk
 
     def _csv_chunks(self):
@@ -522,7 +529,7 @@ class Reader:
                                     f"neither numbers nor text")
                 encoded = pc.dictionary_encode(pc.fill_null(column, ""))
                 chunk.local = encoded.dictionary.to_pylist()
-                chunk.codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+                chunk.codes = _values(encoded.indices).astype(np.int64)
         return chunk
 
     def _float_column(self, column, name: str, row: int, finite: bool = True) -> np.ndarray:
@@ -535,7 +542,7 @@ class Reader:
             if column.null_count:
                 first = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
                 raise source.where(None, row + first, name, "missing value; fill it in or remove the row")
-            values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+            values = _values(column.cast(pa.float64()))
             if finite and not np.isfinite(values).all():
                 first = int(np.flatnonzero(~np.isfinite(values))[0])
                 _, problem = bad_number([str(values[first])])
@@ -588,10 +595,42 @@ def _arrow_batches(source: Source, names: list[str]):
         raise DataError(f"{source.what} {source.shown!r} cannot be read: {exc}") from None
 
 
-def _numpy(column) -> np.ndarray:
-    if column.num_chunks == 1:
-        return column.chunk(0).to_numpy(zero_copy_only=False)
-    return column.to_numpy()
+def _values(array) -> np.ndarray:
+    """A pyarrow array of numbers as a NumPy view of its buffer (``to_numpy`` would import pandas, when
+    installed, costing some 30 MB on its first call); with holes or of another kind, through ``to_numpy``."""
+    import pyarrow as pa
+
+    kind = array.type
+    if array.null_count == 0 and (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
+        dtype = np.dtype(kind.to_pandas_dtype())
+        return np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array) + array.offset)[array.offset:]
+    return array.to_numpy(zero_copy_only=False)
+
+
+def _into(out: np.ndarray, column) -> None:
+    """A float64 pyarrow column, chunk by chunk, into ``out`` (a view; the chunks are not copied first)."""
+    start = 0
+    for piece in column.chunks:
+        n = len(piece)
+        out[start:start + n] = _values(piece)
+        start += n
+
+
+def free_unused_memory() -> None:
+    """Give the memory freed after reading back to the system: pyarrow's pool and the C library's heap keep it."""
+    import ctypes
+    import sys
+
+    try:
+        import pyarrow as pa
+        pa.default_memory_pool().release_unused()
+    except (ImportError, AttributeError):
+        pass
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None).malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
 
 
 def _utf8(data) -> bool:
