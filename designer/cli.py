@@ -28,7 +28,7 @@ from designer import __version__
 from designer.resources import is_shipped_example
 
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-COMMANDS = ("check", "train", "export", "import")
+COMMANDS = ("check", "train", "export", "import", "import-run")
 EXPORT_FORMATS = ("py", "safetensors", "onnx", "torchrun", "svg", "png")
 PICTURES = ("svg", "png")
 #: where a bug goes: README.md says how to report one (there is no public tracker to name)
@@ -41,6 +41,7 @@ class UsageError(ValueError):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (``sys.argv[1:]`` when None) and return the exit status."""
+    __import__("multiprocessing").freeze_support()  # a frozen worker process (image decoding) runs its task
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
     try:
@@ -65,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nn-designer",
         usage="nn-designer [FILE.nnd] | nn-designer {check,train,export} FILE.nnd ... | "
-              "nn-designer import MODEL.onnx -o DESIGN.nnd | nn-designer --self-test",
+              "nn-designer import MODEL.onnx -o DESIGN.nnd | nn-designer import-run JOB/ -o DESIGN.nnd | "
+              "nn-designer --self-test",
         description="Design neural networks by drawing them, train them live with PyTorch, and watch them "
                     "learn. Without a command, opens the window (on FILE.nnd, or on the default example).",
         epilog="exit status: 0 success, 2 wrong input (the message says what and where), "
@@ -108,8 +110,9 @@ def _parser() -> argparse.ArgumentParser:
                                                 "training script, an ONNX graph or a picture",
                                  description="Write FILE's model as standalone PyTorch source (py, with "
                                              "its weights beside it as OUT.safetensors), its trained weights "
-                                             "(safetensors), or a training script for torchrun (torchrun: "
-                                             "OUT.py with its data and starting weights beside it), or an ONNX "
+                                             "(safetensors), or a training job for torchrun (torchrun: the "
+                                             "folder OUT/ with the script, data, weights, project, README and "
+                                             "Slurm file; an OUT.py name writes the script alone), or an ONNX "
                                              "graph (onnx; needs pip install 'nn-designer[onnx]'), or a picture of "
                                              "the network as the canvas draws it, links coloured by the trained "
                                              "weights (svg, or png at twice the canvas's size).")
@@ -131,6 +134,17 @@ def _parser() -> argparse.ArgumentParser:
     import_.add_argument("model", metavar="MODEL.onnx")
     import_.add_argument("-o", "--output", required=True, metavar="DESIGN.nnd")
     import_.set_defaults(run=_import)
+
+    import_run = commands.add_parser("import-run", help="bring a finished training job's weights and run into a "
+                                                        "design",
+                                     description="Read JOB/result.nnd, written by a job that 'export --to "
+                                                 "torchrun' made, and add its trained weights and its run to "
+                                                 "DESIGN.nnd (saved atomically), which must still have the job's "
+                                                 "design: the layers that differ are named otherwise. A DESIGN.nnd "
+                                                 "that does not exist yet is written as the job's result.")
+    import_run.add_argument("job", metavar="JOB/")
+    import_run.add_argument("-o", "--output", required=True, metavar="DESIGN.nnd")
+    import_run.set_defaults(run=_import_run)
     return parser
 
 
@@ -213,14 +227,95 @@ def _open_window(path: str | None) -> int:
     return int(_app().main(path) or 0)
 
 
+# ---------------------------------------------------------------- loading the data
+class _DataLoad:
+    """``with _DataLoad() as load:`` a loader for ``project_problems`` / ``prepare_project``'s data that draws
+    a progress bar on stderr (only when it is a terminal: tqdm's ``disable=None``; never on stdout, where
+    ``--json`` writes) and stops at the first Ctrl+C: the loader ends at its next chunk (``LoadCancelled``),
+    leaving nothing half-written; a second Ctrl+C interrupts at once."""
+
+    def __init__(self) -> None:
+        import threading
+
+        from designer.data.errors import Progress
+
+        self.cancel = threading.Event()
+        self.progress = Progress(self._report, self.cancel, interval=0.1)
+        self._bar = None
+        self._previous = None
+        self._name = "data"
+
+    def __enter__(self):
+        self._previous = signal.getsignal(signal.SIGINT)
+
+        def handler(signum, frame):
+            if self.cancel.is_set():
+                raise KeyboardInterrupt
+            print("\nstopping the load (Ctrl+C again to quit at once)", file=sys.stderr)
+            self.cancel.set()
+
+        try:
+            signal.signal(signal.SIGINT, handler)
+        except ValueError:  # not the main thread: leave Ctrl+C alone
+            self._previous = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def __call__(self, block, base_dir=None):
+        """``load(block, base_dir)``: the dataset, loaded with this progress (raises ``LoadCancelled``)."""
+        from designer.data import load_dataset
+
+        path = block.get("path") if isinstance(block, dict) else None
+        self._name = Path(path).name if isinstance(path, str) and path else "data"
+        dataset = load_dataset(block, base_dir, self.progress)
+        self.progress.check()  # a Ctrl+C the loader never heard (a built-in, one long step) still stops here
+        return dataset
+
+    def _report(self, done: int, total: int, text: str) -> None:
+        # the loader's words up to their figures name the stage: "Reading big.csv: 412,000 rows" -> "Reading big.csv"
+        stage = text.split(":")[0].strip() if text else ""
+        if not stage or " " not in stage:
+            stage = f"loading {self._name}"
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, unit="", unit_scale=True, file=sys.stderr, dynamic_ncols=True,
+                             desc=stage, disable=None, leave=False)
+            self._stage = stage
+        if self._bar.disable:  # stderr is not a terminal
+            return
+        if self._stage != stage:
+            self._stage = stage
+            self._bar.set_description_str(stage, refresh=False)
+        if total and self._bar.total != total:
+            self._bar.total = total
+        self._bar.n = done
+        self._bar.refresh()
+
+
+def _load_cancelled(file: str, what: str) -> int:
+    print(f"{file}: loading the data was cancelled; {what}", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
 # ---------------------------------------------------------------- check
 def _check(args: argparse.Namespace) -> int:
     from designer.project import read_project
 
+    from designer.data.errors import LoadCancelled
     from designer.training.checks import check_project
 
     project = read_project(args.file)
-    errors, notes, summary = check_project(project)
+    try:
+        with _DataLoad() as load:
+            errors, notes, summary = check_project(project, load=load)
+    except LoadCancelled:
+        return _load_cancelled(args.file, "nothing was checked")
     for line in errors + notes:
         print(line)
     if errors:
@@ -250,9 +345,15 @@ def _train(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
+    from designer.data.errors import LoadCancelled
     from designer.training import Control, prepare_project, record_run, suggested_threads, train
 
-    prepared = prepare_project(project, epochs=args.epochs, device=args.device, seed=args.seed)
+    try:
+        with _DataLoad() as load:
+            dataset = load(project.dataset, Path(project.path).resolve().parent if project.path else None)
+    except LoadCancelled:
+        return _load_cancelled(args.file, "nothing was trained or saved")
+    prepared = prepare_project(project, epochs=args.epochs, device=args.device, seed=args.seed, dataset=dataset)
     _check_free_space(Path(args.file), folder, prepared.module)
     torch.set_num_threads(args.threads or suggested_threads(project.graph, prepared.dataset,
                                                             prepared.config.batch_size))
@@ -447,21 +548,21 @@ def _export(args: argparse.Namespace) -> int:
 
     project = read_project(args.file)
     out = Path(args.output)
+    if getattr(args, "neurons", False) and args.format not in PICTURES:
+        raise UsageError(f"--neurons draws neuron pictures into a picture: use it with --to svg or --to png, "
+                         f"not --to {args.format}")
+    if args.format == "torchrun":  # a job folder (or, named OUT.py, the script alone)
+        return _export_torchrun(project, out)
     if out.is_dir():
         raise UsageError(f"-o {out}: that is a folder; give a file name")
     if not out.resolve().parent.is_dir():  # say so now, not after compiling or exporting
         raise UsageError(f"-o {out}: the folder {out.resolve().parent} does not exist")
-    if getattr(args, "neurons", False) and args.format not in PICTURES:
-        raise UsageError(f"--neurons draws neuron pictures into a picture: use it with --to svg or --to png, "
-                         f"not --to {args.format}")
     if args.format in PICTURES:
         return _export_picture(project, out, args.format, args.file, neurons=getattr(args, "neurons", False))
     if args.format == "safetensors":
         _write_atomically(out, _weights_bytes(project, args.file))
         print(f"wrote {out}", file=sys.stderr)
         return EXIT_OK
-    if args.format == "torchrun":
-        return _export_torchrun(project, out)
     if args.format == "onnx":
         return _export_onnx(project, out, args.file)
 
@@ -584,15 +685,53 @@ def _export_picture(project, out: Path, kind: str, file: str, neurons: bool = Fa
 
 
 def _export_torchrun(project, out: Path) -> int:
-    from designer.training.script import torchrun_files
+    """A training job in the folder ``out`` (``designer.training.jobs``); an ``OUT.py`` name: the script alone."""
+    if out.suffix == ".py" and not out.is_dir():
+        from designer.training.script import torchrun_files
 
-    if out.suffix != ".py":
-        raise UsageError(f"-o {out}: the training script is a Python file; give a name ending in .py")
-    files = torchrun_files(project, out.stem)
-    for name, data in files.items():
-        _write_atomically(out.with_name(name), data)
-    written = ", ".join(str(out.with_name(name)) for name in files)
-    print(f"wrote {written}\nrun it with: torchrun --nproc_per_node=N {out}   (or: python {out})",
+        if not out.resolve().parent.is_dir():
+            raise UsageError(f"-o {out}: the folder {out.resolve().parent} does not exist")
+        files = torchrun_files(project, out.stem)
+        for name, data in files.items():
+            _write_atomically(out.with_name(name), data)
+        written = ", ".join(str(out.with_name(name)) for name in files)
+        print(f"wrote {written}\nrun it with: torchrun --nproc_per_node=N {out}   (or: python {out})",
+              file=sys.stderr)
+        return EXIT_OK
+    if out.suffix in (".nnd", ".safetensors", ".onnx"):
+        raise UsageError(f"-o {out}: a training job is a folder; give a folder's name such as "
+                         f"{out.with_suffix('')}/ (or a .py name for the script alone)")
+    from designer.training.jobs import write_job
+
+    written = write_job(project, out)
+    shown = " ".join(path.name for path in written)
+    print(f"wrote the training job {out}/: {shown}\n"
+          f"run it there with: torchrun --standalone --nproc-per-node=N --max-restarts=3 train.py   "
+          f"(several machines, Slurm, GPUs: see {out / 'README.md'})\n"
+          f"then bring the result home with: nn-designer import-run {out} -o DESIGN.nnd", file=sys.stderr)
+    return EXIT_OK
+
+
+def _import_run(args: argparse.Namespace) -> int:
+    """A finished job's weights and run added to ``DESIGN.nnd`` (the job's result, where it does not exist)."""
+    out = Path(args.output)
+    if out.is_dir():
+        raise UsageError(f"-o {out}: that is a folder; give the design's file, such as {out / 'design.nnd'}")
+    if not out.resolve().parent.is_dir():
+        raise UsageError(f"-o {out}: the folder {out.resolve().parent} does not exist")
+    if is_shipped_example(out):
+        raise UsageError(f"{out} is one of NN Designer's examples and stays as shipped; give another name")
+    from designer.project import read_project, write_project
+    from designer.training.jobs import import_run, read_job
+
+    if out.exists():
+        project, summary = import_run(read_project(out), args.job)
+        write_project(project, out)
+        print(f"imported {summary}\nsaved {out}", file=sys.stderr)
+        return EXIT_OK
+    job = read_job(args.job)
+    write_project(job.project, out)
+    print(f"{out} did not exist: wrote the job's result there, the design with the job's run: {job.summary}",
           file=sys.stderr)
     return EXIT_OK
 

@@ -370,8 +370,10 @@ def test_the_torchrun_script_trains_in_two_processes(tmp_path):
     compile_graph(read_project(path).graph, weights=weights)  # the .nnd names and shapes
 
 
-def test_the_torchrun_export_wants_a_py_name(tmp_path):
-    _user_error(nnd("export", EXAMPLES / "xor.nnd", "--to", "torchrun", "-o", tmp_path / "job"), "ending in .py")
+def test_the_torchrun_export_refuses_a_folder_that_holds_other_files(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    _user_error(nnd("export", EXAMPLES / "xor.nnd", "--to", "torchrun", "-o", tmp_path), "holds no training job")
+    assert (tmp_path / "notes.txt").read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
 # ---------------------------------------------------------------- export --to onnx (the 'onnx' extra)
@@ -794,3 +796,83 @@ def test_training_a_shipped_example_in_place_is_refused_and_names_the_copy_to_tr
     result = nnd("train", example, "--epochs", "1")
     _user_error(result, "xor.nnd is one of NN Designer's examples", "--out my-xor.nnd")
     assert example.read_bytes() == before  # the example stays as shipped
+
+
+# ---------------------------------------------------------------- loading the data: progress and Ctrl+C (issue 11)
+def _csv_design(tmp_path, rows, features=20):
+    """A design on ``big.csv`` in ``tmp_path``: ``rows`` rows of ``features`` numbers and a class (written quickly,
+    as a block of lines repeated)."""
+    from designer.graph import Graph, Layer
+    from designer.project import Project
+
+    rng = np.random.default_rng(0)
+    block = "".join(",".join(f"{v:.3f}" for v in rng.normal(size=features)) + f",{i % 2}\n" for i in range(1000))
+    with open(tmp_path / "big.csv", "w") as f:
+        f.write(",".join(f"f{i}" for i in range(features)) + ",y\n")
+        for _ in range(rows // 1000):
+            f.write(block)
+    g = Graph()
+    g.add_layer(Layer("x", "input", (features,), position=(0, 0)))
+    g.add_layer(Layer("out", "neurons", (2,), activation="softmax", position=(220, 0)))
+    g.connect("x", "out", connection_id="x-out")
+    project = Project(name="Big", graph=g)
+    project.dataset = {"kind": "csv", "path": "big.csv", "target": "y", "task": "classification"}
+    project.training.update(epochs=1, batch_size=256, device="cpu")
+    path = tmp_path / "big.nnd"
+    write_project(project, path)
+    return path
+
+
+def test_train_json_on_csv_data_writes_only_json_lines_and_no_bar_when_stderr_is_not_a_terminal(tmp_path):
+    path = _csv_design(tmp_path, rows=20_000)
+    result = nnd("train", path, "--json", "--out", tmp_path / "out.nnd")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines and all(json.loads(line)["epoch"] for line in lines)
+    assert "Reading" not in result.stderr and "%|" not in result.stderr, result.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pseudo-terminal for stderr")
+@pytest.mark.parametrize("command", ["check", "train"])
+def test_on_a_terminal_loading_shows_a_bar_and_ctrl_c_cancels_it_cleanly(tmp_path, command):
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    import time
+
+    path = _csv_design(tmp_path, rows=600_000)
+    out = tmp_path / "out.nnd"
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal 100 wide, not 0
+    args = [*COMMAND, command, str(path)] + (["--out", str(out)] if command == "train" else [])
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=follower, env=env, text=True)
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + TIMEOUT
+    try:
+        while b"%|" not in seen and process.poll() is None and time.monotonic() < deadline:
+            if select.select([leader], [], [], 0.05)[0]:
+                seen += os.read(leader, 4096)
+        assert b"%|" in seen, seen  # a tqdm bar, on the terminal
+        process.send_signal(signal.SIGINT)
+        stdout, _ = process.communicate(timeout=TIMEOUT)
+        while select.select([leader], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(leader)
+    text = seen.decode(errors="replace")
+    assert process.returncode == 130, text + stdout
+    assert "loading the data was cancelled" in text and "Traceback" not in text, text
+    assert stdout == ""
+    assert not out.exists()

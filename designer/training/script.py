@@ -1,26 +1,32 @@
 """A standalone training script for a project, ready for ``torchrun`` on a bigger machine.
 
-:func:`torchrun_files` gives three files to write side by side (``OUT`` stands for the name chosen):
+:func:`script_files` gives the script and the files it reads, under the names the caller chooses
+(:data:`JOB_FILES` in a job folder, see :mod:`designer.training.jobs`; :func:`torchrun_files` names them after
+one ``OUT.py`` as ``export --to torchrun -o OUT.py`` always has):
 
-- ``OUT.py``: the model's source (:func:`designer.compiler.export_source`) followed by the training
+- the script: the model's source (:func:`designer.compiler.export_source`) followed by the training
   loop of :func:`designer.training.train` written out: the same loss, optimizer, learning-rate
   schedule, penalties, seeded shuffling and batches, training and evaluation modes, so one process
-  reproduces ``nn-designer train``'s losses. Under ``torchrun``
-  each of N processes takes every N-th sample of each epoch's permutation and its batches of
-  ``batch_size`` (the effective batch is ``batch_size x N``); DistributedDataParallel averages the
-  gradients. It imports only torch and safetensors.
-- ``OUT.data.safetensors``: the project's training and validation tensors, as loaded here.
-- ``OUT.safetensors``: the starting weights (the project's, or fresh ones from its seed).
+  reproduces ``nn-designer train``'s losses. Under ``torchrun`` each of N processes takes every N-th
+  sample of each epoch's permutation and its batches of ``batch_size`` (the effective batch is
+  ``batch_size x N``); DistributedDataParallel averages the gradients, in a fixed order. It imports
+  only torch and safetensors.
+- the data: the project's training and validation tensors, as loaded here;
+- the starting weights (the project's, or fresh ones from its seed).
 
 The script prints one JSON object per epoch (as ``nn-designer train --json``, with the epoch's
-``learning_rate`` when a schedule moves it) and saves the trained weights, under the ``.nnd`` names,
-to ``OUT.trained.safetensors``.
+``learning_rate`` when a schedule moves it). Rank 0 saves a checkpoint after every epoch (or every
+``--checkpoint-minutes``), atomically, keeping the one before; a restarted script resumes from the newest
+that reads back whole, bit for bit as if it had never stopped. At the end it saves the trained weights
+under the ``.nnd`` names and, in a job folder, ``result.nnd``: the project with those weights and the run
+in its history (the ``origin`` says it came from a job).
 """
 from __future__ import annotations
 
 import inspect
 import math
 import numbers
+import uuid
 
 import numpy as np
 from safetensors.numpy import save as save_numpy
@@ -31,9 +37,34 @@ from .projects import prepare_project
 
 WEIGHTS_METADATA = {"format": "nnd-weights", "version": "1"}
 
+#: the files of a job folder (see designer.training.jobs): what the script reads and writes, beside it
+JOB_FILES = {
+    "script": "train.py", "data": "data.safetensors", "start": "start.safetensors",
+    "trained": "trained.safetensors", "checkpoints": "checkpoints", "project": "project.nnd",
+    "result": "result.nnd",
+}
+
 
 def torchrun_files(project, stem: str) -> dict[str, bytes]:
-    """``{file name: contents}`` of the script, its data and its starting weights, named after ``stem``."""
+    """``{file name: contents}`` of the script, its data and its starting weights, named after ``stem``.
+
+    The script alone, without a project beside it: it writes ``STEM.trained.safetensors`` and keeps its
+    checkpoints in ``STEM.checkpoints/``, but writes no ``result.nnd``.
+    """
+    names = {"script": f"{stem}.py", "data": f"{stem}.data.safetensors", "start": f"{stem}.safetensors",
+             "trained": f"{stem}.trained.safetensors", "checkpoints": f"{stem}.checkpoints", "project": None,
+             "result": None}
+    return script_files(project, names, usage=_usage(f"{stem}.py"))
+
+
+def script_files(project, names: dict, *, job_id: str | None = None, usage: str = "") -> dict[str, bytes]:
+    """``{file name: contents}`` of the script, its data and its starting weights, under ``names``.
+
+    ``names`` maps ``script``, ``data``, ``start``, ``trained``, ``checkpoints``, ``project`` and ``result``
+    to file names beside the script (``project`` and ``result`` None: no ``result.nnd``); the project file
+    itself is the caller's to write. ``job_id`` tells this export's checkpoints from another's (a fresh one
+    when None). Raises the engine's user errors when the project cannot train (data, design, settings).
+    """
     prepared = prepare_project(project, device="cpu")
     module, dataset, config = prepared.module, prepared.dataset, prepared.config
     from .objectives import choose_objective, is_penalized
@@ -59,19 +90,34 @@ def torchrun_files(project, stem: str) -> dict[str, bytes]:
         "batch_size": config.batch_size, "epochs": config.epochs, "l1": config.l1, "l2": config.l2,
         "seed": config.seed,
     }
+    files = {key: names[key] for key in ("data", "start", "trained", "checkpoints", "project", "result")}
+    job = {"id": job_id or uuid.uuid4().hex, "initial_weights": prepared.initial_weights}
     file_shapes = {spec.name: list(spec.file_shape) for spec in specs}
     penalized = [spec.name for spec in specs if is_penalized(spec.name)]
     source = export_source(project.graph, project.name)
-    source += _TRAINING.format(
-        stem=stem, settings=python_literal(settings), file_shapes=python_literal(file_shapes),
-        penalized=python_literal(penalized),
-        to_file=inspect.getsource(runtime.local_weight_to_file).rstrip())
+    filled = {
+        "@USAGE@": usage.rstrip() or _usage(names["script"]).rstrip(),
+        "@FILES@": python_literal(files), "@JOB@": python_literal(job), "@SETTINGS@": python_literal(settings),
+        "@TRAINING@": python_literal(config.to_dict()), "@FILE_SHAPES@": python_literal(file_shapes),
+        "@PENALIZED@": python_literal(penalized),
+        "@TO_FILE@": inspect.getsource(runtime.local_weight_to_file).rstrip(),
+    }
+    training = _TRAINING
+    for marker, text in filled.items():
+        training = training.replace(marker, text)
     weights = {name: np.ascontiguousarray(value) for name, value in module.named_weights().items()}
     return {
-        f"{stem}.py": source.encode("utf-8"),
-        f"{stem}.data.safetensors": save_numpy({k: np.ascontiguousarray(v) for k, v in data.items()}),
-        f"{stem}.safetensors": save_numpy(weights, metadata=dict(WEIGHTS_METADATA)),
+        names["script"]: (source + training).encode("utf-8"),
+        names["data"]: save_numpy({k: np.ascontiguousarray(v) for k, v in data.items()}),
+        names["start"]: save_numpy(weights, metadata=dict(WEIGHTS_METADATA)),
     }
+
+
+def _usage(script: str) -> str:
+    return (f"#     python {script}                                # one process (CPU, or the first GPU)\n"
+            f"#     torchrun --nproc-per-node=4 {script}           # four processes, gradients averaged (DDP)\n"
+            f"#     torchrun --nproc-per-node=4 --max-restarts=3 {script}   # restarted after a fault: resumes\n"
+            f"#     python {script} --epochs 10 --device cpu\n")
 
 
 def python_literal(value) -> str:
@@ -108,41 +154,69 @@ def _inline(value) -> str:
                     f"{type(value).__name__}")
 
 
-_TRAINING = '''
+#: the training part of the script; each @NAME@ is filled in by script_files (a raw string: what is
+#: written here is what the script holds)
+_TRAINING = r'''
 
 # ---------------------------------------------------------------------------------------------
-# Training, written out by `nn-designer export --to torchrun`: the loop of designer.training.train.
+# Training, written out by `nn-designer export --to torchrun`: the loop of designer.training.train,
+# with checkpoints, so that a restarted job carries on from the last one.
 #
-#     python {stem}.py                                # one process (CPU, or the first GPU)
-#     torchrun --nproc_per_node=4 {stem}.py            # four processes, gradients averaged (DDP)
-#     python {stem}.py --epochs 10 --device cpu
+@USAGE@
 #
-# One JSON object per epoch goes to stdout; the trained weights, named as in the .nnd file,
-# to {stem}.trained.safetensors beside this file.
+# One JSON object per epoch goes to stdout, messages to stderr. Rank 0 saves a checkpoint after
+# every epoch (--checkpoint-every K, --checkpoint-minutes M), atomically, keeping the one before;
+# started again (torchrun --max-restarts, or the same command), the script resumes from the newest
+# checkpoint that reads back whole and ends with exactly the weights of a run that never stopped
+# (the same seed and number of processes). At the end the trained weights, named as in the .nnd
+# file, go beside this file, and in a job folder result.nnd: the project with them and the run.
 import argparse
+import hashlib
+import io
 import json
 import math
 import os
+import re
 import sys
+import threading
+import time
+import zipfile
+from datetime import datetime, timezone
 
 import torch.distributed as dist
-from safetensors.torch import save_file
+from safetensors.torch import save as tensors_to_bytes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = os.path.join(HERE, "{stem}.data.safetensors")
-START = os.path.join(HERE, "{stem}.safetensors")
-TRAINED = os.path.join(HERE, "{stem}.trained.safetensors")
+#: the files beside this script (project and result None: exported as a lone script, no result.nnd)
+FILES = @FILES@
+#: this export: checkpoints of another export are never resumed from
+JOB = @JOB@
 
 #: the project's training settings, and the loss that nn-designer chose for this design and data
 #: (threshold: class 1 above it for one output unit; None where the largest unit is the class)
-SETTINGS = {settings}
+SETTINGS = @SETTINGS@
+#: the project's training block, as the run in result.nnd records it (with --epochs as given)
+TRAINING = @TRAINING@
 #: name in the .nnd file -> its shape there
-FILE_SHAPES = {file_shapes}
+FILE_SHAPES = @FILE_SHAPES@
 #: the weights that l1/l2 pull towards zero (connection and recurrent weights: no biases, no normalisation)
-PENALIZED = {penalized}
+PENALIZED = @PENALIZED@
 
 
-{to_file}
+def _here(name):
+    return None if name is None else os.path.join(HERE, name)
+
+
+DATA, START, TRAINED, CHECKPOINTS, PROJECT, RESULT = (
+    _here(FILES[key]) for key in ("data", "start", "trained", "checkpoints", "project", "result"))
+#: a checkpoint file: these bytes, the SHA-256 of the rest, then torch.save's bytes
+MAGIC = b"NND-CKPT-1\n"
+CHECKPOINT_NAME = re.compile(r"epoch-(\d+)\.ckpt")
+#: checkpoints kept: the newest, and the one before in case the newest is damaged
+KEEP = 2
+
+
+@TO_FILE@
 
 
 class Objective(nn.Module):
@@ -229,28 +303,258 @@ def penalty(weights):
     return total
 
 
+def ordered_mean(state, bucket):
+    """DDP's gradient averaging, summed rank by rank in a fixed order.
+
+    DDP packs gradients into buckets, and repacks them after its first step; an all-reduce's sums depend
+    on where a value sits in its bucket. Gathered and summed in rank order, every gradient is the same sum
+    however it is packed, so a resumed run (which starts with the first packing again) ends with exactly
+    the weights of one that never stopped.
+    """
+    world = dist.get_world_size()
+    buffer = bucket.buffer()
+    parts = [torch.empty_like(buffer) for _ in range(world)]
+    work = dist.all_gather(parts, buffer, async_op=True)
+
+    def combine(future):
+        future.wait()
+        total = parts[0].clone()
+        for part in parts[1:]:
+            total += part
+        return total.div_(world)
+
+    return work.get_future().then(combine)
+
+
+def start_process_group(backend, rank, world):
+    """The process group, on store keys of this start's own.
+
+    torchrun restarts its workers on the same store, where the keys of the start before (the killed processes'
+    addresses) would be read as this start's, and the connections refused (pytorch/pytorch#167288). Each
+    process counts its starts in the store: the processes of one start agree on the number, and it prefixes
+    every key.
+    """
+    store, _, _ = next(dist.rendezvous("env://", rank=rank, world_size=world))
+    start = store.add(f"nnd/{JOB['id']}/starts/{rank}", 1)
+    dist.init_process_group(backend, store=dist.PrefixStore(f"nnd/{JOB['id']}/start-{start}", store), rank=rank,
+                            world_size=world)
+
+
+# ---------------------------------------------------------------- files
+def write_atomically(path, parts):
+    """Write ``parts`` to ``path``: a temporary file beside it, fsynced, then renamed over it."""
+    folder, name = os.path.split(path)
+    temporary = os.path.join(folder, f".{name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            for part in parts:
+                handle.write(part)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.remove(temporary)
+        except OSError:
+            pass
+        raise
+    try:  # the rename itself survives a crash once the folder is synced (not possible everywhere)
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    except OSError:
+        pass
+
+
+def checkpoint_files():
+    """``[(epoch, path)]`` of the checkpoints there, oldest first (temporaries are not among them)."""
+    try:
+        names = os.listdir(CHECKPOINTS)
+    except OSError:
+        return []
+    found = [(int(m.group(1)), os.path.join(CHECKPOINTS, name))
+             for name in names if (m := CHECKPOINT_NAME.fullmatch(name))]
+    return sorted(found)
+
+
+#: the thread writing the last checkpoint, and what went wrong there
+WRITING = {"thread": None, "error": None}
+
+
+def save_checkpoint(state, epoch):
+    """Serialise ``state`` now (training goes on changing the weights), write it on a thread of its own.
+
+    The write (a temporary file, fsynced, renamed into place) takes milliseconds that training need not wait
+    for; the next checkpoint and the end of the run wait for it (:func:`finish_checkpoint`).
+    """
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    payload = buffer.getvalue()
+    parts = [MAGIC, hashlib.sha256(payload).digest(), payload]
+    finish_checkpoint()
+    os.makedirs(CHECKPOINTS, exist_ok=True)
+    path = os.path.join(CHECKPOINTS, f"epoch-{epoch:06d}.ckpt")
+    WRITING["thread"] = threading.Thread(target=_write_checkpoint, args=(path, parts), name="checkpoint")
+    WRITING["thread"].start()
+
+
+def _write_checkpoint(path, parts):
+    try:
+        write_atomically(path, parts)
+    except BaseException as exc:  # noqa: BLE001 - raised in the main thread by finish_checkpoint
+        WRITING["error"] = exc
+        return
+    for _, old in checkpoint_files()[:-KEEP]:
+        try:
+            os.remove(old)
+        except OSError:
+            pass
+
+
+def finish_checkpoint():
+    """Wait for the checkpoint being written; raise what went wrong writing it (a full disk ...)."""
+    thread, WRITING["thread"] = WRITING["thread"], None
+    if thread is not None:
+        thread.join()
+    error, WRITING["error"] = WRITING["error"], None
+    if error is not None:
+        raise error
+
+
+def read_checkpoint(path):
+    """The checkpoint's payload (torch.save's bytes); ValueError when it is not whole or not this job's."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if not data.startswith(MAGIC):
+        raise ValueError("not a checkpoint of this script")
+    digest, payload = data[len(MAGIC):len(MAGIC) + 32], data[len(MAGIC) + 32:]
+    if len(digest) < 32 or hashlib.sha256(payload).digest() != digest:
+        raise ValueError("damaged or half-written (its checksum does not match)")
+    state = parse_checkpoint(payload)
+    if state.get("job") != JOB["id"]:
+        raise ValueError("it belongs to another export of the design")
+    return payload
+
+
+def parse_checkpoint(payload):
+    return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+
+
+def newest_checkpoint():
+    """``(path, payload)`` of the newest checkpoint that reads back whole, or ``(None, None)``.
+
+    Damaged ones (a half-written file, a bit gone wrong on disk) are skipped for the one before, saying so.
+    """
+    for epoch, path in reversed(checkpoint_files()):
+        try:
+            return path, read_checkpoint(path)
+        except Exception as exc:  # noqa: BLE001 - whatever is wrong with it, the one before may serve
+            print(f"skipping checkpoint {os.path.relpath(path, HERE)}: {exc}", file=sys.stderr)
+    return None, None
+
+
+def weights_bytes(model):
+    """The model's weights as a safetensors file, named and shaped as in the .nnd file (sorted header)."""
+    trained = {}
+    for name, (attr, window_size) in WEIGHTS.items():
+        tensor = getattr(model, attr).detach().to("cpu")
+        if window_size:
+            tensor = local_weight_to_file(tensor, window_size, FILE_SHAPES[name])
+        trained[name] = tensor.reshape(FILE_SHAPES[name]).contiguous()
+    data = tensors_to_bytes(trained, metadata={"format": "nnd-weights", "version": "1"})
+    # the header's keys sorted, as NN Designer writes them: the same weights give the same bytes
+    size = int.from_bytes(data[:8], "little")
+    header = json.dumps(json.loads(data[8:8 + size]), sort_keys=True, separators=(",", ":")).encode("utf-8")
+    header += b" " * (-len(header) % 8)
+    return len(header).to_bytes(8, "little") + header + data[8 + size:]
+
+
+def plain(value):
+    """``value`` with every non-finite number as None, as history.json holds it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def write_result(weights, run):
+    """``result.nnd``: ``project.nnd`` with ``weights`` and ``run`` added to its history (docs/file-format.md).
+
+    Every entry of project.nnd is kept as it is, but its weights (replaced) and history (one run more).
+    """
+    with zipfile.ZipFile(PROJECT) as source:
+        kept = {info.filename: source.read(info) for info in source.infolist()
+                if not info.filename.endswith("/")}
+    history = json.loads(kept.pop("history.json").decode("utf-8")) if "history.json" in kept else {"runs": []}
+    runs = history.get("runs", [])
+    numbers = [int(m.group(1)) for old in runs
+               if isinstance(old, dict) and (m := re.fullmatch(r"run-(\d+)", str(old.get("id", "")))) is not None]
+    run = {"id": f"run-{max(numbers, default=0) + 1}", **run}
+    entries = [("mimetype", kept.pop("mimetype"), zipfile.ZIP_STORED),
+               ("project.json", kept.pop("project.json"), zipfile.ZIP_DEFLATED)]
+    kept.pop("weights.safetensors", None)
+    entries.append(("weights.safetensors", weights, zipfile.ZIP_STORED))
+    history_json = json.dumps({"runs": runs + [plain(run)]}, ensure_ascii=False, allow_nan=False) + "\n"
+    entries.append(("history.json", history_json.encode("utf-8"), zipfile.ZIP_DEFLATED))
+    entries += [(name, data, zipfile.ZIP_DEFLATED) for name, data in kept.items()]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data, compression in entries:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = compression
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    write_atomically(RESULT, [buffer.getvalue()])
+    return run["id"]
+
+
+def now():
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---------------------------------------------------------------- training
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Train the exported design (see the top of this file).")
-    parser.add_argument("--epochs", type=int, default=SETTINGS["epochs"])
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--epochs", type=int, default=SETTINGS["epochs"], help="train N epochs in all")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="auto: CUDA (one process per GPU, nccl) when there is a GPU, else the CPU (gloo)")
+    parser.add_argument("--checkpoint-every", type=int, default=1, metavar="K",
+                        help="save a checkpoint every K epochs (0: none but the last); default 1")
+    parser.add_argument("--checkpoint-minutes", type=float, default=0.0, metavar="M",
+                        help="instead: save one at the end of the first epoch M minutes after the last")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start from epoch 1, removing the checkpoints of earlier runs")
     args = parser.parse_args(argv)
+    if args.epochs < 1 or args.checkpoint_every < 0 or args.checkpoint_minutes < 0:
+        parser.error("--epochs must be at least 1, --checkpoint-every and --checkpoint-minutes at least 0")
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
+    nodes = int(os.environ.get("GROUP_WORLD_SIZE", "1"))
     use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
+    if use_cuda and not torch.cuda.is_available():
+        print("--device cuda: this machine has no CUDA device (or this torch has no CUDA); use --device cpu",
+              file=sys.stderr)
+        return 2
     device = torch.device("cuda", local) if use_cuda else torch.device("cpu")
     if use_cuda:
         torch.cuda.set_device(device)
+    backend = ("nccl" if use_cuda else "gloo") if world > 1 else None
     if world > 1:
-        dist.init_process_group("nccl" if use_cuda else "gloo")
+        start_process_group(backend, rank, world)
+    # dropout draws from the global generator: its own stream per process, the same on every start
+    torch.manual_seed(SETTINGS["seed"] + rank)
 
     model = load(START, device)
     data = load_file(DATA)
     x, t = data["x_train"].to(device), targets(data["y_train"]).to(device)
     xv, tv = data["x_val"].to(device), targets(data["y_val"]).to(device)
-    net = judge = Objective(model)
-    if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[local] if use_cuda else None)
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = make_optimizer(parameters)
     penalized = [getattr(model, WEIGHTS[name][0]) for name in PENALIZED]
@@ -259,10 +563,75 @@ def main(argv=None):
     n = len(x)
     count = n // world  # equal shares: every process takes as many steps
     schedule = make_schedule(optimizer, args.epochs, max(1, -(-count // size)))
-    status = "completed"
-    for epoch in range(1, args.epochs + 1):
+
+    result_path = RESULT
+    if result_path is not None and not os.path.isfile(PROJECT):
+        result_path = None
+        if rank == 0:
+            print(f"{FILES['project']} is missing beside this script: the run will end without "
+                  f"{FILES['result']} (the trained weights still go to {FILES['trained']})", file=sys.stderr)
+
+    # ---- resume: rank 0 picks the newest whole checkpoint and hands it to every process
+    payload, path = None, None
+    if rank == 0:
+        if args.fresh:
+            for _, old in checkpoint_files():
+                os.remove(old)
+        else:
+            path, payload = newest_checkpoint()
+    if world > 1:
+        shared = [payload]
+        dist.broadcast_object_list(shared, src=0)
+        payload = shared[0]
+    curves = {"epochs": [], "train_loss": [], "val_loss": [], "train_accuracy": [], "val_accuracy": [],
+              "learning_rate": []}
+    first, started, seconds, resumed = 1, now(), 0.0, 0
+    if payload is not None:
+        state = parse_checkpoint(payload)
+        if state["epoch"] > args.epochs:
+            if rank == 0:
+                print(f"the checkpoint is after epoch {state['epoch']}, beyond --epochs {args.epochs}: run with "
+                      f"--epochs {state['epoch']} or more, or start again with --fresh", file=sys.stderr)
+            return 2
+        if (state["epochs"] != args.epochs and SETTINGS["schedule"] in ("cosine", "one_cycle")
+                and state["epoch"] < args.epochs):
+            if rank == 0:
+                print(f"the checkpoint was made for a run of {state['epochs']} epochs, and the "
+                      f"{SETTINGS['schedule']} schedule depends on the run's length: run with --epochs "
+                      f"{state['epochs']}, or start again with --fresh", file=sys.stderr)
+            return 2
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if schedule is not None:
+            schedule.load_state_dict(state["schedule"])
+        generator.set_state(state["generator"])
+        if state["world"] == world:
+            rng = state["rng"][rank]
+            torch.set_rng_state(rng["cpu"])
+            if use_cuda and rng.get("cuda") is not None:
+                torch.cuda.set_rng_state(rng["cuda"], device)
+        elif rank == 0:
+            print(f"the checkpoint was made by {state['world']} processes and this run has {world}: it carries "
+                  f"on, but no longer as the first run would have", file=sys.stderr)
+        curves, first = state["curves"], state["epoch"] + 1
+        started, seconds, resumed = state["started"], state["seconds"], state["resumed"] + 1
+        if rank == 0:
+            print(f"resuming from {os.path.relpath(path, HERE)} (epoch {state['epoch']} of {args.epochs} done)",
+                  file=sys.stderr)
+
+    net = judge = Objective(model)
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[local] if use_cuda else None)
+        net.register_comm_hook(None, ordered_mean)
+    # what a diverged epoch goes back to: the parameters and the running statistics of batch normalisation
+    held = [tensor for tensor in model.state_dict(keep_vars=True).values() if tensor.is_floating_point()]
+    status, message = "completed", ""
+    clock = time.perf_counter()
+    last_saved = clock
+    for epoch in range(first, args.epochs + 1):
         order = torch.randperm(n, generator=generator)
         mine = order[rank::world][:count].to(device)
+        snapshot = [tensor.detach().clone() for tensor in held]
         net.train()  # dropout on, batch normalisation on the batch's statistics
         loss_sum = 0.0
         hits = torch.zeros((), device=device)
@@ -289,18 +658,28 @@ def main(argv=None):
             loss_sum += value * len(index)
             if SETTINGS["classification"]:
                 hits += correct(outputs.detach(), tb)
-        totals = torch.stack([torch.tensor(loss_sum, dtype=torch.float64, device=device), hits.double(),
-                              torch.tensor(float(count), dtype=torch.float64, device=device),
-                              torch.tensor(0.0 if finite else 1.0, dtype=torch.float64, device=device)])
+        if finite:  # a saturating activation can keep the loss finite over infinite weights
+            with torch.no_grad():
+                finite = bool(torch.isfinite(torch.stack([tensor.sum() for tensor in held])).all())
+        due = args.checkpoint_minutes > 0 and time.perf_counter() - last_saved >= 60 * args.checkpoint_minutes
+        totals = torch.tensor([loss_sum, 0.0, float(count), 0.0 if finite else 1.0,
+                               1.0 if due and rank == 0 else 0.0], dtype=torch.float64, device=device)
+        totals[1] = hits.double()
         if world > 1:
             dist.all_reduce(totals)
         if totals[3].item() > 0:
             status = "diverged"
+            message = (f"the loss became NaN or infinite in epoch {epoch}; lower the learning rate "
+                       f"(now {SETTINGS['learning_rate']:g}) and train again")
+            with torch.no_grad():
+                if not bool(torch.isfinite(torch.stack([tensor.sum() for tensor in held])).all()):
+                    for tensor, saved in zip(held, snapshot):
+                        tensor.copy_(saved)
+                    message += f" (the weights are those from the start of epoch {epoch})"
             if rank == 0:
-                print(f"the loss became NaN or infinite in epoch {{epoch}}; lower the learning rate",
-                      file=sys.stderr)
+                print(message, file=sys.stderr)
             break
-        record = {{"epoch": epoch, "train_loss": totals[0].item() / totals[2].item()}}
+        record = {"epoch": epoch, "train_loss": totals[0].item() / totals[2].item()}
         model.eval()  # left so after the last epoch
         with torch.no_grad():
             val_loss, val_hits = torch.zeros((), device=device), torch.zeros((), device=device)
@@ -324,23 +703,70 @@ def main(argv=None):
             schedule.step(metric.item())
         elif schedule is not None and SETTINGS["schedule"] != "one_cycle":
             schedule.step()
+        curves["epochs"].append(epoch)
+        curves["train_loss"].append(record["train_loss"])
+        curves["learning_rate"].append(float(rate))
+        if record["val_loss"] is not None:
+            curves["val_loss"].append(record["val_loss"])
+        if SETTINGS["classification"]:
+            curves["train_accuracy"].append(record["train_accuracy"])
+            if record["val_accuracy"] is not None:
+                curves["val_accuracy"].append(record["val_accuracy"])
         if rank == 0:
             print(json.dumps(record), flush=True)
-    if rank == 0 and status == "completed":
-        trained = {{}}
-        for name, (attr, window_size) in WEIGHTS.items():
-            tensor = getattr(model, attr).detach().to("cpu")
-            if window_size:
-                tensor = local_weight_to_file(tensor, window_size, FILE_SHAPES[name])
-            trained[name] = tensor.reshape(FILE_SHAPES[name]).contiguous()
-        save_file(trained, TRAINED, metadata={{"format": "nnd-weights", "version": "1"}})
-        print(f"saved {{TRAINED}}", file=sys.stderr)
+        every = args.checkpoint_every if args.checkpoint_minutes <= 0 else 0
+        if totals[4].item() > 0 or (every and epoch % every == 0) or epoch == args.epochs:
+            rng = {"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state(device) if use_cuda else None}
+            rngs = [rng]
+            if world > 1:
+                rngs = [None] * world
+                dist.all_gather_object(rngs, rng)
+            if rank == 0:
+                save_checkpoint({
+                    "job": JOB["id"], "epoch": epoch, "epochs": args.epochs, "world": world,
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict() if schedule is not None else None,
+                    "generator": generator.get_state(), "rng": rngs, "curves": curves, "started": started,
+                    "seconds": seconds + time.perf_counter() - clock, "resumed": resumed,
+                }, epoch)
+            last_saved = time.perf_counter()
+    if rank == 0:
+        finish_checkpoint()
+    seconds += time.perf_counter() - clock
+    if rank == 0:
+        weights = weights_bytes(model)
+        done = len(curves["epochs"])
+        summary = f"{status} after {done} epoch{'s' if done != 1 else ''}"
+        if status == "completed":
+            write_atomically(TRAINED, [weights])
+            summary += f"; saved {TRAINED}"
+        if result_path is not None:
+            training = dict(TRAINING, epochs=args.epochs)
+            origin = {"kind": "job", "job": JOB["id"], "processes": world, "nodes": nodes, "device": device.type}
+            if use_cuda:
+                origin["device_name"] = torch.cuda.get_device_name(device)
+            if backend:
+                origin["backend"] = backend
+            if resumed:
+                origin["resumed"] = resumed
+            run = {"started": started, "training": training, "status": status, **curves, "changes": []}
+            if message:
+                run["message"] = message
+            run.update({"loss": SETTINGS["loss"], "device": device.type, "seconds": round(seconds, 3),
+                        "initial_weights": JOB["initial_weights"], "origin": origin})
+            run_id = write_result(weights, run)
+            summary += f"; saved {RESULT} ({run_id})"
+        print(summary, file=sys.stderr)
+    code = 0 if status == "completed" else 3
     if world > 1:
-        # every rank waits for rank 0's save before tearing down: a rank that left first aborted now and
-        # then in gloo's teardown ("terminate called without an active exception", exit -6)
+        # Every rank waits for rank 0's save, then leaves at once: tearing the process group down aborted a
+        # process now and then in gloo's teardown ("terminate called without an active exception", exit -6,
+        # once its peer had gone), and torchrun took the finished run for a failure. Nothing is left to do.
         dist.barrier()
-        dist.destroy_process_group()
-    return 0 if status == "completed" else 3
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":
