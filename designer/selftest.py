@@ -231,6 +231,26 @@ class SelfTest:
         return (f"Python {values['Python'].split()[0]}, PySide6 {values['PySide6']}, Qt {values['Qt']}, "
                 f"torch {values['torch']}")
 
+    def read_tables(self) -> str:
+        """The table readers, through the bundled pyarrow: the CSV example, and the same table as Parquet."""
+        import pyarrow.csv as pyarrow_csv
+        import pyarrow.parquet as parquet
+
+        from designer.data import load_dataset
+        from designer.resources import resource_path
+
+        folder = self.save_target.parent
+        csv = resource_path("examples", "weather.csv")
+        block = {"kind": "csv", "path": str(csv), "target": "weather"}
+        from_csv = load_dataset(block, folder)
+        table = pyarrow_csv.read_csv(csv)
+        parquet.write_table(table, folder / "weather.parquet")
+        from_parquet = load_dataset({**block, "path": str(folder / "weather.parquet")}, folder)
+        if not (from_csv.x_train.equal(from_parquet.x_train) and from_csv.y_val.equal(from_parquet.y_val)):
+            raise SelfTestFailure("the Parquet copy of weather.csv loads other values than the CSV file")
+        rows = len(from_csv.x_train) + len(from_csv.x_val)
+        return f"read weather.csv and its Parquet copy: {rows} rows, {len(from_csv.feature_names)} inputs, the same"
+
     def close(self) -> str:
         from PySide6.QtCore import QThread
 
@@ -248,7 +268,7 @@ class SelfTest:
                 ("checking the design", self.check_design),
                 ("training one epoch", self.train_one_epoch), ("checking the loss plot", self.check_loss_plot),
                 ("saving the project", self.save_and_reopen), ("the About dialog", self.about),
-                ("closing the window", self.close)]
+                ("reading tables", self.read_tables), ("closing the window", self.close)]
 
 
 def run_self_test(timeout: float = DEFAULT_TIMEOUT, out: TextIO | None = None) -> int:

@@ -23,7 +23,8 @@ def test_self_test_opens_the_window_trains_one_epoch_and_passes(tmp_path):
     assert not [line for line in lines if "FAIL" in line]
     report = "\n".join(lines)
     for shown in ("window painted", "trained 1 epoch on the worker thread", "loss plot shows",
-                  "saved the trained project and read it back", "torch", "no thread left running"):
+                  "saved the trained project and read it back", "torch", "read weather.csv and its Parquet copy",
+                  "no thread left running"):
         assert shown in report
     assert lines[-1].startswith("self-test passed")
     assert "Traceback" not in result.stderr
