@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 import torch
 from PySide6.QtCore import QPointF, Qt
 
@@ -206,3 +207,24 @@ def test_a_sequence_is_followed_at_the_step_clicked_and_the_slider_moves_it(qtbo
     z, a, text = explanation(window)
     assert close(z, float(expected["sums"]["h"][later, 2])) and close(a, float(expected["values"]["h"][later, 2]))
     assert view.step_line.value() == later
+
+
+# ---------------------------------------------------------------------------------------------- tables
+# QTest warns that a plot alone in its window leaves the press unaccepted (pyqtgraph takes clicks in its scene)
+@pytest.mark.qt_log_level_fail("CRITICAL")
+def test_a_clicked_point_of_the_predicted_against_true_plot_is_followed(qtbot):
+    from designer.ui.training.learned_view import TableView
+
+    view = TableView()
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_info({"y_true": np.array([0.0, 1.0, 2.0, 3.0]), "classification": False})
+    view.set_predictions({"predicted": np.array([0.2, 1.5, 1.8, 3.3])})
+    view.getPlotItem().vb.setRange(xRange=(-0.5, 3.5), yRange=(-0.5, 3.8), padding=0)
+    clicked = []
+    view.on_click = lambda index, step: clicked.append((index, step))
+    click_plot(qtbot, view, 1.0, 1.5)
+    click_plot(qtbot, view, 0.0, 3.5)  # empty ground: far from every point
+    assert clicked == [(1, -1), (-1, -1)]

@@ -482,7 +482,7 @@ class TableView(pg.PlotWidget):
             return
         index = -1
         if len(self.shown):
-            px, py = vb.viewPixelSize()
+            px, py = self.getPlotItem().vb.viewPixelSize()
             d = np.hypot((self.shown[:, 0] - point.x()) / max(px, 1e-12), (self.shown[:, 1] - point.y()) / max(py, 1e-12))
             best = int(np.argmin(d))
             index = best if d[best] <= PICK_PIXELS else -1
