@@ -5,6 +5,7 @@ function with a recorder while every other widget stays real.
 """
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 FILE_FILTER = "NN Designer projects (*.nnd)"
@@ -15,6 +16,14 @@ def show_error(parent: QWidget | None, title: str, message: str) -> None:
     """Tell the user something went wrong and what to do about it (no traceback)."""
     box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, parent)
     box.setObjectName("error_message")
+    box.exec()
+
+
+def show_info(parent: QWidget | None, title: str, message: str) -> None:
+    """Tell the user what was done (a job written, with the command that runs it); the text can be selected."""
+    box = QMessageBox(QMessageBox.Icon.Information, title, message, QMessageBox.StandardButton.Ok, parent)
+    box.setObjectName("info_message")
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     box.exec()
 
 
@@ -46,6 +55,18 @@ def ask_open_path(parent: QWidget | None, folder: str) -> str | None:
 def ask_import_path(parent: QWidget | None, folder: str) -> str | None:
     """A model file (ONNX) the user picked to import as a design, or ``None``."""
     path, _ = QFileDialog.getOpenFileName(parent, "Import model", folder, f"{MODEL_FILTER};;All files (*)")
+    return path or None
+
+
+def ask_job_folder(parent: QWidget | None, folder: str) -> str | None:
+    """File › Export › Training Job…: the folder to write the job into (a new or empty one), or ``None``."""
+    path = QFileDialog.getExistingDirectory(parent, "Export training job into folder", folder)
+    return path or None
+
+
+def ask_run_folder(parent: QWidget | None, folder: str) -> str | None:
+    """File › Import Run…: a finished training job's folder (the one holding ``result.nnd``), or ``None``."""
+    path = QFileDialog.getExistingDirectory(parent, "Import run: the training job's folder", folder)
     return path or None
 
 

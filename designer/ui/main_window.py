@@ -11,8 +11,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QColor, QIcon, QKeySequence, QPainter, QPen, QPixmap, QUndoStack
-from PySide6.QtWidgets import (QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWindow, QPushButton, QScrollArea,
-                               QToolBar, QUndoView, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWindow, QProgressBar, QPushButton,
+                               QScrollArea, QToolBar, QUndoView, QWidget)
 
 from designer.graph import Graph, Layer, Problem, errors, parameter_count, validate
 from designer.project import Project, ProjectError, read_project, write_project
@@ -426,6 +426,11 @@ class MainWindow(QMainWindow):
                                         "Open a project file")
         self.action_import = self._action("action_import", "&Import Model…", self.import_dialog, None, None,
                                           "Open an ONNX model as a design, with its trained weights")
+        self.action_import_run = self._action("action_import_run", "Import &Run…", self.import_run_dialog, None, None,
+                                              "Bring a finished training job's weights and run into this design")
+        self.action_export_job = self._action("action_export_job", "Training &Job…", self.export_job_dialog, None,
+                                              None, "Write this design as a training job folder to run with torchrun "
+                                              "on bigger machines")
         self.action_save = self._action("action_save", "&Save", self.save, key.Save, "save", "Save the project")
         self.action_save_as = self._action("action_save_as", "Save &As…", self.save_as, key.SaveAs, None,
                                            "Save the project under another name")
@@ -485,7 +490,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         self.menu_file = bar.addMenu("&File")
         self.menu_file.setObjectName("menu_file")
-        self.menu_file.addActions([self.action_new, self.action_open, self.action_import])
+        self.menu_file.addActions([self.action_new, self.action_open, self.action_import, self.action_import_run])
         self.menu_recent = self.menu_file.addMenu("Open &Recent")
         self.menu_recent.setObjectName("menu_recent")
         self.menu_recent.aboutToShow.connect(self._fill_recent_menu)
@@ -494,6 +499,9 @@ class MainWindow(QMainWindow):
         self.menu_examples.aboutToShow.connect(self._fill_examples_menu)
         self.menu_file.addSeparator()
         self.menu_file.addActions([self.action_save, self.action_save_as])
+        self.menu_export = self.menu_file.addMenu("&Export")
+        self.menu_export.setObjectName("menu_export")
+        self.menu_export.addAction(self.action_export_job)
         self.menu_file.addSeparator()
         self.menu_file.addAction(self.action_quit)
 
@@ -546,6 +554,23 @@ class MainWindow(QMainWindow):
         self.status_validity.setTextFormat(Qt.TextFormat.RichText)
         self.status_validity.setContentsMargins(6, 0, 8, 0)
         bar.addPermanentWidget(self.status_validity)
+        # File › Export › Training Job… writes on a thread (it loads the data): "Writing the job… [busy]"
+        self.job_bar = QWidget(self)
+        self.job_bar.setObjectName("job_bar")
+        job_layout = QHBoxLayout(self.job_bar)
+        job_layout.setContentsMargins(4, 0, 4, 0)
+        self.job_label = QLabel("Writing the training job…", self.job_bar)
+        self.job_label.setObjectName("job_label")
+        job_progress = QProgressBar(self.job_bar)
+        job_progress.setObjectName("job_progress")
+        job_progress.setRange(0, 0)  # busy: how long the data takes to load is not known here
+        job_progress.setFixedWidth(100)
+        job_progress.setMaximumHeight(16)
+        job_layout.addWidget(self.job_label)
+        job_layout.addWidget(job_progress)
+        self.job_bar.hide()
+        bar.insertPermanentWidget(0, self.job_bar)
+        self.job_writer = None  # a JobWriter while a job is being written
         # a CSV file or image folder loads on a thread of its own (see data_loading): its progress, Cancel
         self.load_bar = LoadBar(self)
         bar.insertPermanentWidget(0, self.load_bar)
@@ -943,6 +968,114 @@ class MainWindow(QMainWindow):
             self._place_import_bar()
         return True
 
+    # ------------------------------------------------------------------ training jobs
+    def export_job_dialog(self) -> bool:
+        """File › Export › Training Job…: pick a folder (new or empty), then :meth:`export_job`."""
+        if self.job_writer is not None:
+            self.statusBar().showMessage("A training job is being written: wait for it to finish", 5000)
+            return False
+        folder = dialogs.ask_job_folder(self, settings.last_folder())
+        return self.export_job(folder) if folder else False
+
+    def export_job(self, folder: str | Path) -> bool:
+        """Write the project as it is now (unsaved edits included) as a ``torchrun`` job in ``folder``.
+
+        The writing (data loaded, design compiled, files written) runs on a :class:`~.job_export.JobWriter`
+        thread over a copy of the project, a busy bar in the status bar meanwhile; the outcome is told by
+        :meth:`_job_written`. The project itself is never changed. False when a job is being written already.
+        """
+        from .job_export import JobWriter, project_copy
+
+        if self.job_writer is not None:
+            return False
+        writer = JobWriter(project_copy(self.project, self.graph), folder, self)
+        writer.finished.connect(self._job_written)
+        self.job_writer = writer
+        self.action_export_job.setEnabled(False)
+        self.job_label.setText(f"Writing the training job {Path(folder).name}…")
+        self.job_bar.show()
+        writer.start()
+        return True
+
+    @Slot()
+    def _job_written(self) -> None:
+        writer, self.job_writer = self.job_writer, None
+        if writer is None:
+            return
+        writer.wait()  # finished already: returns at once
+        writer.deleteLater()
+        self.job_bar.hide()
+        self.action_export_job.setEnabled(True)
+        folder = writer.folder
+        if writer.error is not None:
+            title = "Cannot export the training job" if writer.is_user_error else "Exporting the training job failed"
+            dialogs.show_error(self, title, writer.error)
+            return
+        from .job_export import first_commands
+
+        settings.remember_folder(folder)
+        names = ", ".join(path.name for path in writer.files or [])
+        try:
+            commands = first_commands((folder / "README.md").read_text(encoding="utf-8"))
+        except OSError:
+            commands = []
+        run = "\n".join(f"    {command}" for command in commands) or "    python train.py"
+        self.statusBar().showMessage(f"Wrote the training job {folder.name}", 6000)
+        dialogs.show_info(self, "Training job written",
+                          f"Wrote the training job {folder}:\n{names}\n\n"
+                          f"Copy the folder to the machine that trains it and run it there, in the folder:\n"
+                          f"{run}\n\n"
+                          f"Several machines, Slurm and GPUs: see {folder / 'README.md'}.\n"
+                          f"When it has finished, File › Import Run… brings its weights and run into this design.")
+
+    def import_run_dialog(self) -> bool:
+        """File › Import Run…: pick a finished job's folder, then :meth:`import_run_path`."""
+        folder = dialogs.ask_run_folder(self, settings.last_folder())
+        return self.import_run_path(folder) if folder else False
+
+    def import_run_path(self, path: str | Path) -> bool:
+        """Bring the finished job at ``path`` (its folder, or its ``result.nnd``) into the open project.
+
+        The project gets the job's trained weights and its run at the end of its history (numbered after its own
+        runs), as a finished training run does: the project is then modified (weights and runs are not steps of
+        the undo stack), the canvas draws the weights, and the loss plot and Runs panel show the run. A job that
+        has not finished, was imported already, or trained another design (the message names the layers and
+        connections that differ) is refused, and nothing changes.
+        """
+        path = Path(path)
+        if self.training and self.training.busy:
+            dialogs.show_error(self, "Cannot import run", "The network is training: stop the run first, then "
+                               "import the job's run.")
+            return False
+        try:
+            from designer.training.jobs import import_run  # the engine (torch): loaded when asked
+        except ImportError as exc:
+            dialogs.show_error(self, "Cannot import run", f"The training engine is not available: {exc}")
+            return False
+        try:
+            imported, summary = import_run(self.project, path)
+        except ValueError as exc:  # JobError, ProjectError (a damaged result.nnd)
+            dialogs.show_error(self, "Cannot import run", str(exc))
+            return False
+        except OSError as exc:
+            dialogs.show_error(self, "Cannot import run", f"{path}: {exc.strerror or exc}")
+            return False
+        project = self.project
+        project.history = imported.history
+        project.weights, project.trained_design = imported.weights, imported.trained_design
+        settings.remember_folder(path)
+        fitting, self._stale_owners = project.fitting_weights()
+        self.canvas.set_weights(fitting)
+        self.inspector.set_weights(fitting)
+        if self.training:  # the loss plot, the learned view and the Runs panel show the project's runs
+            self.training.project_loaded()
+            docks = getattr(self, "insight_docks", None)
+            if docks is not None:
+                docks.project_loaded()
+        self.mark_modified()
+        self.statusBar().showMessage(f"Imported {summary}", 10000)
+        return True
+
     def save(self) -> bool:
         """Save to the project's file; a new project or an example asks where (Save As)."""
         if self.project.path is None or self._is_example:
@@ -1066,4 +1199,9 @@ class MainWindow(QMainWindow):
         self.autosave.close()  # a normal end (saved, unmodified or discarded): no recovery file stays
         self.closing.emit()
         self.data_loader.shutdown()  # cancel a load and join its thread (after a run's, which may end one)
+        if self.job_writer is not None:  # a job half-written cannot be stopped: let it finish
+            from .job_export import JOIN_TIMEOUT_MS
+
+            self.job_writer.wait(JOIN_TIMEOUT_MS)
+            self.job_writer = None  # nothing more to tell: the window is closing
         event.accept()

@@ -918,7 +918,12 @@ class TrainingController(QObject):
             self.loss_plot.show_run(history[-1])
             last = history[-1]
             epochs = len(last.get("epochs") or [])
-            self._status(f"Last run: {last.get('status', '?')} after {count(epochs, 'epoch')}{run_figures(last)[1]}.")
+            from designer.training.jobs import run_origin
+
+            origin = run_origin(last)
+            where = f" ({origin})" if origin != "this machine" else ""  # said only for a run trained elsewhere
+            self._status(f"Last run{where}: {last.get('status', '?')} after {count(epochs, 'epoch')}"
+                         f"{run_figures(last)[1]}.")
         else:
             self.loss_plot.clear()
             self._status("Not trained yet. Press Train (F5).")

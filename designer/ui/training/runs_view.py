@@ -2,9 +2,10 @@
 
 One row per run, newest first: its id, then the settings that differ between the runs (in bold on amber, and
 named in the line above the table: "differs: learning_rate, optimizer"), how it ended, its epochs, its final
-training and validation loss and validation accuracy, when it started (local time), and the settings every run
-shared. Selecting runs draws their loss curves over the loss plot (:meth:`~.loss_plot.LossPlot.set_overlay`);
-clearing the selection removes them.
+training and validation loss and validation accuracy, when it started (local time), where it was trained
+(:func:`designer.training.jobs.run_origin`: "this machine", "a job: 4 processes on 2 nodes, cuda"; a column once a
+run came from a training job, else the run's tooltip), and the settings every run shared. Selecting runs draws
+their loss curves over the loss plot (:meth:`~.loss_plot.LossPlot.set_overlay`); clearing the selection removes them.
 
 The table is made when it can be seen (or is asked about): comparing runs reads the training settings' defaults,
 which imports the engine (torch), and the window starts before the engine has loaded.
@@ -26,7 +27,8 @@ RESULTS = ("status", "epochs", "train loss", "val loss", "val accuracy")
 FIXED = ("run",) + RESULTS + ("started",)
 HEADER_TIPS = {"train loss": "the training loss of the last epoch", "val loss": "the validation loss of the last epoch",
                "val accuracy": "the validation accuracy of the last epoch", "epochs": "the epochs the run finished",
-               "started": "when the run started, in local time", "status": "how the run ended"}
+               "started": "when the run started, in local time", "status": "how the run ended",
+               "trained on": "where the run was trained: this machine, or a training job (File › Import Run…)"}
 SELECTED = QColor(47, 111, 235)
 STATUS_COLOURS = {"completed": "#027A48", "stopped": "#475467", "diverged": "#B42318", "failed": "#B42318"}
 RUN_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -138,14 +140,19 @@ class RunsView(QWidget):
 
     def _fill(self) -> None:
         from designer.insight import compare_runs
+        from designer.training.jobs import run_origin
 
         self._pending = False
         self.run_table = compare_runs(self.runs)
         table = self.run_table
+        origins = {str(run.get("id", "")): run_origin(run) for run in self.runs}
+        # where each run was trained: a column of its own once a run came from a job, else in the run's tooltip
+        from_jobs = any(origin != "this machine" for origin in origins.values())
         differing = list(table.differing)
         same = [name for name in table.settings if name not in differing]
         seconds = any(row.seconds is not None for row in table.rows)
-        columns = ["run"] + differing + list(RESULTS) + (["duration"] if seconds else []) + ["started"] + same
+        columns = (["run"] + differing + list(RESULTS) + (["duration"] if seconds else []) + ["started"]
+                   + (["trained on"] if from_jobs else []) + same)
         settings = differing + same
         keep = [rid for rid in self._selected_ids if any(row.id == rid for row in table.rows)]
         self._filling = True
@@ -170,7 +177,8 @@ class RunsView(QWidget):
                 by_name = {"run": row.id, "status": row.status, "epochs": str(row.epochs),
                            "train loss": _number(row.train_loss, "{:.4g}"), "val loss": _number(row.val_loss, "{:.4g}"),
                            "val accuracy": _number(row.val_accuracy, "{:.1%}"), "started": local_time(row.started),
-                           "duration": _number(row.seconds, "{:.1f} s")}
+                           "duration": _number(row.seconds, "{:.1f} s"),
+                           "trained on": origins.get(row.id, "this machine")}
                 values = [by_name[name] if name in by_name else setting_text(row.settings.get(name))
                           for name in columns]
                 for column, text in enumerate(values):
@@ -188,6 +196,8 @@ class RunsView(QWidget):
                         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                     if name == "started":
                         item.setToolTip(f"{row.started} (UTC)")
+                    elif name in ("run", "trained on"):
+                        item.setToolTip(f"{row.id}: trained on {origins.get(row.id, 'this machine')}")
                     self.table.setItem(row_number, column, item)
             for rid in keep:
                 row = self._row_of(rid)
@@ -234,6 +244,17 @@ class RunsView(QWidget):
                              and item.background().color() == DIFFERS_BACKGROUND for item in items):
                 out.append(name)
         return out
+
+    def origin_of(self, run_id: str) -> str:
+        """Where the run was trained, as the table says it (its column, else the run cell's tooltip)."""
+        self._ensure()
+        row = self._row_of(run_id)
+        if row is None:
+            return ""
+        columns = self.columns()
+        if "trained on" in columns:
+            return self.table.item(row, columns.index("trained on")).text()
+        return self.table.item(row, 0).toolTip().split(": trained on ", 1)[-1]
 
     def run_ids(self) -> list[str]:
         """The runs in the table's rows, top to bottom."""
