@@ -1,5 +1,6 @@
 """Training jobs (``export --to torchrun -o JOB/``, ``import-run``): a job folder runs under torchrun, survives a
-killed process by resuming from its checkpoint with exactly the weights of a run that never stopped, skips a
+killed process by resuming from its checkpoint (at an epoch's end or inside an epoch: --checkpoint-batches,
+--checkpoint-minutes) with exactly the weights of a run that never stopped, skips a
 damaged checkpoint for the one before, and its result comes home into the design it was exported from.
 
 The jobs run for real, in their own processes, with the venv's torchrun on gloo; the designs are tiny so that a
@@ -32,18 +33,23 @@ COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "designer
 TIMEOUT = 120
 
 
-def _env():
+def _env(**extra):
     # one thread per process: two processes share this machine's cores without fighting over them
-    return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "OMP_NUM_THREADS": "1"}
+    return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "OMP_NUM_THREADS": "1", **extra}
 
 
-def _run(*args, cwd):
-    return subprocess.run([*map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT, env=_env())
+def _run(*args, cwd, env=None):
+    return subprocess.run([*map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT,
+                          env=_env(**(env or {})))
 
 
-def _torchrun(job, *args, processes=2, restarts=0):
+def _torchrun(job, *args, processes=2, restarts=0, env=None):
     return _run(TORCHRUN, "--standalone", f"--nproc-per-node={processes}", f"--max-restarts={restarts}",
-                "train.py", *args, cwd=job)
+                "train.py", *args, cwd=job, env=env)
+
+
+def _checkpoints(job):
+    return sorted(path.name for path in (job / "checkpoints").iterdir())
 
 
 def _records(stdout):
@@ -102,18 +108,16 @@ def _workers(agent: int) -> dict[int, int]:
     return found
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds torchrun's workers through Linux's /proc")
-def test_a_killed_process_resumes_from_the_checkpoint_with_the_weights_of_an_uninterrupted_run(tmp_path,
-                                                                                            finished_job):
-    reference, _ = finished_job
-    job = _job(tmp_path, "killed")  # another export of the same project: the same data and starting weights
-    agent = subprocess.Popen([str(TORCHRUN), "--standalone", "--nproc-per-node=2", "--max-restarts=1", "train.py"],
-                             cwd=job, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+def _kill_rank_1_after(job: Path, ready, *args) -> str:
+    """Run the 2-process ``job`` under torchrun with ``--max-restarts=1``, SIGKILL rank 1 once ``ready()`` (a
+    checkpoint has appeared), let torchrun restart both processes; the run's stderr once it has ended well."""
+    agent = subprocess.Popen([str(TORCHRUN), "--standalone", "--nproc-per-node=2", "--max-restarts=1", "train.py",
+                              *args], cwd=job, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
                              start_new_session=True)  # its own process group: ended with its workers on a failure
     try:
         deadline = time.monotonic() + 60
-        while not (job / "checkpoints" / "epoch-000002.ckpt").exists():
-            assert agent.poll() is None and time.monotonic() < deadline, "the job ended before its 2nd checkpoint"
+        while not ready():
+            assert agent.poll() is None and time.monotonic() < deadline, "the job ended before the checkpoint"
             time.sleep(0.01)
         victim = _workers(agent.pid)[1]
         os.kill(victim, signal.SIGKILL)  # rank 1, mid-run: torchrun restarts both processes
@@ -124,9 +128,10 @@ def test_a_killed_process_resumes_from_the_checkpoint_with_the_weights_of_an_uni
             agent.communicate()
     assert agent.returncode == 0, err
     assert "resuming from checkpoints/epoch-0000" in err, err
-    resumed_at = int(err.split("resuming from checkpoints/epoch-")[1][:6])
-    assert 2 <= resumed_at < 20, "the process was killed after the run had ended"
+    return err
 
+
+def _assert_same_run(job: Path, reference: Path):
     _assert_same_weights(job / "trained.safetensors", reference / "trained.safetensors")
     run = read_job(job).run
     unbroken = read_job(reference).run
@@ -134,6 +139,70 @@ def test_a_killed_process_resumes_from_the_checkpoint_with_the_weights_of_an_uni
     for curve in ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "learning_rate"):
         assert run[curve] == unbroken[curve], curve  # the resumed run's curves join up exactly
     assert run["origin"]["resumed"] == 1 and "resumed" not in unbroken["origin"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds torchrun's workers through Linux's /proc")
+def test_a_killed_process_resumes_from_the_checkpoint_with_the_weights_of_an_uninterrupted_run(tmp_path,
+                                                                                            finished_job):
+    reference, _ = finished_job
+    job = _job(tmp_path, "killed")  # another export of the same project: the same data and starting weights
+    err = _kill_rank_1_after(job, (job / "checkpoints" / "epoch-000002.ckpt").exists)
+    resumed_at = int(err.split("resuming from checkpoints/epoch-")[1][:6])
+    assert 2 <= resumed_at < 20, "the process was killed after the run had ended"
+    _assert_same_run(job, reference)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds torchrun's workers through Linux's /proc")
+def test_a_process_killed_inside_an_epoch_resumes_there_with_the_weights_of_an_uninterrupted_run(tmp_path,
+                                                                                              finished_job):
+    reference, _ = finished_job
+    job = _job(tmp_path, "killed-inside")
+    # 80 batches an epoch in each process, 1600 in all: every 33rd batch is inside an epoch (33 x 80 > 1600), so
+    # every checkpoint but the last is one inside an epoch, and the job resumes from one
+    folder = job / "checkpoints"
+
+    def inside_an_epoch():
+        return folder.is_dir() and any("-batch-" in name for name in os.listdir(folder))
+
+    err = _kill_rank_1_after(job, inside_an_epoch, "--checkpoint-batches", "33", "--checkpoint-every", "0")
+    line = err.split("resuming from checkpoints/")[1].splitlines()[0]
+    assert "-batch-" in line and "batches of epoch" in line, line
+    epochs, batches = int(line[6:12]), int(line[19:25])
+    assert ((epochs * 80 + batches) % 33 == 0 and 0 < batches < 80), line
+    _assert_same_run(job, reference)  # the same order, the same dropout, one_cycle's rate at the same step
+
+
+def test_checkpoint_minutes_save_inside_an_epoch_when_rank_0s_clock_says_so(tmp_path):
+    project = _xor(epochs=3, batch_size=16)  # 10 batches an epoch in each of 2 processes
+    plain = _job(tmp_path, "plain", project)
+    assert _torchrun(plain).returncode == 0
+    assert _checkpoints(plain) == ["epoch-000002.ckpt", "epoch-000003.ckpt"]  # one per epoch, the last two kept
+    hour = _job(tmp_path, "hour", project)
+    result = _torchrun(hour, "--checkpoint-minutes", "60")
+    assert result.returncode == 0, result.stderr
+    assert _checkpoints(hour) == ["epoch-000003.ckpt"]  # an hour never passed: only the final one
+    # minutes passing a trillion times faster (for tests only): every batch is due, as rank 0 sees it, and the
+    # other process learns so with the batch's gradients (else they would not meet to save it)
+    fast = _job(tmp_path, "fast", project)
+    result = _torchrun(fast, "--checkpoint-minutes", "1", env={"NND_JOB_CLOCK_SCALE": "1e12"})
+    assert result.returncode == 0, result.stderr
+    assert _checkpoints(fast) == ["epoch-000002-batch-000009.ckpt", "epoch-000003.ckpt"]
+    for job in (hour, fast):  # checkpoints change nothing in the run
+        _assert_same_weights(job / "trained.safetensors", plain / "trained.safetensors")
+        assert read_job(job).run["train_loss"] == read_job(plain).run["train_loss"]
+
+    # a checkpoint inside an epoch carries on only with the processes that made it
+    for name in ("checkpoints/epoch-000003.ckpt", "result.nnd", "trained.safetensors"):
+        (fast / name).unlink()
+    alone = _run(sys.executable, "train.py", cwd=fast)
+    assert alone.returncode == 2
+    assert "made inside epoch 3 by 2 processes" in alone.stderr and "run it with 2 processes" in alone.stderr
+    unfinished = _run(*COMMAND, "import-run", fast, "-o", tmp_path / "x.nnd", cwd=tmp_path)
+    assert "after epoch 2 and 9 batches of epoch 3" in unfinished.stderr, unfinished.stderr
+    resumed = _torchrun(fast)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "(epoch 2 of 3 done, and 9 of the 10 batches of epoch 3)" in resumed.stderr
+    _assert_same_weights(fast / "trained.safetensors", plain / "trained.safetensors")
 
 
 def test_the_result_comes_home_and_predicts_as_the_jobs_own_weights(tmp_path, finished_job):

@@ -16,6 +16,7 @@ No Qt, and nothing here imports torch beyond what :mod:`designer.training` does.
 from __future__ import annotations
 
 import dataclasses
+import re
 import shlex
 import uuid
 from pathlib import Path
@@ -158,12 +159,31 @@ def read_job(folder: str | Path) -> JobRun:
     return JobRun(result, result.weights, dict(run), _run_summary(run))
 
 
-def _progress(checkpoints: Path) -> str:
+def _checkpoint_positions(checkpoints: Path) -> list[tuple[int, int]]:
+    """``[(epochs, batches)]`` of the checkpoints in ``checkpoints/``, oldest first: each after ``epochs`` epochs
+    and ``batches`` batches of the next (``epoch-000002.ckpt``, ``epoch-000002-batch-000033.ckpt``)."""
+    found = []
     try:
-        epochs = sorted(int(p.stem.split("-")[1]) for p in checkpoints.glob("epoch-*.ckpt"))
-    except (OSError, ValueError, IndexError):
+        paths = list(checkpoints.glob("epoch-*.ckpt")) if checkpoints.is_dir() else []
+    except OSError:
+        return []
+    for path in paths:
+        match = _CHECKPOINT_NAME.fullmatch(path.name)
+        if match:
+            found.append((int(match.group(1)), int(match.group(2) or 0)))
+    return sorted(found)
+
+
+_CHECKPOINT_NAME = re.compile(r"epoch-(\d+)(?:-batch-(\d+))?\.ckpt")
+
+
+def _progress(checkpoints: Path) -> str:
+    positions = _checkpoint_positions(checkpoints)
+    if not positions:
         return ""
-    return f" (its last checkpoint is after epoch {epochs[-1]}; run it again to carry on)" if epochs else ""
+    epoch, batch = positions[-1]
+    where = f"after epoch {epoch}" + (f" and {batch} batches of epoch {epoch + 1}" if batch else "")
+    return f" (its last checkpoint is {where}; run it again to carry on)"
 
 
 def design_differences(job_graph, graph) -> list[str]:
@@ -261,7 +281,7 @@ and needs only Python with `torch` and `safetensors` where it runs: copy this wh
 | `start.safetensors` | the starting weights |
 | `project.nnd` | the project itself, as exported |
 | `slurm.sbatch` | a Slurm batch file for several machines |
-| `checkpoints/` | written while it trains: one checkpoint per epoch, the last two kept |
+| `checkpoints/` | written while it trains: a checkpoint per epoch (and inside epochs when asked), the last two kept |
 | `trained.safetensors` | written at the end: the trained weights, named as in the `.nnd` file |
 | `result.nnd` | written at the end: the project with the trained weights and the run in its history |
 
@@ -310,14 +330,18 @@ It starts torchrun on each node with the first node as the rendezvous endpoint, 
 
 ## Faults and restarts
 
-Rank 0 saves a checkpoint after every epoch (`--checkpoint-every K` for every K epochs,
-`--checkpoint-minutes M` for one at the end of the first epoch M minutes after the last): weights,
-optimizer and schedule state, the shuffling and random generators, the curves so far. Each is written
-to a temporary file and renamed into place, and the one before is kept. A restarted job (torchrun's
+Rank 0 saves a checkpoint after every epoch (`--checkpoint-every K` for every K epochs). When an
+epoch lasts long, checkpoint inside it too: `--checkpoint-minutes M` saves one as soon as M minutes
+have passed since the last (inside an epoch or at its end; rank 0's clock decides, and tells the other
+processes with the batch's gradients), `--checkpoint-batches K` one every K batches. A checkpoint holds
+the weights, optimizer and schedule state, the shuffling generator as the epoch began and the batches
+done, every process's random generator and running sums, the curves so far. Each is written to a
+temporary file and renamed into place, and the one before is kept. A restarted job (torchrun's
 `--max-restarts`, or the same command run again) resumes from the newest checkpoint that reads back
-whole (a damaged or half-written one is skipped for the one before, saying so on stderr), and ends with
-exactly the weights of a run that never stopped, with the same number of processes. `--fresh` starts
-again from epoch 1.
+whole (a damaged or half-written one is skipped for the one before, saying so on stderr): inside an
+epoch, it shuffles the epoch again, skips the batches done and carries on. It ends with exactly the
+weights of a run that never stopped, with the same number of processes. `--fresh` starts again from
+epoch 1.
 
 ## Bringing the result home
 
@@ -363,12 +387,10 @@ srun torchrun --nnodes="$SLURM_JOB_NUM_NODES" --nproc-per-node="$NPROC" --max-re
 
 
 def job_summary(folder: str | Path) -> dict[str, Any]:
-    """What a job folder holds, for a window to show: ``{"finished": bool, "checkpoint_epoch": int | None}``."""
+    """What a job folder holds, for a window to show: ``{"finished": bool, "checkpoint_epoch": int | None,
+    "checkpoint_batch": int | None}``: its newest checkpoint is after ``checkpoint_epoch`` epochs and
+    ``checkpoint_batch`` batches of the next (0 at an epoch's end)."""
     paths = job_paths(folder)
-    epochs = []
-    for path in paths["checkpoints"].glob("epoch-*.ckpt") if paths["checkpoints"].is_dir() else []:
-        try:
-            epochs.append(int(path.stem.split("-")[1]))
-        except (ValueError, IndexError):
-            continue
-    return {"finished": paths["result"].is_file(), "checkpoint_epoch": max(epochs) if epochs else None}
+    positions = _checkpoint_positions(paths["checkpoints"])
+    epoch, batch = positions[-1] if positions else (None, None)
+    return {"finished": paths["result"].is_file(), "checkpoint_epoch": epoch, "checkpoint_batch": batch}

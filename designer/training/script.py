@@ -15,9 +15,10 @@ one ``OUT.py`` as ``export --to torchrun -o OUT.py`` always has):
 - the starting weights (the project's, or fresh ones from its seed).
 
 The script prints one JSON object per epoch (as ``nn-designer train --json``, with the epoch's
-``learning_rate`` when a schedule moves it). Rank 0 saves a checkpoint after every epoch (or every
-``--checkpoint-minutes``), atomically, keeping the one before; a restarted script resumes from the newest
-that reads back whole, bit for bit as if it had never stopped. At the end it saves the trained weights
+``learning_rate`` when a schedule moves it). Rank 0 saves a checkpoint after every epoch (``--checkpoint-every``),
+and inside epochs every ``--checkpoint-minutes`` or ``--checkpoint-batches``, atomically, keeping the one before; a
+restarted script resumes from the newest that reads back whole (inside an epoch: that epoch's order again, the
+batches done skipped), bit for bit as if it had never stopped. At the end it saves the trained weights
 under the ``.nnd`` names and, in a job folder, ``result.nnd``: the project with those weights and the run
 in its history (the ``origin`` says it came from a job).
 """
@@ -165,10 +166,12 @@ _TRAINING = r'''
 @USAGE@
 #
 # One JSON object per epoch goes to stdout, messages to stderr. Rank 0 saves a checkpoint after
-# every epoch (--checkpoint-every K, --checkpoint-minutes M), atomically, keeping the one before;
-# started again (torchrun --max-restarts, or the same command), the script resumes from the newest
-# checkpoint that reads back whole and ends with exactly the weights of a run that never stopped
-# (the same seed and number of processes). At the end the trained weights, named as in the .nnd
+# every epoch (--checkpoint-every K), and inside an epoch when M minutes have passed since the last
+# (--checkpoint-minutes M) or every K batches (--checkpoint-batches K), atomically, keeping the one
+# before; started again (torchrun --max-restarts, or the same command), the script resumes from the
+# newest checkpoint that reads back whole (inside an epoch: the epoch's order again, the batches done
+# skipped) and ends with exactly the weights of a run that never stopped (the same seed and number
+# of processes). At the end the trained weights, named as in the .nnd
 # file, go beside this file, and in a job folder result.nnd: the project with them and the run.
 import argparse
 import hashlib
@@ -211,9 +214,13 @@ DATA, START, TRAINED, CHECKPOINTS, PROJECT, RESULT = (
     _here(FILES[key]) for key in ("data", "start", "trained", "checkpoints", "project", "result"))
 #: a checkpoint file: these bytes, the SHA-256 of the rest, then torch.save's bytes
 MAGIC = b"NND-CKPT-1\n"
-CHECKPOINT_NAME = re.compile(r"epoch-(\d+)\.ckpt")
+#: epoch-000002.ckpt: after epoch 2; epoch-000002-batch-000033.ckpt: after epoch 2 and 33 batches of epoch 3
+CHECKPOINT_NAME = re.compile(r"epoch-(\d+)(?:-batch-(\d+))?\.ckpt")
 #: checkpoints kept: the newest, and the one before in case the newest is damaged
 KEEP = 2
+#: --checkpoint-minutes under torchrun: rank 0's "checkpoint after this batch" (send), carried by the batch's
+#: gradient exchange (ordered_mean) to every process (got: rank 0's flag, a tensor read after backward)
+SIGNAL = {"on": False, "send": 0.0, "got": None}
 
 
 @TO_FILE@
@@ -310,14 +317,27 @@ def ordered_mean(state, bucket):
     on where a value sits in its bucket. Gathered and summed in rank order, every gradient is the same sum
     however it is packed, so a resumed run (which starts with the first packing again) ends with exactly
     the weights of one that never stopped.
+
+    With ``SIGNAL["on"]`` the first bucket (DDP keeps it small) carries one value more, rank 0's
+    ``SIGNAL["send"]``: every process learns in the same batch whether rank 0 wants a checkpoint after it,
+    without a collective of its own.
     """
     world = dist.get_world_size()
     buffer = bucket.buffer()
-    parts = [torch.empty_like(buffer) for _ in range(world)]
-    work = dist.all_gather(parts, buffer, async_op=True)
+    size = buffer.numel()
+    signal = SIGNAL["on"] and bucket.index() == 0
+    sent = torch.cat([buffer.reshape(-1), buffer.new_full((1,), SIGNAL["send"])]) if signal else buffer
+    parts = [torch.empty_like(sent) for _ in range(world)]
+    work = dist.all_gather(parts, sent, async_op=True)
 
     def combine(future):
         future.wait()
+        if signal:
+            SIGNAL["got"] = parts[0][size:]
+            total = parts[0][:size].reshape(buffer.shape).clone()
+            for part in parts[1:]:
+                total += part[:size].reshape(buffer.shape)
+            return total.div_(world)
         total = parts[0].clone()
         for part in parts[1:]:
             total += part
@@ -369,21 +389,27 @@ def write_atomically(path, parts):
 
 
 def checkpoint_files():
-    """``[(epoch, path)]`` of the checkpoints there, oldest first (temporaries are not among them)."""
+    """``[((epochs, batches), path)]`` of the checkpoints there, oldest first (temporaries are not among them):
+    after ``epochs`` epochs and ``batches`` batches of the next."""
     try:
         names = os.listdir(CHECKPOINTS)
     except OSError:
         return []
-    found = [(int(m.group(1)), os.path.join(CHECKPOINTS, name))
+    found = [((int(m.group(1)), int(m.group(2) or 0)), os.path.join(CHECKPOINTS, name))
              for name in names if (m := CHECKPOINT_NAME.fullmatch(name))]
     return sorted(found)
+
+
+def checkpoint_name(epoch, batch=0):
+    """The file name of the checkpoint after ``epoch`` epochs and ``batch`` batches of the next."""
+    return f"epoch-{epoch:06d}.ckpt" if not batch else f"epoch-{epoch:06d}-batch-{batch:06d}.ckpt"
 
 
 #: the thread writing the last checkpoint, and what went wrong there
 WRITING = {"thread": None, "error": None}
 
 
-def save_checkpoint(state, epoch):
+def save_checkpoint(state):
     """Serialise ``state`` now (training goes on changing the weights), write it on a thread of its own.
 
     The write (a temporary file, fsynced, renamed into place) takes milliseconds that training need not wait
@@ -395,7 +421,7 @@ def save_checkpoint(state, epoch):
     parts = [MAGIC, hashlib.sha256(payload).digest(), payload]
     finish_checkpoint()
     os.makedirs(CHECKPOINTS, exist_ok=True)
-    path = os.path.join(CHECKPOINTS, f"epoch-{epoch:06d}.ckpt")
+    path = os.path.join(CHECKPOINTS, checkpoint_name(state["epoch"], state.get("batch", 0)))
     WRITING["thread"] = threading.Thread(target=_write_checkpoint, args=(path, parts), name="checkpoint")
     WRITING["thread"].start()
 
@@ -447,7 +473,7 @@ def newest_checkpoint():
 
     Damaged ones (a half-written file, a bit gone wrong on disk) are skipped for the one before, saying so.
     """
-    for epoch, path in reversed(checkpoint_files()):
+    for _, path in reversed(checkpoint_files()):
         try:
             return path, read_checkpoint(path)
         except Exception as exc:  # noqa: BLE001 - whatever is wrong with it, the one before may serve
@@ -527,12 +553,16 @@ def main(argv=None):
     parser.add_argument("--checkpoint-every", type=int, default=1, metavar="K",
                         help="save a checkpoint every K epochs (0: none but the last); default 1")
     parser.add_argument("--checkpoint-minutes", type=float, default=0.0, metavar="M",
-                        help="instead: save one at the end of the first epoch M minutes after the last")
+                        help="instead: save one when M minutes have passed since the last, inside an epoch too")
+    parser.add_argument("--checkpoint-batches", type=int, default=0, metavar="K",
+                        help="also save one every K batches (counted over the whole run), inside epochs; "
+                             "default 0: none")
     parser.add_argument("--fresh", action="store_true",
                         help="start from epoch 1, removing the checkpoints of earlier runs")
     args = parser.parse_args(argv)
-    if args.epochs < 1 or args.checkpoint_every < 0 or args.checkpoint_minutes < 0:
-        parser.error("--epochs must be at least 1, --checkpoint-every and --checkpoint-minutes at least 0")
+    if args.epochs < 1 or args.checkpoint_every < 0 or args.checkpoint_minutes < 0 or args.checkpoint_batches < 0:
+        parser.error("--epochs must be at least 1, --checkpoint-every, --checkpoint-minutes and "
+                     "--checkpoint-batches at least 0")
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
@@ -562,7 +592,10 @@ def main(argv=None):
     size = SETTINGS["batch_size"]
     n = len(x)
     count = n // world  # equal shares: every process takes as many steps
-    schedule = make_schedule(optimizer, args.epochs, max(1, -(-count // size)))
+    per_epoch = len(range(0, count, size))  # batches of an epoch, in every process
+    schedule = make_schedule(optimizer, args.epochs, max(1, per_epoch))
+    # the held tensors (below): their names, for a checkpoint inside an epoch to keep the epoch's start
+    held_names = [name for name, tensor in model.state_dict(keep_vars=True).items() if tensor.is_floating_point()]
 
     result_path = RESULT
     if result_path is not None and not os.path.isfile(PROJECT):
@@ -586,12 +619,22 @@ def main(argv=None):
     curves = {"epochs": [], "train_loss": [], "val_loss": [], "train_accuracy": [], "val_accuracy": [],
               "learning_rate": []}
     first, started, seconds, resumed = 1, now(), 0.0, 0
+    inside = None  # resumed inside an epoch: {"batch", "start", "rate", "loss_sum", "hits"}
     if payload is not None:
         state = parse_checkpoint(payload)
-        if state["epoch"] > args.epochs:
+        batch = state.get("batch", 0)
+        if state["epoch"] + (1 if batch else 0) > args.epochs:
             if rank == 0:
-                print(f"the checkpoint is after epoch {state['epoch']}, beyond --epochs {args.epochs}: run with "
-                      f"--epochs {state['epoch']} or more, or start again with --fresh", file=sys.stderr)
+                where = f"inside epoch {state['epoch'] + 1}" if batch else f"after epoch {state['epoch']}"
+                least = state["epoch"] + (1 if batch else 0)
+                print(f"the checkpoint is {where}, beyond --epochs {args.epochs}: run with --epochs {least} or "
+                      f"more, or start again with --fresh", file=sys.stderr)
+            return 2
+        if batch and state["world"] != world:
+            if rank == 0:
+                print(f"the checkpoint {os.path.relpath(path, HERE)} was made inside epoch {state['epoch'] + 1} by "
+                      f"{state['world']} processes, whose batches this run of {world} cannot carry on: run it "
+                      f"with {state['world']} processes, or start again with --fresh", file=sys.stderr)
             return 2
         if (state["epochs"] != args.epochs and SETTINGS["schedule"] in ("cosine", "one_cycle")
                 and state["epoch"] < args.epochs):
@@ -615,9 +658,15 @@ def main(argv=None):
                   f"on, but no longer as the first run would have", file=sys.stderr)
         curves, first = state["curves"], state["epoch"] + 1
         started, seconds, resumed = state["started"], state["seconds"], state["resumed"] + 1
+        if batch:
+            own = state["rng"][rank]
+            inside = {"batch": batch, "start": state["start"], "rate": state["rate"], "loss_sum": own["loss_sum"],
+                      "hits": own["hits"]}
         if rank == 0:
-            print(f"resuming from {os.path.relpath(path, HERE)} (epoch {state['epoch']} of {args.epochs} done)",
-                  file=sys.stderr)
+            done = f"epoch {state['epoch']} of {args.epochs} done"
+            if batch:
+                done += f", and {batch} of the {per_epoch} batches of epoch {state['epoch'] + 1}"
+            print(f"resuming from {os.path.relpath(path, HERE)} ({done})", file=sys.stderr)
 
     net = judge = Objective(model)
     if world > 1:
@@ -627,19 +676,52 @@ def main(argv=None):
     held = [tensor for tensor in model.state_dict(keep_vars=True).values() if tensor.is_floating_point()]
     status, message = "completed", ""
     clock = time.perf_counter()
+    # --checkpoint-minutes on rank 0's clock (NND_JOB_CLOCK_SCALE, for tests only, makes its minutes pass faster)
+    minutes = args.checkpoint_minutes > 0
+    interval = 60 * args.checkpoint_minutes / float(os.environ.get("NND_JOB_CLOCK_SCALE") or 1)
+    SIGNAL["on"] = minutes and world > 1
+    every_batches = args.checkpoint_batches
     last_saved = clock
+    steps = (first - 1) * per_epoch + (inside["batch"] if inside else 0)  # batches of the run done
+
+    def save(epoch, batch, generator_state, extra, progress):
+        """A checkpoint after ``epoch`` epochs and ``batch`` batches of the next (every process calls it)."""
+        rng = {"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state(device) if use_cuda else None,
+               **progress}
+        rngs = [rng]
+        if world > 1:
+            rngs = [None] * world
+            dist.all_gather_object(rngs, rng)
+        if rank == 0:
+            save_checkpoint({
+                "job": JOB["id"], "epoch": epoch, "batch": batch, "epochs": args.epochs, "world": world,
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict() if schedule is not None else None,
+                "generator": generator_state, "rng": rngs, "curves": curves, "started": started,
+                "seconds": seconds + time.perf_counter() - clock, "resumed": resumed, **extra,
+            })
+
     for epoch in range(first, args.epochs + 1):
+        begin = generator.get_state()  # a checkpoint inside this epoch makes its order again from here
         order = torch.randperm(n, generator=generator)
         mine = order[rank::world][:count].to(device)
-        snapshot = [tensor.detach().clone() for tensor in held]
         net.train()  # dropout on, batch normalisation on the batch's statistics
-        loss_sum = 0.0
-        hits = torch.zeros((), device=device)
         finite = True
-        rate = optimizer.param_groups[0]["lr"]
-        for start in range(0, count, size):
+        if inside is not None:  # resumed inside this epoch: its start, and its sums so far, from the checkpoint
+            snapshot = [inside["start"][name].to(device) for name in held_names]
+            loss_sum, rate, skip = inside["loss_sum"], inside["rate"], inside["batch"]
+            hits = torch.tensor(inside["hits"], device=device)
+            inside = None
+        else:
+            snapshot = [tensor.detach().clone() for tensor in held]
+            loss_sum, rate, skip = 0.0, optimizer.param_groups[0]["lr"], 0
+            hits = torch.zeros((), device=device)
+        end_due = False  # a checkpoint inside the epoch that fell on its last batch: saved at its end
+        for start in range(skip * size, count, size):
             index = mine[start:start + size]
             xb, tb = x[index], t[index]
+            if minutes:  # rank 0 decides, before the gradients go out
+                SIGNAL["send"] = 1.0 if rank == 0 and time.perf_counter() - last_saved >= interval else 0.0
             outputs = net(xb)
             loss = loss_of(outputs, tb)
             extra = penalty(penalized)
@@ -658,10 +740,27 @@ def main(argv=None):
             loss_sum += value * len(index)
             if SETTINGS["classification"]:
                 hits += correct(outputs.detach(), tb)
+            steps += 1
+            due = bool(every_batches) and steps % every_batches == 0
+            if minutes:
+                if world > 1:  # rank 0's flag, come with this batch's gradients
+                    got, SIGNAL["got"] = SIGNAL["got"], None
+                    due = due or (got is not None and got.item() > 0)
+                else:
+                    due = due or SIGNAL["send"] > 0
+            if due:
+                batch = start // size + 1
+                if batch == per_epoch:
+                    end_due = True
+                    continue
+                save(epoch - 1, batch, begin,
+                     {"start": dict(zip(held_names, snapshot)), "rate": float(rate)},
+                     {"loss_sum": loss_sum, "hits": float(hits.item())})
+                last_saved = time.perf_counter()
         if finite:  # a saturating activation can keep the loss finite over infinite weights
             with torch.no_grad():
                 finite = bool(torch.isfinite(torch.stack([tensor.sum() for tensor in held])).all())
-        due = args.checkpoint_minutes > 0 and time.perf_counter() - last_saved >= 60 * args.checkpoint_minutes
+        due = minutes and time.perf_counter() - last_saved >= interval
         totals = torch.tensor([loss_sum, 0.0, float(count), 0.0 if finite else 1.0,
                                1.0 if due and rank == 0 else 0.0], dtype=torch.float64, device=device)
         totals[1] = hits.double()
@@ -714,21 +813,9 @@ def main(argv=None):
                 curves["val_accuracy"].append(record["val_accuracy"])
         if rank == 0:
             print(json.dumps(record), flush=True)
-        every = args.checkpoint_every if args.checkpoint_minutes <= 0 else 0
-        if totals[4].item() > 0 or (every and epoch % every == 0) or epoch == args.epochs:
-            rng = {"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state(device) if use_cuda else None}
-            rngs = [rng]
-            if world > 1:
-                rngs = [None] * world
-                dist.all_gather_object(rngs, rng)
-            if rank == 0:
-                save_checkpoint({
-                    "job": JOB["id"], "epoch": epoch, "epochs": args.epochs, "world": world,
-                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict() if schedule is not None else None,
-                    "generator": generator.get_state(), "rng": rngs, "curves": curves, "started": started,
-                    "seconds": seconds + time.perf_counter() - clock, "resumed": resumed,
-                }, epoch)
+        every = args.checkpoint_every if not minutes else 0
+        if totals[4].item() > 0 or end_due or (every and epoch % every == 0) or epoch == args.epochs:
+            save(epoch, 0, generator.get_state(), {}, {})
             last_saved = time.perf_counter()
     if rank == 0:
         finish_checkpoint()
