@@ -28,8 +28,8 @@ TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".feather", ".arrow
 def _columns(spec: dict, source: Source) -> tuple[list[str], str]:
     existing = ", ".join(repr(name) for name in source.header)
     target = spec.get("target")
-    if target is None:  # the usual layout: features first, the thing to predict last
-        target = source.header[-1]
+    if target is None or (isinstance(target, str) and not target.strip()):
+        target = source.header[-1]  # the usual layout: features first, the thing to predict last
     if not isinstance(target, str) or target not in source.header:
         raise DataError(f"{source.shown}: no target column {target!r}; the columns are {existing}")
     features = spec.get("features")

@@ -20,8 +20,6 @@ A training run whose data is not loaded yet loads it on its worker thread; its r
 """
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 import traceback
@@ -31,6 +29,9 @@ from typing import Any, Callable
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+from . import collector
+from .threads import lower_thread_priority
 
 #: the kinds of dataset block read from disk (loaded on a thread); the others are made at once
 SLOW_KINDS = ("csv", "images")
@@ -63,18 +64,6 @@ def progress_words(name: str, done: int, total: int, text: str) -> str:
     if " " not in text.strip():  # a unit
         return f"Loading {name} — {amount} {text.strip()}"
     return f"Loading {name} — {text}" + ("" if any(ch.isdigit() for ch in text) else f": {amount}")
-
-
-def _lower_thread_priority(steps: int = 10) -> None:
-    """As the training worker does (``designer.ui.training.worker``, not imported: it brings the training
-    views): on Linux the nice value is per thread, and a loading thread at +10 yields to the GUI thread."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + steps))
-    except (OSError, AttributeError):
-        pass
 
 
 class LoadBar(QWidget):
@@ -165,7 +154,7 @@ class _LoadWorker(QObject):
         from designer.data.errors import LoadCancelled, Progress
 
         try:
-            _lower_thread_priority()  # the GUI thread wins the CPU when both want it
+            lower_thread_priority()  # the GUI thread wins the CPU when both want it
             self.cache.load(self.block, self.base_dir, Progress(self.progressed.emit, self.cancel))
             self.ended.emit("loaded")
         except LoadCancelled:
@@ -269,6 +258,7 @@ class DataLoader(QObject):
         thread.finished.connect(self._reap)
         self._load = load
         self._show_timer.start()
+        collector.shared().hold(thread)  # no garbage collection on the loading thread (see designer.ui.collector)
         thread.start(QThread.Priority.LowPriority)
 
     def _abandon(self) -> None:

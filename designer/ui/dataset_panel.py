@@ -224,7 +224,8 @@ class DatasetPanel(QTabWidget):
     # ------------------------------------------------------------------ widgets
     def _build_data_box(self) -> QWidget:
         box, form = _form()
-        self.source = _combo({"builtin": "Built-in dataset", "csv": "CSV file", "images": "Image folder"})
+        self.source = _combo({"builtin": "Built-in dataset", "csv": "Table file (CSV, Parquet, Arrow)",
+                               "images": "Image folder"})
         self.source.setObjectName("dataset_kind")
         form.addRow("Source", self.source)
 
@@ -247,7 +248,7 @@ class DatasetPanel(QTabWidget):
         self.csv_features.setToolTip("Column names, separated by commas.")
         self.csv_target = QLineEdit()
         self.csv_target.setObjectName("csv_target")
-        self.csv_target.setPlaceholderText("column to predict")
+        self.csv_target.setPlaceholderText("column to predict (empty: the last)")
         self.csv_task = _combo({"": "Infer from the target", "classification": "Classification",
                                 "regression": "Regression"})
         self.csv_task.setObjectName("csv_task")
@@ -325,7 +326,9 @@ class DatasetPanel(QTabWidget):
             if folder:
                 path = QFileDialog.getExistingDirectory(self, "Image folder", edit.text())
             else:
-                path, _ = QFileDialog.getOpenFileName(self, "CSV file", edit.text(), "CSV files (*.csv);;All (*)")
+                path, _ = QFileDialog.getOpenFileName(
+                    self, "Table file", edit.text(),
+                    "Tables (*.csv *.tsv *.txt *.parquet *.pq *.feather *.arrow *.ipc);;All (*)")
             if path:
                 edit.setText(path)
                 edit.editingFinished.emit()

@@ -19,7 +19,7 @@ from designer.project import Project, ProjectError, read_project, write_project
 from designer.resources import is_shipped_example
 from designer.words import count
 
-from . import dialogs, resource_path, settings
+from . import collector, dialogs, resource_path, settings
 from .autosave import Autosave
 from .canvas import CanvasView
 from .canvas.view import snap
@@ -259,7 +259,9 @@ class MainWindow(QMainWindow):
 
     def _build_empty_hint(self) -> None:
         """A word on the empty canvas for someone who has never used the app."""
-        hint = QLabel(self.canvas.viewport())
+        # Overlays are children of the view, over its viewport, not of the viewport: a graphics view scrolls its
+        # viewport's children with the scene (QWidget.scroll), so a hint there slid off centre at every pan.
+        hint = QLabel(self.canvas)
         hint.setObjectName("canvas_empty_hint")
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         hint.setTextFormat(Qt.TextFormat.RichText)
@@ -279,7 +281,7 @@ class MainWindow(QMainWindow):
 
     def _build_adapt_bar(self) -> None:
         """The offer, after the data changed, to make the design's input and output fit it (one undo step)."""
-        bar = QFrame(self.canvas.viewport())
+        bar = QFrame(self.canvas)
         bar.setObjectName("adapt_bar")
         bar.setStyleSheet("QFrame#adapt_bar { background: #EEF4FF; border: 1px solid #B2CCFF; border-radius: 8px; }")
         layout = QHBoxLayout(bar)
@@ -303,7 +305,7 @@ class MainWindow(QMainWindow):
 
     def _build_import_bar(self) -> None:
         """What an import left to the user (dropout to set again, the data chosen ...): shown, not asked."""
-        bar = QFrame(self.canvas.viewport())
+        bar = QFrame(self.canvas)
         bar.setObjectName("import_bar")
         bar.setStyleSheet("QFrame#import_bar { background: #F9FAFB; border: 1px solid #D0D5DD; border-radius: 8px; }")
         layout = QHBoxLayout(bar)
@@ -324,19 +326,23 @@ class MainWindow(QMainWindow):
         self.undo_stack.indexChanged.connect(
             lambda index: self.import_bar.hide() if index < self._import_step else None)
 
+    def _overlay_area(self):
+        """The canvas's viewport, in the coordinates of the view that holds the overlays."""
+        return self.canvas.viewport().geometry()
+
     def _place_import_bar(self) -> None:
-        area = self.canvas.viewport().rect()
+        area = self._overlay_area()
         self.import_bar.setFixedWidth(max(min(area.width() - 24, 760), 200))
         self.import_bar.adjustSize()
         self.import_bar.move(area.center().x() - self.import_bar.width() // 2,
-                             max(area.bottom() - self.import_bar.height() - 12, 12))
+                             max(area.bottom() - self.import_bar.height() - 12, area.top() + 12))
 
     def _place_adapt_bar(self) -> None:
-        area = self.canvas.viewport().rect()
+        area = self._overlay_area()
         width = min(area.width() - 24, 760)
         self.adapt_bar.setFixedWidth(max(width, 200))
         self.adapt_bar.adjustSize()
-        self.adapt_bar.move(area.center().x() - self.adapt_bar.width() // 2, 12)
+        self.adapt_bar.move(area.center().x() - self.adapt_bar.width() // 2, area.top() + 12)
 
     def _update_adapt_bar(self) -> None:
         """Offer (or keep offering) to adapt the design while its input or output does not fit the data."""
@@ -381,7 +387,7 @@ class MainWindow(QMainWindow):
         hint.setVisible(not self.graph.layers)
         if hint.isVisible():
             hint.adjustSize()
-            area = self.canvas.viewport().rect()
+            area = self._overlay_area()
             hint.move(area.center().x() - hint.width() // 2, area.center().y() - hint.height() // 2)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
@@ -994,6 +1000,7 @@ class MainWindow(QMainWindow):
         self.action_export_job.setEnabled(False)
         self.job_label.setText(f"Writing the training job {Path(folder).name}…")
         self.job_bar.show()
+        collector.shared().hold(writer)  # no garbage collection on the writing thread (see designer.ui.collector)
         writer.start()
         return True
 

@@ -358,3 +358,13 @@ def test_the_bucket_shuffle_gives_the_in_memory_dataset_bit_for_bit(tmp_path, mo
         assert ds.streamed == (budget == "1")
         _same(ds, expected)
     assert not [p for p in store.cache_root().iterdir() if p.name.startswith(".")]  # no temporary file is left
+
+
+def test_an_empty_target_field_means_the_last_column_as_a_missing_one_does(tmp_path):
+    # the window's "Target" box starts empty when a person picks a CSV file: that is not a column named ''
+    (tmp_path / "t.csv").write_text("a,b,kind\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n")
+    left_out = load_dataset({"kind": "csv", "path": "t.csv"}, tmp_path)
+    for blank in ("", "  "):
+        empty = load_dataset({"kind": "csv", "path": "t.csv", "target": blank}, tmp_path)
+        assert empty.class_names == left_out.class_names == ["x", "y"] and empty.feature_names == ["a", "b"]
+        assert torch.equal(empty.x_train, left_out.x_train)

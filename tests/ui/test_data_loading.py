@@ -171,6 +171,29 @@ def test_the_data_loads_off_the_gui_thread_while_its_event_loop_runs(qtbot, wind
     assert not any("is loading" in line for line in problem_lines(w)) and "data" not in w.status_text()
 
 
+def test_no_garbage_is_collected_on_the_loading_thread(qtbot, window, slow, tmp_path):
+    """A collection on the loading thread freed an old window's widgets there and deadlocked the suite (the
+    loader in ~QObject waiting for the GIL, the GUI thread holding it while waiting for the same Qt lock):
+    while data loads, the collector runs only on the GUI thread, and afterwards it is automatic again."""
+    import gc
+
+    write_csv(tmp_path)
+    slow.hold = True
+    assert gc.isenabled()
+    w = window(csv_project(tmp_path))
+    qtbot.waitUntil(lambda: bool(loading_threads(w)), timeout=10_000)
+    assert not gc.isenabled()
+    garbage = [[] for _ in range(gc.get_threshold()[0] * 2)]
+    for item in garbage:
+        item.append(item)  # cycles: only a collection frees them
+    del garbage
+    qtbot.waitUntil(lambda: gc.get_count()[0] < gc.get_threshold()[0], timeout=5_000)  # collected by the GUI
+    slow.release.set()
+    wait_for_data(qtbot, w)
+    qtbot.waitUntil(lambda: not loading_threads(w), timeout=10_000)
+    qtbot.waitUntil(gc.isenabled, timeout=5_000)
+
+
 def test_cancel_stops_the_load_and_leaves_the_window_usable(qtbot, window, slow, tmp_path):
     write_csv(tmp_path)
     slow.endless = True

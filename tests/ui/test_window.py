@@ -99,8 +99,9 @@ def test_dragging_from_the_palette_creates_a_layer_where_it_was_dropped(qtbot):
     window = make_window(qtbot)
     hint = window.findChild(QWidget, "canvas_empty_hint")
     assert hint.isVisible() and "Drag an" in hint.text()  # an empty canvas says what to do
-    pos = hint.geometry().center()  # right on the hint: it lets the drop through to the canvas
-    assert window.canvas.viewport().childAt(pos) is None
+    # right on the hint: it lets clicks and drops through to the canvas underneath
+    assert window.canvas.childAt(hint.geometry().center()) is window.canvas.viewport()
+    pos = window.canvas.viewport().mapFrom(window.canvas, hint.geometry().center())
     assert drop_on_canvas(window, window.palette.mimeData("neurons"), pos)
     assert not hint.isVisible()
 
@@ -117,6 +118,25 @@ def test_dragging_from_the_palette_creates_a_layer_where_it_was_dropped(qtbot):
     window.action_undo.trigger()
     assert window.graph.layers == {}
     assert hint.isVisible()
+
+
+def test_the_empty_canvas_hint_stays_centred_when_the_window_resizes_and_the_canvas_pans(qtbot):
+    window = make_window(qtbot)
+    hint = window.findChild(QWidget, "canvas_empty_hint")
+
+    def centred() -> bool:
+        area = window.canvas.viewport().geometry()
+        return abs(hint.geometry().center().x() - area.center().x()) <= 1 and \
+            abs(hint.geometry().center().y() - area.center().y()) <= 1
+
+    assert hint.isVisible() and centred()
+    window.resize(window.width() - 180, window.height() - 60)
+    qtbot.waitUntil(lambda: centred())
+    # a graphics view scrolls the widgets on its viewport along with the scene: the hint must not go with it
+    window.canvas.horizontalScrollBar().setValue(window.canvas.horizontalScrollBar().value() + 150)
+    window.canvas.verticalScrollBar().setValue(window.canvas.verticalScrollBar().value() + 90)
+    QApplication.processEvents()
+    assert centred()
 
 
 def test_every_palette_item_drops_as_its_kind(qtbot):

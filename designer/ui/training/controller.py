@@ -46,7 +46,7 @@ from designer.project import Project
 from designer.words import count
 
 from ..data_loading import is_slow
-from .collector import GuiThreadCollector
+from designer.ui import collector
 from .icons import training_icon
 from .loss_plot import change_text
 from .learned_view import LearnedView
@@ -149,7 +149,7 @@ class TrainingController(QObject):
         self._view_info: dict[str, Any] = {}  # the learned view's info (a run's or the preview's)
         self._follow_module: Any = None
 
-        self._collector = GuiThreadCollector(self)
+        self._collector = collector.shared()
         self._build_actions()
         self._build_docks()
         window.project_replaced.connect(self.project_loaded)
@@ -556,7 +556,7 @@ class TrainingController(QObject):
             # The loop is inside one very long batch and stops at its end. The thread must outlive
             # the window (destroying a running QThread aborts the process) and is never terminated.
             _outlive_the_window(thread, self._worker)
-            self._collector.release_all()
+            self._collector.forget(thread)
             self._thread = self._worker = self._control = None
             self.loss_plot.end_run()
             self._lock_editing(False)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import threading
 import time
 import traceback
@@ -42,6 +41,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from designer.ui.threads import lower_thread_priority
 
 #: seconds between reports of batch statistics (5 a second: the loss plot redraws as often)
 REPORT_INTERVAL = 0.2
@@ -89,27 +90,6 @@ class TrainingJob:
 def worker_threads() -> int:
     """Threads for torch's intra-op pool: every core but one, which stays with the GUI."""
     return max(1, (os.cpu_count() or 1) - 1)
-
-
-#: how much nicer than the GUI thread the training thread runs (Linux nice steps)
-WORKER_NICENESS = 10
-
-
-def lower_thread_priority(steps: int | None = None) -> None:
-    """Make the calling thread yield the CPU to the GUI thread when both want it.
-
-    On Linux the nice value is per thread (setpriority with the thread id); a training thread at
-    nice +10 keeps the window's timers on time on a busy machine and, when a core is free, trains
-    as fast as before. (Other systems honour ``QThread.Priority.LowPriority``, set at start.)
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        tid = threading.get_native_id()
-        steps = WORKER_NICENESS if steps is None else steps
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + steps))
-    except (OSError, AttributeError):
-        pass  # not allowed or not supported: train at normal priority
 
 
 class TrainingWorker(QObject):

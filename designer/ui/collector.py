@@ -1,4 +1,5 @@
-"""Python's garbage collection kept on the GUI thread while worker threads run.
+"""Python's garbage collection kept on the GUI thread while worker threads run (training, data loading, writing
+a training job).
 
 The cyclic collector runs in whichever thread happens to allocate when its thresholds are crossed. If
 that is a training worker and the garbage holds Qt objects (a closed window's widgets, a dialog), their
@@ -13,14 +14,18 @@ from __future__ import annotations
 import gc
 
 import shiboken6
-from PySide6.QtCore import QObject, QThread, QTimer, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Slot
 
 #: milliseconds between two collections on the GUI thread while a worker runs
 INTERVAL_MS = 250
 
 
 class GuiThreadCollector(QObject):
-    """``hold(thread)`` before starting a worker thread; :meth:`prune` once it has finished."""
+    """``hold(thread)`` before starting a worker thread; it is let go when the thread finishes.
+
+    One per application (:func:`shared`): collection is off while any worker of any window runs, and on
+    again once none does.
+    """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -37,6 +42,7 @@ class GuiThreadCollector(QObject):
             gc.disable()
             self._timer.start()
         self._threads.append(thread)
+        thread.finished.connect(self.prune)
 
     @Slot()
     def prune(self) -> None:
@@ -48,11 +54,15 @@ class GuiThreadCollector(QObject):
             if self._was_enabled:
                 gc.enable()
 
-    def release_all(self) -> None:
-        """Collection automatic again, whatever still runs (a thread left to finish after its window closed:
-        this object goes with the window, and the collector must not stay off)."""
-        self._threads = []
+    def forget(self, thread: QThread) -> None:
+        """Let go of a thread still running (one left to finish after its window closed): collection must
+        not stay off for it."""
+        self._threads = [t for t in self._threads if t is not thread]
         self.prune()
+
+    @property
+    def holding(self) -> int:
+        return len(self._threads)
 
     @Slot()
     def _tick(self) -> None:
@@ -67,3 +77,14 @@ class GuiThreadCollector(QObject):
             if counts[generation] > thresholds[generation]:
                 gc.collect(generation)
                 return
+
+
+_shared: GuiThreadCollector | None = None
+
+
+def shared() -> GuiThreadCollector:
+    """The application's collector, living on the GUI thread with the application object."""
+    global _shared
+    if _shared is None or not shiboken6.isValid(_shared):
+        _shared = GuiThreadCollector(QCoreApplication.instance())
+    return _shared
