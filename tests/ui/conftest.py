@@ -70,3 +70,25 @@ def example_window(qtbot, monkeypatch):
 def wait_for_data(qtbot, window, timeout: int = 30_000) -> None:
     """Until the window's data (a CSV file, an image folder: loaded on a thread) is loaded and checked."""
     qtbot.waitUntil(lambda: not window.data_loader.loading, timeout=timeout)
+
+
+class Recorder:
+    """Stands in for one modal question or message: remembers what it was asked, answers as told."""
+
+    def __init__(self, answer=None):
+        self.answer = answer
+        self.calls: list[tuple] = []
+
+    def __call__(self, *args):
+        self.calls.append(args[1:])  # without the parent widget
+        return self.answer
+
+
+@pytest.fixture
+def errors_shown(monkeypatch):
+    """The error messages the window would have shown in a box, instead of showing them."""
+    from designer.ui import dialogs
+
+    recorder = Recorder()
+    monkeypatch.setattr(dialogs, "show_error", recorder)
+    return recorder

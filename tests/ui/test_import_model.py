@@ -18,27 +18,10 @@ from designer.ui import dialogs, settings
 from designer.ui.commands import UpdateLayerCommand
 from designer.ui.main_window import MainWindow
 
+from .conftest import Recorder
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
-
-
-class Recorder:
-    """Stands in for one modal question: remembers what it was asked, answers as told."""
-
-    def __init__(self, answer=None):
-        self.answer = answer
-        self.calls: list[tuple] = []
-
-    def __call__(self, *args):
-        self.calls.append(args[1:])  # without the parent widget
-        return self.answer
-
-
-@pytest.fixture
-def errors_shown(monkeypatch):
-    recorder = Recorder()
-    monkeypatch.setattr(dialogs, "show_error", recorder)
-    return recorder
 
 
 @pytest.fixture

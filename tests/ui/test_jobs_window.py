@@ -19,30 +19,13 @@ from designer.ui import dialogs, resource_path
 from designer.ui.commands import AddLayerCommand, UpdateLayerCommand
 from designer.ui.main_window import MainWindow
 
+from .conftest import Recorder
+
 torch = pytest.importorskip("torch")
 from safetensors.numpy import load_file  # noqa: E402  (after torch's skip: safetensors comes with it)
 
 JOB_FILES = ["README.md", "data.safetensors", "project.nnd", "slurm.sbatch", "start.safetensors", "train.py"]
 ORIGIN = "a job: 1 process, cpu"
-
-
-class Recorder:
-    """Stands in for one modal question or message: remembers what it was asked, answers as told."""
-
-    def __init__(self, answer=None):
-        self.answer = answer
-        self.calls: list[tuple] = []
-
-    def __call__(self, *args):
-        self.calls.append(args[1:])  # without the parent widget
-        return self.answer
-
-
-@pytest.fixture
-def errors_shown(monkeypatch):
-    recorder = Recorder()
-    monkeypatch.setattr(dialogs, "show_error", recorder)
-    return recorder
 
 
 @pytest.fixture
