@@ -118,3 +118,27 @@ def test_the_new_losses_optimizers_and_schedules_train_in_the_script_as_in_the_e
     assert [r["val_loss"] for r in records] == pytest.approx(engine.val_loss, rel=1e-5)
     assert [r["learning_rate"] for r in records] == pytest.approx(engine.learning_rate, rel=1e-9)
     assert len(set(engine.learning_rate)) > 1  # the schedule moved the rate
+
+
+def test_the_script_orders_each_epoch_as_the_engine_does_also_beyond_the_windowed_size(tmp_path, monkeypatch):
+    """A big table is shuffled by blocks within windows (designer.training.loop.epoch_order): the script carries
+    the same rule, so one process still repeats `nn-designer train`'s batches on data of any size."""
+    import torch
+
+    from designer.training import loop
+
+    files = torchrun_files(read_project(EXAMPLES / "xor.nnd"), "job")
+    script = tmp_path / "job.py"
+    script.write_bytes(files["job.py"])
+    spec = importlib.util.spec_from_file_location("exported_order", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for sizes in ({}, {"LOCAL_SHUFFLE_FROM": 4096, "BLOCK_BYTES": 96, "WINDOW_BYTES": 960}):
+        for name, value in sizes.items():
+            monkeypatch.setattr(loop, name, value)
+            monkeypatch.setattr(module, name, value)
+        for n in (1, 700, 5000):
+            ours = module.epoch_order(n, 12, torch.Generator().manual_seed(4))
+            engine = loop.epoch_order(n, 12, torch.Generator().manual_seed(4))
+            assert torch.equal(ours, engine)
+    assert loop.shuffle_window(5000, 12) is not None  # the windowed rule was the one compared last

@@ -102,6 +102,7 @@ def script_files(project, names: dict, *, job_id: str | None = None, usage: str 
         "@TRAINING@": python_literal(config.to_dict()), "@FILE_SHAPES@": python_literal(file_shapes),
         "@PENALIZED@": python_literal(penalized),
         "@TO_FILE@": inspect.getsource(runtime.local_weight_to_file).rstrip(),
+        "@SHUFFLE@": _shuffle_source(),
     }
     training = _TRAINING
     for marker, text in filled.items():
@@ -119,6 +120,16 @@ def _usage(script: str) -> str:
             f"#     torchrun --nproc-per-node=4 {script}           # four processes, gradients averaged (DDP)\n"
             f"#     torchrun --nproc-per-node=4 --max-restarts=3 {script}   # restarted after a fault: resumes\n"
             f"#     python {script} --epochs 10 --device cpu\n")
+
+
+def _shuffle_source() -> str:
+    """The training loop's epoch order (its sizes and its two functions) as source for the script."""
+    from . import loop
+
+    sizes = "\n".join(f"{name} = {getattr(loop, name)!r}" for name in ("LOCAL_SHUFFLE_FROM", "BLOCK_BYTES",
+                                                                       "WINDOW_BYTES"))
+    functions = "\n\n\n".join(inspect.getsource(f).rstrip() for f in (loop.shuffle_window, loop.epoch_order))
+    return f"{sizes}\n\n\n{functions}"
 
 
 def python_literal(value) -> str:
@@ -224,6 +235,11 @@ SIGNAL = {"on": False, "send": 0.0, "got": None}
 
 
 @TO_FILE@
+
+
+# How an epoch orders the training rows: nn-designer train's own rule (designer.training.loop), so that one
+# process repeats its batches; beyond LOCAL_SHUFFLE_FROM bytes of rows, blocks mixed within windows.
+@SHUFFLE@
 
 
 class Objective(nn.Module):
@@ -591,6 +607,7 @@ def main(argv=None):
     generator = torch.Generator().manual_seed(SETTINGS["seed"])  # the same permutation in every process
     size = SETTINGS["batch_size"]
     n = len(x)
+    row_bytes = max(1, x[:1].numel() * x.element_size())
     count = n // world  # equal shares: every process takes as many steps
     per_epoch = len(range(0, count, size))  # batches of an epoch, in every process
     schedule = make_schedule(optimizer, args.epochs, max(1, per_epoch))
@@ -703,7 +720,7 @@ def main(argv=None):
 
     for epoch in range(first, args.epochs + 1):
         begin = generator.get_state()  # a checkpoint inside this epoch makes its order again from here
-        order = torch.randperm(n, generator=generator)
+        order = epoch_order(n, row_bytes, generator)
         mine = order[rank::world][:count].to(device)
         net.train()  # dropout on, batch normalisation on the batch's statistics
         finite = True
