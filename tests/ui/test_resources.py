@@ -11,6 +11,7 @@ Nothing is timed: the bounds are on counts and bytes. Linux only (``/proc``).
 """
 from __future__ import annotations
 
+import faulthandler
 import gc
 import os
 import sys
@@ -119,6 +120,10 @@ def make_window() -> MainWindow:
 
 @pytest.mark.timeout(900)  # a hundred windows and runs: minutes on a loaded 2-core machine
 def test_fifty_runs_in_one_window_and_fifty_windows_leave_nothing_behind(qapp, qtbot, answers):
+    # This test runs for minutes by design (its timeout is above). pytest's faulthandler_timeout (120 s) would
+    # dump every thread's stack midway, and a dump taken while a worker thread runs can itself crash the
+    # process (seen: status 139 in a full run): the hang guard here is pytest-timeout's.
+    faulthandler.cancel_dump_traceback_later()
     figures = {"start": settled()}
     samples: dict[int, tuple[int, int]] = {}
 
