@@ -123,3 +123,25 @@ def design(layers, connections) -> Graph:
 @pytest.fixture
 def build():
     return design
+
+
+@pytest.fixture
+def csv_losses(monkeypatch):
+    """``losses(path, classes, batch_size, budget)``: each batch's loss and the validation curve of
+    x (3) -> h (8 tanh) -> out (``classes`` softmax) trained 2 epochs (seed 3) on the CSV file ``path``, under the
+    memory budget ``budget`` (``"1G"`` holds it in memory, ``"1"`` streams it from the dataset cache)."""
+    def losses(path, classes: int, batch_size: int, budget: str):
+        from designer.project import DEFAULT_TRAINING, Project
+        from designer.training import train_project
+
+        monkeypatch.setenv("NN_DESIGNER_MEMORY_BUDGET", budget)
+        graph = design([("x", "input", (3,)), ("h", "neurons", (8,), "tanh"),
+                        ("out", "neurons", (classes,), "softmax")], [("x", "h"), ("h", "out")])
+        project = Project(name="t", graph=graph, dataset={"kind": "csv", "path": str(path)},
+                          training={**DEFAULT_TRAINING, "batch_size": batch_size, "epochs": 2, "seed": 3})
+        batches = []
+        run = train_project(project, device="cpu", on_batch=lambda b: batches.append(b.loss))
+        assert run.status == "completed"
+        return batches, run.val_loss
+
+    return losses

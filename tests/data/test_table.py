@@ -187,31 +187,12 @@ def test_a_damaged_cache_entry_is_never_trusted_but_rebuilt(tmp_path, monkeypatc
     assert store.open_entry(entry) is not None  # rebuilt whole
 
 
-def test_streamed_and_in_memory_training_give_the_same_losses(tmp_path, monkeypatch):
-    from designer.graph import Graph, Layer
-    from designer.project import DEFAULT_TRAINING, Project
-    from designer.training import train_project
-
+def test_streamed_and_in_memory_training_give_the_same_losses(tmp_path, monkeypatch, csv_losses):
     monkeypatch.setattr(table_read, "SPILL_BYTES", 0)
     (tmp_path / "s.csv").write_text(TABLES["scaled.csv"])
 
-    def losses(budget):
-        monkeypatch.setenv("NN_DESIGNER_MEMORY_BUDGET", budget)
-        graph = Graph()
-        graph.add_layer(Layer("x", "input", (3,)))
-        graph.add_layer(Layer("h", "neurons", (8,), activation="tanh"))
-        graph.add_layer(Layer("out", "neurons", (4,), activation="softmax"))
-        graph.connect("x", "h")
-        graph.connect("h", "out")
-        project = Project(name="t", graph=graph, dataset={"kind": "csv", "path": str(tmp_path / "s.csv")},
-                          training={**DEFAULT_TRAINING, "batch_size": 32, "epochs": 2, "seed": 3})
-        batches = []
-        run = train_project(project, device="cpu", on_batch=lambda b: batches.append(b.loss))
-        assert run.status == "completed"
-        return batches, run.val_loss
-
-    in_memory = losses("1G")
-    streamed = losses("1")
+    in_memory = csv_losses(tmp_path / "s.csv", 4, 32, "1G")
+    streamed = csv_losses(tmp_path / "s.csv", 4, 32, "1")
     assert len(in_memory[0]) == 2 * 75 and in_memory == streamed
 
 

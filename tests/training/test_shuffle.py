@@ -6,7 +6,6 @@ touches one window of the file at a time. The rule depends only on the data's si
 an in-memory run of the same data see the same batches.
 """
 import numpy as np
-import pytest
 import torch
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -53,11 +52,7 @@ def test_a_big_training_set_is_read_one_window_at_a_time_and_still_well_mixed(mo
     assert not torch.equal(first, second)
 
 
-def test_streamed_and_in_memory_runs_of_a_big_table_see_the_same_batches(tmp_path, monkeypatch):
-    from designer.graph import Graph, Layer
-    from designer.project import DEFAULT_TRAINING, Project
-    from designer.training import train_project
-
+def test_streamed_and_in_memory_runs_of_a_big_table_see_the_same_batches(tmp_path, monkeypatch, csv_losses):
     monkeypatch.setattr(loop, "LOCAL_SHUFFLE_FROM", 4096)  # 600 rows x 12 bytes: the windowed order
     monkeypatch.setattr(loop, "BLOCK_BYTES", 120)
     monkeypatch.setattr(loop, "WINDOW_BYTES", 1200)
@@ -67,21 +62,6 @@ def test_streamed_and_in_memory_runs_of_a_big_table_see_the_same_batches(tmp_pat
     lines = ["a,b,c,label"] + [f"{a:.6f},{b:.6f},{c:.6f},{t}" for (a, b, c), t in zip(x, y)]
     (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
 
-    def losses(budget):
-        monkeypatch.setenv("NN_DESIGNER_MEMORY_BUDGET", budget)
-        graph = Graph()
-        graph.add_layer(Layer("x", "input", (3,)))
-        graph.add_layer(Layer("h", "neurons", (8,), activation="tanh"))
-        graph.add_layer(Layer("out", "neurons", (2,), activation="softmax"))
-        graph.connect("x", "h")
-        graph.connect("h", "out")
-        project = Project(name="t", graph=graph, dataset={"kind": "csv", "path": str(tmp_path / "t.csv")},
-                          training={**DEFAULT_TRAINING, "batch_size": 16, "epochs": 2, "seed": 3})
-        batches = []
-        run = train_project(project, device="cpu", on_batch=lambda b: batches.append(b.loss))
-        assert run.status == "completed"
-        return batches, run.val_loss
-
-    in_memory, streamed = losses("1G"), losses("1")
+    in_memory, streamed = csv_losses(tmp_path / "t.csv", 2, 16, "1G"), csv_losses(tmp_path / "t.csv", 2, 16, "1")
     assert len(in_memory[0]) == 2 * 30
     assert in_memory == streamed
