@@ -31,48 +31,21 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QEventLoop, QObject, QSettings, QStandardPaths, Qt, QTimer, Slot  # noqa: E402
+from PySide6.QtCore import QEventLoop, QSettings, QStandardPaths, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from designer.project import read_project  # noqa: E402
 from designer.ui import resource_path  # noqa: E402
+from lateness import LatenessProbe  # noqa: E402
 
 PROBE_MS = 10
 TARGET_P99_MS = 20.0
 TARGET_MAX_MS = 100.0
 TARGET_RATIO = 0.9
-
-
-class LatenessProbe(QObject):
-    """A 10 ms timer on the GUI thread that records how late each tick arrives."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.timer = QTimer(self)
-        self.timer.setTimerType(self.timer.timerType().PreciseTimer)
-        self.timer.setInterval(PROBE_MS)
-        self.timer.timeout.connect(self.tick)
-        self.late_ms: list[float] = []
-        self._last = 0.0
-
-    def start(self) -> None:
-        self.late_ms = []
-        self._last = time.perf_counter()
-        self.timer.start()
-
-    def stop(self) -> None:
-        self.timer.stop()
-
-    @Slot()
-    def tick(self) -> None:
-        now = time.perf_counter()
-        self.late_ms.append(max(0.0, (now - self._last) * 1000 - PROBE_MS))
-        self._last = now
 
 
 def spiral(epochs: int):
@@ -180,7 +153,7 @@ def main() -> int:
     window.resize(1400, 900)
     window.show()
     app.processEvents()
-    probe = LatenessProbe()
+    probe = LatenessProbe(PROBE_MS)
 
     # warm-up: torch, the optimizer, the first compile (app.py does this on a thread at start-up)
     train_headless(1)

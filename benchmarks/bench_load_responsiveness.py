@@ -25,7 +25,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QEventLoop, QObject, QSettings, QStandardPaths, Qt, QTimer, Slot  # noqa: E402
+from PySide6.QtCore import QEventLoop, QSettings, QStandardPaths, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,40 +33,12 @@ sys.path.insert(0, str(ROOT))
 
 from designer.graph import Graph, Layer  # noqa: E402
 from designer.project import Project  # noqa: E402
+from lateness import LatenessProbe  # noqa: E402
 
 PROBE_MS = 5
 TARGET_P99_MS = 20.0
 TARGET_MAX_MS = 100.0
 STALL_MS = 100.0
-
-
-class LatenessProbe(QObject):
-    """A 5 ms timer on the GUI thread that records how late each tick arrives, and when."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.timer = QTimer(self)
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.setInterval(PROBE_MS)
-        self.timer.timeout.connect(self.tick)
-        self.late_ms: list[float] = []
-        self.at: list[float] = []
-        self._last = 0.0
-
-    def start(self) -> None:
-        self.late_ms, self.at = [], []
-        self._last = time.perf_counter()
-        self.timer.start()
-
-    def stop(self) -> None:
-        self.timer.stop()
-
-    @Slot()
-    def tick(self) -> None:
-        now = time.perf_counter()
-        self.late_ms.append(max(0.0, (now - self._last) * 1000 - PROBE_MS))
-        self.at.append(now)
-        self._last = now
 
 
 def summary(late: list[float]) -> str:
@@ -128,7 +100,7 @@ def main() -> int:
     window.resize(1400, 900)
     window.show()
     app.processEvents()
-    probe = LatenessProbe()
+    probe = LatenessProbe(PROBE_MS)
 
     loop = QEventLoop()
     probe.start()
