@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image, ImageOps
 
 import designer.data.images as images
@@ -15,12 +14,9 @@ from designer.data import DataError, LoadCancelled, Progress, load_dataset
 from designer.data.dataset import split_indices
 from designer.data.store import MANIFEST
 
-RED, BLUE, GREEN = (255, 0, 0), (0, 0, 255), (0, 255, 0)
+from .test_images import make_folder, picture
 
-
-def picture(path, colour, size=(8, 6), mode="RGB"):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new(mode, size, colour).save(path)
+GREEN = (0, 255, 0)
 
 
 def noise(path, seed, size=(7, 5)):
@@ -31,14 +27,7 @@ def noise(path, seed, size=(7, 5)):
 @pytest.fixture
 def folder(tmp_path):
     """As tests/data/test_images.py's folder, plus a palette picture with transparency and a 16-bit one."""
-    root = tmp_path / "pictures"
-    for i in range(3):
-        picture(root / "red" / f"r{i}.png", RED, size=(8 + i, 6))
-    picture(root / "blue" / "b0.jpg", BLUE, size=(5, 5))
-    picture(root / "blue" / "b1.bmp", BLUE, size=(12, 4))
-    (root / "blue" / "notes.txt").write_text("not an image")
-    (root / "blue" / ".DS_Store").write_bytes(b"\0\1junk")
-    (root / ".hidden").mkdir()
+    root = make_folder(tmp_path)
     palette = Image.new("P", (4, 4), 0)
     palette.putpalette([0, 255, 0] * 256)
     palette.save(root / "red" / "palette.png", transparency=0)

@@ -16,9 +16,9 @@ def picture(path, colour, size=(8, 6), mode="RGB"):
     Image.new(mode, size, colour).save(path)
 
 
-@pytest.fixture
-def folder(tmp_path):
-    """pictures/red/ holds three red images, pictures/blue/ two blue ones of other sizes and formats."""
+def make_folder(tmp_path):
+    """pictures/red/ holds three red images, pictures/blue/ two blue ones of other sizes and formats, beside a
+    text file, a hidden file and a hidden folder that are not images."""
     root = tmp_path / "pictures"
     for i in range(3):
         picture(root / "red" / f"r{i}.png", RED, size=(8 + i, 6))
@@ -28,6 +28,11 @@ def folder(tmp_path):
     (root / "blue" / ".DS_Store").write_bytes(b"\0\1junk")
     (root / ".hidden").mkdir()
     return root
+
+
+@pytest.fixture
+def folder(tmp_path):
+    return make_folder(tmp_path)
 
 
 def load(base, path="pictures", **fields):
