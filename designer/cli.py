@@ -637,15 +637,21 @@ def _export_onnx(project, out: Path, file: str) -> int:
 
 
 # ---------------------------------------------------------------- import
-def _import(args: argparse.Namespace) -> int:
-    """An ONNX model as a design: what it made on stdout, notes and where it went on stderr."""
-    out = Path(args.output)
+def _design_to_write(output: str, example_name: str) -> Path:
+    """``-o`` of a command that writes a design: a file in a folder that exists, not a shipped example."""
+    out = Path(output)
     if out.is_dir():
-        raise UsageError(f"-o {out}: that is a folder; give a file name such as {out / 'model.nnd'}")
-    if not out.resolve().parent.is_dir():  # say so now, not after reading the model
+        raise UsageError(f"-o {out}: that is a folder; give a file name such as {out / example_name}")
+    if not out.resolve().parent.is_dir():
         raise UsageError(f"-o {out}: the folder {out.resolve().parent} does not exist")
     if is_shipped_example(out):
         raise UsageError(f"{out} is one of NN Designer's examples and stays as shipped; give another name")
+    return out
+
+
+def _import(args: argparse.Namespace) -> int:
+    """An ONNX model as a design: what it made on stdout, notes and where it went on stderr."""
+    out = _design_to_write(args.output, "model.nnd")  # said now, not after reading the model
     if importlib.util.find_spec("onnx") is None:
         raise UsageError("import needs the onnx package: pip install 'nn-designer[onnx]'")
     from designer.importing import read_onnx
@@ -714,13 +720,7 @@ def _export_torchrun(project, out: Path) -> int:
 
 def _import_run(args: argparse.Namespace) -> int:
     """A finished job's weights and run added to ``DESIGN.nnd`` (the job's result, where it does not exist)."""
-    out = Path(args.output)
-    if out.is_dir():
-        raise UsageError(f"-o {out}: that is a folder; give the design's file, such as {out / 'design.nnd'}")
-    if not out.resolve().parent.is_dir():
-        raise UsageError(f"-o {out}: the folder {out.resolve().parent} does not exist")
-    if is_shipped_example(out):
-        raise UsageError(f"{out} is one of NN Designer's examples and stays as shipped; give another name")
+    out = _design_to_write(args.output, "design.nnd")
     from designer.project import read_project, write_project
     from designer.training.jobs import import_run, read_job
 
