@@ -157,6 +157,21 @@ def peak_in_child(case: str, images: int, env: dict | None = None) -> float:
     return float(result.stdout.strip().splitlines()[-1])
 
 
+def first_loads(files, folder, repeats: int) -> tuple[list[float], list[float], list[float]]:
+    """``repeats`` pairs back to back: the Pillow loop's seconds, a first load's (empty cache), and their ratio."""
+    from designer.data import load_dataset
+
+    base_times, first_times, ratios = [], [], []
+    for _ in range(repeats):
+        base = seconds(lambda: pillow_loop(files))
+        with fresh_cache():
+            first = seconds(lambda: load_dataset(spec_for(folder)))
+        base_times.append(base)
+        first_times.append(first)
+        ratios.append(first / base)
+    return base_times, first_times, ratios
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=DEFAULT_IMAGES)
@@ -179,27 +194,13 @@ def main() -> int:
     print(f"{len(files):,} {SIDE}x{SIDE} PNGs in {folder}; decoded on "
           + (f"{images._workers()} spawned processes" if pooled else f"this process ({images._workers()} cores)"))
 
-    base_times, first_times, ratios = [], [], []
-    for _ in range(args.repeats):
-        base = seconds(lambda: pillow_loop(files))
-        with fresh_cache():
-            first = seconds(lambda: load_dataset(spec_for(folder)))
-        base_times.append(base)
-        first_times.append(first)
-        ratios.append(first / base)
+    base_times, first_times, ratios = first_loads(files, folder, args.repeats)
     print(f"first load   Pillow loop {statistics.median(base_times):6.2f} s   load_dataset, empty cache "
           f"{statistics.median(first_times):6.2f} s   ratio {statistics.median(ratios):.2f} (at most 0.6)")
     if args.in_process and pooled:
         threshold, images.PROCESS_MIN_IMAGES = images.PROCESS_MIN_IMAGES, len(files) + 1
         try:
-            base_times, first_times, ratios = [], [], []
-            for _ in range(args.repeats):
-                base = seconds(lambda: pillow_loop(files))
-                with fresh_cache():
-                    first = seconds(lambda: load_dataset(spec_for(folder)))
-                base_times.append(base)
-                first_times.append(first)
-                ratios.append(first / base)
+            base_times, first_times, ratios = first_loads(files, folder, args.repeats)
         finally:
             images.PROCESS_MIN_IMAGES = threshold
         print(f"  in process Pillow loop {statistics.median(base_times):6.2f} s   load_dataset, empty cache "
