@@ -24,6 +24,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -137,6 +138,40 @@ def _crc(path: Path, progress: Progress = SILENT, text: str = "") -> int:
             done += n
             if text:
                 progress.update(done, total, text)
+
+
+_POSITIONED = threading.Lock()  # where os.pread/os.pwrite are missing (Windows): one seek-and-read at a time
+
+
+def read_at(fd: int, out: np.ndarray, offset: int) -> None:
+    """Fill ``out`` (C-contiguous) with the bytes of file ``fd`` from ``offset``; safe from several threads."""
+    view = memoryview(out).cast("B")
+    done = 0
+    while done < len(view):
+        if hasattr(os, "preadv"):
+            n = os.preadv(fd, [view[done:]], offset + done)
+        else:
+            with _POSITIONED:
+                os.lseek(fd, offset + done, os.SEEK_SET)
+                data = os.read(fd, min(len(view) - done, 1 << 30))
+            n = len(data)
+            view[done:done + n] = data
+        if n <= 0:
+            raise OSError(f"the dataset cache file ended early (at byte {offset + done})")
+        done += n
+
+
+def write_at(fd: int, values: np.ndarray, offset: int) -> None:
+    """Write the bytes of ``values`` into file ``fd`` at ``offset``; safe from several threads."""
+    view = memoryview(np.ascontiguousarray(values)).cast("B")
+    done = 0
+    while done < len(view):
+        if hasattr(os, "pwrite"):
+            done += os.pwrite(fd, view[done:], offset + done)
+        else:
+            with _POSITIONED:
+                os.lseek(fd, offset + done, os.SEEK_SET)
+                done += os.write(fd, view[done:done + (1 << 30)])
 
 
 class _Array:

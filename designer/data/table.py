@@ -16,8 +16,8 @@ import numpy as np
 from .dataset import CLASSIFICATION, REGRESSION, TASKS, Dataset
 from .errors import SILENT, DataError, Progress
 from .options import flag_of, path_of, seed_of, validation_split_of
-from .table_read import (MISSING, TEXT_LIMIT, Raw, Source, bad_number, count_rows, free_unused_memory,
-                         looks_numeric, open_source, read_columns)
+from .table_read import (MISSING, TEXT_LIMIT, Raw, Source, bad_number, buffers_returned_when_freed, count_rows,
+                         free_unused_memory, open_source, read_columns)
 from .table_prepare import prepare
 
 MAX_CLASSES = 1000
@@ -140,6 +140,11 @@ def _target_numbers(raw: Raw, values: np.ndarray, target: str, task: str | None)
 
 def load_csv(spec: dict, base_dir: Path | str | None, progress: Progress = SILENT) -> Dataset:
     """Load a table dataset block: features standardised with the training split's statistics."""
+    with buffers_returned_when_freed():
+        return _load_csv(spec, base_dir, progress)
+
+
+def _load_csv(spec: dict, base_dir: Path | str | None, progress: Progress) -> Dataset:
     path, shown = path_of(spec, base_dir, "CSV")
     task = _task_of(spec)
     standardize = flag_of(spec, "standardize", True)
@@ -149,12 +154,16 @@ def load_csv(spec: dict, base_dir: Path | str | None, progress: Progress = SILEN
     features, target = _columns(spec, source)
     hint = " (list only numeric columns in 'features' to leave this one out)" if spec.get("features") is None else ""
     raw = read_columns(source, features, target, hint, progress)
-    y, task, class_names = _target(raw, target, task)
-    raw.release()  # the target's pages of a spilled table, read by the checks above
-    free_unused_memory()  # what reading the text needed and let go of, before the dataset is built
-    return prepare(raw, y, task, class_names, standardize=standardize, split=split, seed=seed, progress=progress,
-                   key_options={"features": features, "target": target, "format": source.format,
-                                "delimiter": source.delimiter, "header_line": source.header_line})
+    try:
+        raw.labels, task, class_names = _target(raw, target, task)
+        raw.numbers = raw.codes = None  # the target as read: the labels replace it
+        raw.release()  # the target's pages of a spilled table, read by the checks above
+        free_unused_memory()  # what reading the text needed and let go of, before the dataset is built
+        return prepare(raw, task, class_names, standardize=standardize, split=split, seed=seed, progress=progress,
+                       key_options={"features": features, "target": target, "format": source.format,
+                                    "delimiter": source.delimiter, "header_line": source.header_line})
+    finally:
+        raw.close()  # the spilled values' file, if any
 
 
 def describe_csv(spec: dict, base_dir: Path | str | None) -> str:

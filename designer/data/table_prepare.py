@@ -1,20 +1,29 @@
 """From a table's decoded columns to a ``Dataset``: the seeded split, standardisation, in memory or streamed.
 
-Both ways give the same values: each feature is standardised with the mean and standard deviation of the
-training rows, computed in float64 exactly as NumPy's ``x[train].mean(axis=0)`` and ``.std(axis=0)`` compute
-them (a sum over rows in training order, pairwise for a single column), then rounded to float32. The rows are
-laid out as [training rows in split order, then validation rows], so ``x_train`` and ``x_val`` are two views
-of one array.
+Each feature is standardised with the mean and standard deviation of the training rows, computed in float64,
+then rounded to float32. The rows are laid out as [training rows in split order, then validation rows], so
+``x_train`` and ``x_val`` are two views of one array.
 
-A table whose float32 values fit the memory budget (``designer.data.store.memory_budget``) is built in memory,
-block of rows by block, so loading it never holds much more than the result. A bigger one is written,
-in chunks of rows, into a store entry keyed by the file and every option that changes the values; its
-tensors map that file and the dataset's ``release`` drops the pages read, so training streams it.
+- A small table's values are in memory: its statistics are NumPy's ``x[train].mean(axis=0)`` and
+  ``.std(axis=0)`` to the bit (a sum over rows in training order), and its rows are gathered directly.
+- A bigger table's values were spilled to a file while reading (``table_read.SPILL_BYTES``). They are read
+  front to back, a chunk of rows at a time on a few threads: one pass sums each chunk's training rows (its
+  mean and the sum of squared deviations, combined chunk after chunk: Chan, Golub and LeVeque's pairwise
+  update, no less accurate than one long sum), and one pass standardises each chunk and scatters its rows
+  to their places in the float32 array. Chunks are cut by the number of columns only, so the same file gives
+  the same statistics whatever the machine's memory and whether the dataset streams.
+
+A table whose float32 values fit the memory budget (``designer.data.store.memory_budget``) is built in
+memory. A bigger one is written, in chunks of rows, into a store entry keyed by the file and every option
+that changes the values; its tensors map that file and the dataset's ``release`` drops the pages read, so
+training streams it.
 """
 from __future__ import annotations
 
 import os
+import queue
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -25,6 +34,8 @@ from .table_read import Raw, free_unused_memory
 
 PREPARED_KIND = "tablex"
 BLOCK_BYTES = 8 << 20  # float64 rows gathered at a time: in the processor's cache, and little memory
+PASS_BYTES = 1 << 20  # float64 rows of a spilled table read at a time by each thread (fixes the statistics' chunks)
+PASS_CHUNKS = 8  # chunks of rows each task of a pass reads in turn
 STREAM_CHUNK_BYTES = 64 << 20  # float32 rows written at a time into a streamed dataset's file
 
 
@@ -41,7 +52,7 @@ def statistics(raw: Raw, train: np.ndarray, progress: Progress) -> tuple[np.ndar
     single feature), so blocks of training rows summed onto the running total, in training order, give the
     same bits without ever holding all the training rows.
     """
-    count, width = len(train), raw.x.shape[1]
+    count, width = len(train), raw.width
     name = raw.source.path.name
     if width == 1:
         values = raw.x[train]
@@ -78,7 +89,7 @@ def statistics(raw: Raw, train: np.ndarray, progress: Progress) -> tuple[np.ndar
 def _fill(out: np.ndarray, raw: Raw, rows: np.ndarray, scale: tuple | None, progress: Progress,
           done: int = 0, count: int = 0) -> None:
     """out[k] = the (standardised) features of row ``rows[k]``, rounded to float32."""
-    width = raw.x.shape[1]
+    width = raw.width
     for start, end in _blocks(len(rows), width):
         block = np.take(raw.x, rows[start:end], axis=0)
         raw.release()
@@ -91,39 +102,25 @@ def _fill(out: np.ndarray, raw: Raw, rows: np.ndarray, scale: tuple | None, prog
 
 
 # ------------------------------------------------------------------ rows in split order, by sequential I/O only
-# A table spilled to the cache is never gathered row by row from its memory map: a random read faults in a
-# whole run of pages around each row (64 KB on Linux), so a gather over a mapped file holds most of it. Its
-# rows are instead put in split order by an external bucket shuffle in a temporary file: pass 1 reads the
-# decoded file front to back and writes each row to the part of the temporary file that will hold its
-# position's bucket; pass 2 loads one bucket at a time, puts its rows in place and writes it back. Then the
-# statistics and the float32 rows are read from it front to back, a bucket at a time.
+# A streamed table's float32 rows are written to its entry in split order, and its spilled values are never
+# gathered row by row from a memory map: a random read faults in a whole run of pages around each row (64 KB
+# on Linux), so a gather over a mapped file holds most of it. Its rows are instead put in split order by an
+# external bucket shuffle in a temporary file: pass 1 reads the decoded file front to back and writes each row
+# to the part of the temporary file that will hold its position's bucket; pass 2 loads one bucket at a time,
+# puts its rows in place and writes it back. Then the float32 rows are read from it front to back, a bucket
+# at a time. (A table built in memory needs none of this: its rows are scattered into the array.)
 BUCKET_BYTES = 64 << 20  # float64 rows put in split order at a time
 READ_BYTES = 16 << 20  # float64 rows read from the decoded file at a time
-MEMORY_BUCKET_BYTES = 4 << 20  # the same, when the result is built in memory: little next to it
 
 
-def _pread(fd: int, out: np.ndarray, offset: int) -> None:
-    view = memoryview(out).cast("B")
-    done = 0
-    while done < len(view):
-        n = os.preadv(fd, [view[done:]], offset + done)
-        if n <= 0:
-            raise OSError(f"the dataset cache file ended early (at byte {offset + done})")
-        done += n
-
-
-def _pwrite(fd: int, values: np.ndarray, offset: int) -> None:
-    view = memoryview(np.ascontiguousarray(values)).cast("B")
-    done = 0
-    while done < len(view):
-        done += os.pwrite(fd, view[done:], offset + done)
+_pread, _pwrite = store.read_at, store.write_at
 
 
 class _Ordered:
     """The float64 rows of a spilled table in split order, in a temporary file: read back bucket by bucket."""
 
     def __init__(self, raw: Raw, order: np.ndarray, folder, progress: Progress, budget: int) -> None:
-        count, width = len(order), raw.x.shape[1]
+        count, width = len(order), raw.width
         self.count, self.width, self.row_bytes = count, width, width * 8
         self.name = raw.source.path.name
         self.bucket = max(1, min(BUCKET_BYTES, budget) // self.row_bytes)
@@ -170,13 +167,12 @@ class _Ordered:
             bucket_of[order[start:start + size]] = k
         filled = np.arange(buckets, dtype=np.int64) * size
         name = raw.source.path.name
-        source = os.open(raw.entry.folder / "x.npy", os.O_RDONLY)
-        try:
+        with raw.values_file() as (source, base):
             chunk = np.empty((min(self.read_rows, count), width))
             for start in range(0, count, self.read_rows):
                 end = min(count, start + self.read_rows)
                 rows = chunk[:end - start]
-                _pread(source, rows, store.HEADER_BYTES + start * self.row_bytes)
+                _pread(source, rows, base + start * self.row_bytes)
                 which = bucket_of[start:end]
                 if buckets > 1:
                     sort = np.argsort(which, kind="stable")
@@ -192,8 +188,6 @@ class _Ordered:
                     _pwrite(self.fd, rows, int(filled[0]) * self.row_bytes)
                     filled[0] += len(rows)
                 progress.update(end, 2 * count, f"Preparing {name}: ordering, {end:,} of {2 * count:,} rows")
-        finally:
-            os.close(source)
 
     def _place(self, order: np.ndarray, progress: Progress) -> None:
         """Pass 2: in each bucket the rows came in file order; put them in split order."""
@@ -211,63 +205,118 @@ class _Ordered:
                                                      f"{2 * count:,} rows")
 
 
-def _pairwise(ordered: _Ordered, start: int, n: int, leaf: int, transform) -> float:
-    """NumPy's pairwise sum of ``n`` single-column values from ``start``, a subtree at a time (its recursion)."""
-    if n <= leaf or n <= 128:
-        values = ordered.read(start, start + n)[:, 0]
-        if transform is not None:
-            values = transform(values)
-        return np.add.reduce(values)
-    half = n // 2
-    half -= half % 8
-    return _pairwise(ordered, start, half, leaf, transform) + _pairwise(ordered, start + half, n - half, leaf,
-                                                                       transform)
+# ------------------------------------------------------------------ passes over spilled rows in file order
+def _threads() -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
 
 
-def _ordered_statistics(ordered: _Ordered, trained: int, name: str, progress: Progress):
-    """``x[train].mean/std(axis=0)`` from the rows in split order, read front to back."""
-    width = ordered.width
-    if width == 1:
-        leaf = max(1, ordered.bucket)
-        mean = np.array([_pairwise(ordered, 0, trained, leaf, None)]) / trained
+class _Space:
+    """One thread's buffers for a pass: the rows read, and a float64 scratch of the same size or their float32 form.
+    Made once per pass on the calling thread and reused chunk after chunk: buffers freed by worker threads stay
+    with the C library's per-thread heaps (1M rows: 21 MB more at the peak), these are returned whole."""
 
-        def squared(values):
-            values = values - mean[0]
-            values *= values
-            return values
+    def __init__(self, rows: int, width: int, scratch: bool) -> None:
+        self.rows = np.empty((rows, width))
+        self.scratch = np.empty((rows, width)) if scratch else None
+        self.single = np.empty((rows, width), dtype=np.float32) if not scratch else None
 
-        std = np.sqrt(np.array([_pairwise(ordered, 0, trained, leaf, squared)]) / trained)
-    else:
-        totals = []
-        mean = None
-        for stage in range(2):
-            total = None
-            for first, rows in ordered.buckets(trained):
-                for start, end in _blocks(len(rows), width):
-                    block = np.empty((end - start + 1, width))
-                    block[1:] = rows[start:end]
-                    if stage:
-                        rest = block[1:]
-                        rest -= mean
-                        rest *= rest
-                    if total is None:
-                        total = np.add.reduce(block[1:], axis=0)
-                    else:
-                        block[0] = total
-                        total = np.add.reduce(block, axis=0)
-                done = stage * trained + first + len(rows)
-                progress.update(done, 2 * trained, f"Preparing {name}: statistics, {done:,} of {2 * trained:,} rows")
-            totals.append(total)
-            if not stage:
-                mean = total / trained
-        std = np.sqrt(totals[1] / trained)
-    std[std == 0] = 1.0
+
+def _file_order_pass(raw: Raw, work, progress: Progress, text: str, scratch: bool) -> list:
+    """``work(start, end, rows, space)`` on each chunk of the spilled float64 rows, read front to back on a few
+    threads (NumPy and the reads let go of the GIL); its results in chunk order. ``rows`` (a view of
+    ``space.rows``) and ``space``'s other buffers are the thread's own: ``work`` may change them."""
+    count, width = raw.rows, raw.width
+    step = max(1, PASS_BYTES // (width * 8))
+    starts = list(range(0, count, step))
+    results: list = [None] * len(starts)
+    threads = min(_threads(), -(-len(starts) // PASS_CHUNKS))
+    spaces = queue.SimpleQueue()
+    for _ in range(threads):
+        spaces.put(_Space(min(step, count), width, scratch))
+    stop = False
+
+    def task(first: int, fd: int | None, base: int) -> None:
+        space = spaces.get()
+        try:
+            for number in range(first, min(first + PASS_CHUNKS, len(starts))):
+                if stop:
+                    return
+                start = starts[number]
+                end = min(count, start + step)
+                rows = space.rows[:end - start]
+                if fd is None:
+                    np.copyto(rows, raw.x[start:end])
+                else:
+                    _pread(fd, rows, base + start * width * 8)
+                results[number] = work(start, end, rows, space)
+        finally:
+            spaces.put(space)
+
+    with raw.values_file() as where:
+        fd, base = where if where is not None else (None, 0)
+        with ThreadPoolExecutor(threads, thread_name_prefix="nn-designer-table") as pool:
+            tasks = [pool.submit(task, first, fd, base) for first in range(0, len(starts), PASS_CHUNKS)]
+            try:
+                for number, future in enumerate(tasks):
+                    future.result()
+                    done = min(count, (number + 1) * PASS_CHUNKS * step)
+                    progress.update(done, count, text.format(done=done, count=count))
+            finally:
+                stop = True
+                for future in tasks:
+                    future.cancel()
+    return results
+
+
+def _spilled_statistics(raw: Raw, training: np.ndarray, progress: Progress) -> tuple[np.ndarray, np.ndarray]:
+    """The training rows' mean and (population) standard deviation of each feature, from one pass in file
+    order: each chunk's count, mean and sum of squared deviations, combined chunk after chunk."""
+    def partial(start: int, end: int, rows: np.ndarray, space: _Space):
+        chosen = training[start:end]
+        k = int(np.count_nonzero(chosen))
+        if not k:
+            return 0, None, None
+        chosen = np.compress(chosen, rows, axis=0, out=space.scratch[:k])
+        mean = np.add.reduce(chosen, axis=0) / k
+        chosen -= mean
+        chosen *= chosen
+        return k, mean, np.add.reduce(chosen, axis=0)
+
+    text = f"Preparing {raw.source.path.name}: statistics, {{done:,}} of {{count:,}} rows"
+    n, mean, squares = 0, np.zeros(raw.width), np.zeros(raw.width)
+    for k, part_mean, part_squares in _file_order_pass(raw, partial, progress, text, scratch=True):
+        if not k:
+            continue
+        total = n + k
+        delta = part_mean - mean
+        mean = mean + delta * (k / total)
+        squares = squares + part_squares + delta * delta * (n * k / total)
+        n = total
+    std = np.sqrt(squares / n)
+    std[std == 0] = 1.0  # a constant column is centred, not divided by zero
     return mean, std
 
 
-def _emit(ordered: _Ordered, scale: tuple | None, name: str, progress: Progress, out: np.ndarray | None = None,
-          append=None) -> None:
-    """The float32 rows, standardised, into ``out`` or through ``append``, in split order."""
+def _scatter(raw: Raw, place: np.ndarray, scale: tuple | None, out: np.ndarray, progress: Progress) -> None:
+    """out[place[i]] = row i of the spilled table, standardised and rounded to float32: one pass in file order."""
+    def put(start: int, end: int, rows: np.ndarray, space: _Space) -> None:
+        if scale is not None:
+            rows -= scale[0]
+            rows /= scale[1]
+        single = space.single[:end - start]
+        np.copyto(single, rows, casting="same_kind")
+        out[place[start:end]] = single
+
+    _file_order_pass(raw, put, progress, f"Preparing {raw.source.path.name}: {{done:,}} of {{count:,}} rows",
+                     scratch=False)
+
+
+def _emit(ordered: _Ordered, scale: tuple | None, name: str, progress: Progress, append) -> None:
+    """The float32 rows, standardised, through ``append``, in split order."""
     count, width = ordered.count, ordered.width
     for first, rows in ordered.buckets():
         for start, end in _blocks(len(rows), width):
@@ -275,18 +324,17 @@ def _emit(ordered: _Ordered, scale: tuple | None, name: str, progress: Progress,
             if scale is not None:
                 block -= scale[0]
                 block /= scale[1]
-            if out is not None:
-                out[first + start:first + end] = block
-            else:
-                append(block.astype(np.float32))
+            append(block.astype(np.float32))
         done = first + len(rows)
         progress.update(done, count, f"Preparing {name}: {done:,} of {count:,} rows")
 
 
-def prepare(raw: Raw, y: np.ndarray, task: str, class_names: list[str], *, standardize: bool, split: float,
-            seed: int, progress: Progress, key_options: dict) -> Dataset:
-    """The dataset: split (stratified by class), standardised, in memory or streamed from the cache."""
-    count, width = raw.rows, raw.x.shape[1]
+def prepare(raw: Raw, task: str, class_names: list[str], *, standardize: bool, split: float, seed: int,
+            progress: Progress, key_options: dict) -> Dataset:
+    """The dataset of ``raw`` and its ``labels``: split (stratified by class), standardised, in memory or
+    streamed from the cache. It takes the labels off ``raw``: only their split-order copy is kept."""
+    y, raw.labels = raw.labels, None
+    count, width = raw.rows, raw.width
     name = raw.source.path.name
     streamed = count * width * 4 > store.memory_budget()
     key = source = None
@@ -304,8 +352,9 @@ def prepare(raw: Raw, y: np.ndarray, task: str, class_names: list[str], *, stand
     order = np.concatenate([train, val])
     del train, val
     y = y[order] if task == CLASSIFICATION else np.asarray(y[order], dtype=np.float32).reshape(count, -1)
+    free_unused_memory()  # the labels in file order, and the split's own arrays
     raw.release()
-    if raw.entry is None:  # the decoded values are in memory (a small table): gather the rows directly
+    if raw.x is not None and raw.entry is None:  # a small table, in memory: gather the rows directly
         train = order[:trained]
         scale = statistics(raw, train, progress) if standardize else None
         del train
@@ -326,23 +375,21 @@ def prepare(raw: Raw, y: np.ndarray, task: str, class_names: list[str], *, stand
             entry = writer.commit({"rows": count, "train": trained}, progress)
         return _dataset(raw, entry.arrays["x"], entry.arrays["y"], int(entry.meta["train"]), task, class_names,
                         entry.release)
+    # spilled to a file while reading: passes in file order, never a gather over the file
+    place = np.empty(count, dtype=np.int32 if count < 2**31 else np.int64)
+    place[order] = np.arange(count, dtype=place.dtype)  # where each row of the file goes
+    scale = _spilled_statistics(raw, place < trained, progress) if standardize else None
+    free_unused_memory()  # what the threads of that pass let go of
     if not streamed:
-        # in memory: small buffers next to the result (loading it should hold little more than the result)
-        x = np.empty((count, width), dtype=np.float32)
-        ordered = _Ordered(raw, order, raw.entry.folder.parent, progress, MEMORY_BUCKET_BYTES)
         del order
-        try:
-            free_unused_memory()
-            scale = _ordered_statistics(ordered, trained, name, progress) if standardize else None
-            _emit(ordered, scale, name, progress, out=x)
-        finally:
-            ordered.close()
+        x = np.empty((count, width), dtype=np.float32)
+        _scatter(raw, place, scale, x, progress)
         return _dataset(raw, x, y, trained, task, class_names, None)
+    del place
     with store.EntryWriter(key, source) as writer:
         ordered = _Ordered(raw, order, writer.folder, progress, BUCKET_BYTES)
         del order
         try:
-            scale = _ordered_statistics(ordered, trained, name, progress) if standardize else None
             xs = writer.array("x", np.float32, (width,))
             _emit(ordered, scale, name, progress, append=xs.append)
         finally:
@@ -361,6 +408,6 @@ def _dataset(raw: Raw, x: np.ndarray, y: np.ndarray, trained: int, task: str, cl
     return Dataset(
         x_train=torch.from_numpy(x[:trained]), y_train=torch.from_numpy(y[:trained]),
         x_val=torch.from_numpy(x[trained:]), y_val=torch.from_numpy(y[trained:]),
-        task=task, num_classes=len(class_names) if classification else 0, input_shape=(raw.x.shape[1],),
+        task=task, num_classes=len(class_names) if classification else 0, input_shape=(raw.width,),
         is_sequence=False, class_names=list(class_names) if classification else [],
         feature_names=list(raw.features), name=raw.source.path.name, release=release)

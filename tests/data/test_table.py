@@ -92,10 +92,15 @@ OPTIONS = [{}, {"standardize": False, "seed": 5, "validation_split": 0.3}]
 
 @pytest.fixture(params=["memory", "spilled", "streamed"])
 def mode(request, monkeypatch):
-    """memory: as small tables load; spilled: tiny chunks, the decoded values in the cache; streamed: from there."""
+    """memory: as small tables load; spilled: tiny chunks, the decoded values spilled to a file and read back in
+    chunks of five rows on several threads (the statistics combined chunk after chunk); streamed: from the cache."""
+    from designer.data import table_prepare
+
     if request.param != "memory":
         monkeypatch.setattr(table_read, "CHUNK_BYTES", 97)
         monkeypatch.setattr(table_read, "SPILL_BYTES", 0)
+        monkeypatch.setattr(table_prepare, "PASS_BYTES", 8 * 3 * 5)
+        monkeypatch.setattr(table_prepare, "PASS_CHUNKS", 3)
     if request.param == "streamed":
         monkeypatch.setenv("NN_DESIGNER_MEMORY_BUDGET", "1")
     return request.param
@@ -146,9 +151,12 @@ def _entries():
     return sorted(p.name for p in root.iterdir()) if root.exists() else []
 
 
-def _spill(monkeypatch):
+def _spill(monkeypatch, dataset_bytes=3000 * 3 * 4):
+    """Tiny chunks, and the decoded values kept in a cache entry for the next load: as for a table whose
+    float32 dataset (``dataset_bytes``, scaled.csv's by default) is over half the memory budget, yet fits."""
     monkeypatch.setattr(table_read, "CHUNK_BYTES", 4096)
     monkeypatch.setattr(table_read, "SPILL_BYTES", 0)
+    monkeypatch.setenv("NN_DESIGNER_MEMORY_BUDGET", str(int(dataset_bytes * 1.6)))
 
 
 def test_a_changed_file_gets_a_new_cache_entry(tmp_path, monkeypatch):
@@ -236,11 +244,15 @@ def test_a_missing_value_in_a_parquet_file_is_named_by_row_and_column(tmp_path):
         load_dataset({"kind": "csv", "path": "junk.parquet"}, tmp_path)
 
 
-@pytest.mark.parametrize("stage", ["at once", "reading", "streaming"])
+@pytest.mark.parametrize("stage", ["at once", "reading", "preparing", "streaming"])
 def test_a_cancelled_load_raises_and_leaves_no_cache_entry(tmp_path, monkeypatch, stage):
+    from designer.data import table_prepare
+
     monkeypatch.setattr(table_read, "CHUNK_BYTES", 4096)
     monkeypatch.setattr(table_read, "SPILL_BYTES", 0)
-    monkeypatch.setenv("NN_DESIGNER_MEMORY_BUDGET", "1")
+    monkeypatch.setattr(table_prepare, "PASS_BYTES", 8 * 3 * 50)  # passes of many chunks, on threads
+    # preparing: in memory from the spilled values, cancelled in its passes; streaming: from the cache
+    monkeypatch.setenv("NN_DESIGNER_MEMORY_BUDGET", "1G" if stage == "preparing" else "1")
     (tmp_path / "s.csv").write_text(TABLES["scaled.csv"])
     cancel = threading.Event()
     if stage == "at once":
@@ -249,7 +261,7 @@ def test_a_cancelled_load_raises_and_leaves_no_cache_entry(tmp_path, monkeypatch
 
     def report(done, total, text):
         reports.append((done, total, text))
-        if (stage == "reading" and text.startswith("Reading")) or (stage == "streaming"
+        if (stage == "reading" and text.startswith("Reading")) or (stage in ("preparing", "streaming")
                                                                    and text.startswith("Preparing")):
             cancel.set()
 
