@@ -5,9 +5,10 @@ Figures, as ratios measured in one process (the machine is shared and noisy: eac
 and the ratio is the median of the per-pair ratios):
 
 - first load: ``load_dataset`` with an empty dataset cache (lists, stamps, decodes into a cache entry: on a
-  pool of spawned processes, one per core, for a folder of ``PROCESS_MIN_IMAGES`` or more, starting the
-  processes included; checks the entry, cuts the split) / a single-threaded Pillow loop (open, convert to L,
-  resize, to a float array). Issue 11 asks for at most 0.6. ``--in-process`` times the in-process path too.
+  pool of spawned processes, one per core but one, beside this process, for a folder of
+  ``PROCESS_MIN_IMAGES`` or more, starting the processes included; checks the entry, cuts the split) / a
+  single-threaded Pillow loop (open, convert to L, resize, to a float array). Issue 11 asks for at most 0.6.
+  ``--in-process`` times the in-process path too.
 - second check: ``nn-designer check`` on a project using the folder, in process, once the cache holds the
   folder / the first ``check`` (empty cache). Issue 11 asks for at most 0.1.
 
@@ -192,7 +193,8 @@ def main() -> int:
     pillow_loop(files[:200])
     pooled = images._workers() > 1 and len(files) >= images.PROCESS_MIN_IMAGES
     print(f"{len(files):,} {SIDE}x{SIDE} PNGs in {folder}; decoded on "
-          + (f"{images._workers()} spawned processes" if pooled else f"this process ({images._workers()} cores)"))
+          + (f"{images._processes(images._workers())} spawned process(es) and this one" if pooled
+             else f"this process ({images._workers()} cores)"))
 
     base_times, first_times, ratios = first_loads(files, folder, args.repeats)
     print(f"first load   Pillow loop {statistics.median(base_times):6.2f} s   load_dataset, empty cache "

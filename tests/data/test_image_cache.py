@@ -318,14 +318,14 @@ def test_the_process_pool_gives_the_same_dataset_bit_for_bit(many, folder, proce
     assert processes and processes[0] is not None  # the pool did start
     assert_same(pooled, legacy(many, size=(5, 4), seed=2))
     # 16-bit, palette, JPEG and resized pictures alike, grey and colour, every chunk decoded by the workers
-    monkeypatch.setattr(images, "STOLEN_BYTES", 0)
+    monkeypatch.setattr(images, "AHEAD_BYTES", 0)
     assert_same(load_dataset(spec(folder, size=[4, 3], grayscale=True)), legacy(folder, size=(4, 3), grayscale=True))
     assert_same(load_dataset(spec(folder, size=[9, 7], seed=5)), legacy(folder, size=(9, 7), seed=5))
     assert len(processes) == 3
 
 
 def test_a_bad_image_decoded_in_a_worker_is_named(tmp_path, many, processes, monkeypatch, _dataset_cache):
-    monkeypatch.setattr(images, "STOLEN_BYTES", 0)  # the worker decodes it, not this process
+    monkeypatch.setattr(images, "AHEAD_BYTES", 0)  # the worker decodes it, not this process
     (many / "a" / "017.png").write_bytes(b"this is not a PNG")
     with pytest.raises(DataError, match=r"^cannot read image 'many/a/017\.png': cannot identify") as caught:
         load_dataset({"kind": "images", "path": "many", "size": [4, 4]}, base_dir=tmp_path)
@@ -356,6 +356,18 @@ def test_a_pool_that_breaks_hands_the_rest_to_this_process(many, processes, monk
     def broken(*args):
         raise BrokenProcessPool("a worker died")
 
-    monkeypatch.setattr(images, "STOLEN_BYTES", 0)
+    monkeypatch.setattr(images, "AHEAD_BYTES", 0)
     monkeypatch.setattr(images.ProcessPoolExecutor, "submit", lambda self, *args: broken())
     assert_same(load_dataset(spec(many, size=[5, 4], seed=2)), legacy(many, size=(5, 4), seed=2))
+
+
+def test_a_load_from_the_cache_starts_no_process_and_a_changed_folder_is_decoded_again(many, processes,
+                                                                                         _dataset_cache):
+    expected = legacy(many, size=(5, 4), seed=2)
+    assert_same(load_dataset(spec(many, size=[5, 4], seed=2)), expected)
+    assert len(processes) == 1 and processes[0] is not None  # started while the files were stat'ed
+    assert_same(load_dataset(spec(many, size=[5, 4], seed=2)), expected)
+    assert len(processes) == 1  # the entry of the same folder and options was found: no pool
+    replace_keeping_size(many / "a" / "017.png", GREEN)  # the same entry is found, but its key is another
+    assert_same(load_dataset(spec(many, size=[5, 4], seed=2)), legacy(many, size=(5, 4), seed=2))
+    assert len(processes) == 2 and len(entries(_dataset_cache)) == 1
