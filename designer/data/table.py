@@ -74,16 +74,33 @@ def _numeric_target(raw: Raw, values: np.ndarray, target: str, task: str | None)
         text = found.get(target, str(values[row]))
         _, problem = bad_number([text]) or (0, f"{text!r} is not a finite number")
         raise raw.source.where(line, row, target, problem)
+    counted = None
     if task is None:
         whole = bool(np.all(values == np.round(values)))
-        few = whole and len(np.unique(values[:1 << 20])) <= INFERRED_CLASS_LIMIT \
-            and len(np.unique(values)) <= INFERRED_CLASS_LIMIT
+        counted = _counted_classes(values) if whole else None
+        if counted is not None:
+            few = len(counted[0]) <= INFERRED_CLASS_LIMIT
+        else:
+            few = whole and len(np.unique(values[:1 << 20])) <= INFERRED_CLASS_LIMIT \
+                and len(np.unique(values)) <= INFERRED_CLASS_LIMIT
         task = CLASSIFICATION if few else REGRESSION
     if task == REGRESSION:
         return values[:, None], task, []
-    distinct, labels = np.unique(values, return_inverse=True)
+    distinct, labels = counted if counted is not None else np.unique(values, return_inverse=True)
     names = [str(int(v)) if v == int(v) else f"{v:g}" for v in distinct]
     return labels.reshape(-1).astype(np.int64), task, names
+
+
+def _counted_classes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``np.unique(values, return_inverse=True)`` for whole numbers within a span of 65,536, by counting
+    rather than sorting (1M labels: 4 ms against three sorts, 40 ms); None for other values."""
+    low, high = values.min(), values.max()
+    if not high - low < 1 << 16:
+        return None
+    offsets = (values - low).astype(np.intp)
+    present = np.bincount(offsets, minlength=int(high - low) + 1) > 0
+    index = np.cumsum(present) - 1  # each present value's place among the distinct ones
+    return np.flatnonzero(present) + low, index[offsets]
 
 
 def _target(raw: Raw, target: str, task: str | None) -> tuple[np.ndarray, str, list[str]]:

@@ -8,6 +8,8 @@ import threading
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from designer.data import DataError, LoadCancelled, Progress, load_dataset
 from designer.data import store, table_read
@@ -361,3 +363,19 @@ def test_an_empty_target_field_means_the_last_column_as_a_missing_one_does(tmp_p
         empty = load_dataset({"kind": "csv", "path": "t.csv", "target": blank}, tmp_path)
         assert empty.class_names == left_out.class_names == ["x", "y"] and empty.feature_names == ["a", "b"]
         assert torch.equal(empty.x_train, left_out.x_train)
+
+
+@given(st.lists(st.integers(-70_000, 70_000), min_size=1, max_size=300), st.integers(0, 3))
+def test_labels_counted_are_those_numpy_sorts(values, spread):
+    """Whole-number targets get their classes by counting: the classes and each row's index as np.unique's."""
+    from designer.data.table import _counted_classes
+
+    values = np.array(values, dtype=np.float64) * (1 + spread)  # spans above and below the counting limit
+    counted = _counted_classes(values)
+    distinct, labels = np.unique(values, return_inverse=True)
+    if values.max() - values.min() < 1 << 16:
+        assert counted is not None
+        assert counted[0].dtype == distinct.dtype and np.array_equal(counted[0], distinct)
+        assert np.array_equal(counted[1], labels.reshape(-1))
+    else:
+        assert counted is None
