@@ -237,9 +237,11 @@ class EntryWriter:
         _remove_same_source(self.root, self.source, self.key)
         try:
             os.replace(self.folder, final)
-        except OSError:  # another process built the same entry first: use theirs (it is checked on opening)
+        except OSError:  # another process built the same entry first: use theirs, checked on opening
             shutil.rmtree(self.folder, ignore_errors=True)
-        entry = open_entry(self.key, self.root)
+            entry = open_entry(self.key, self.root)
+        else:  # what was just written and checksummed: mapped without reading it all again
+            entry = _opened(final, manifest)
         if entry is None:
             raise OSError(f"the dataset cache entry {final} could not be read back")
         self.committed = entry
@@ -334,6 +336,12 @@ def open_entry(key: str, root: Path | None = None, progress: Progress = SILENT, 
     if manifest is None:
         shutil.rmtree(folder, ignore_errors=True)
         return None
+    return _opened(folder, manifest)
+
+
+def _opened(folder: Path, manifest: dict) -> Entry | None:
+    """The entry in ``folder``, its arrays mapped as ``manifest`` describes them; None (and the folder
+    deleted) if they cannot be."""
     arrays, maps = {}, []
     try:
         for name, spec in manifest["files"].items():

@@ -451,6 +451,7 @@ class Reader:
         self.text = text_target
         self.hint = feature_hint
         self.progress = progress
+        self._spare: list[np.ndarray] = []
 
     # -- Python's reading of one CSV piece, exact and slow: only where pyarrow refused it
     def _python_chunk(self, data, line: int, offset: int, row: int, last: bool) -> tuple[_Chunk, bool]:
@@ -479,6 +480,21 @@ class Reader:
                 local, codes = np.unique(np.array(texts, dtype=object), return_inverse=True)
                 chunk.local, chunk.codes = [str(t) for t in local], codes.reshape(-1).astype(np.int64)
         return chunk
+
+    # -- buffers of decoded rows, used again once their rows are written out (see recycle)
+    def _rows_buffer(self, rows: int) -> np.ndarray:
+        while self._spare:
+            spare = self._spare.pop()
+            if len(spare) >= rows:
+                return spare[:rows]
+        return np.empty((rows + rows // 8, len(self.features)))[:rows]  # room for a piece with more rows
+
+    def recycle(self, chunk: "_Chunk") -> None:
+        """The chunk's rows are written out: its buffer may hold another piece's (pieces of similar size
+        reuse their buffers rather than have the C library map and fault in fresh ones)."""
+        base = chunk.features.base
+        if isinstance(base, np.ndarray) and base.ndim == 2 and len(self._spare) < 3:
+            self._spare.append(base)
 
     # -- pyarrow's reading of one CSV piece
     def _arrow_chunk(self, data: memoryview, whole: bytes) -> _Chunk | None:
@@ -510,7 +526,7 @@ class Reader:
         rows = table.num_rows
         # each column's pieces straight into one [rows, features] array: no concatenated copy of a column in
         # pyarrow's pool and no second copy stacking the columns
-        values = np.empty((rows, len(self.features)))
+        values = self._rows_buffer(rows)
         for k, name in enumerate(self.features):
             _into(values[:, k], table.column(name))
         if not np.isfinite(values).all():
@@ -535,18 +551,28 @@ class Reader:
         newline = source.newline
         offset = source.data_offset
         want = CHUNK_BYTES
+        # Pieces are read into three buffers in turn, made once: one parsed, one handed on, one being read. Fresh
+        # buffers for each piece would have the C library map and fault in 8 MB again and again.
+        buffers: list[bytearray] = [bytearray(0)] * 3
+        turn = 0
         with open(source.path, "rb") as handle:
             while True:
-                handle.seek(offset)
-                data = handle.read(want)
-                if len(data) < want:  # the end of the file
-                    if data:
-                        yield memoryview(data), data, offset, True
-                    return
-                cut = _cut(data, newline)
-                if cut < 0:  # a line longer than a chunk: read more at once
-                    want *= 2
-                    continue
+                turn = (turn + 1) % 3  # the buffer of the piece before last: handed on and done with
+                while True:
+                    if len(buffers[turn]) != want:
+                        buffers[turn] = bytearray(want)
+                    data = buffers[turn]
+                    handle.seek(offset)
+                    read = handle.readinto(data)
+                    if read < want:  # the end of the file
+                        if read:
+                            data = bytes(memoryview(data)[:read])
+                            yield memoryview(data), data, offset, True
+                        return
+                    cut = _cut(data, newline)
+                    if cut >= 0:
+                        break
+                    want *= 2  # a line longer than a chunk: read more at once
                 want = CHUNK_BYTES
                 yield memoryview(data)[:cut], data, offset, False
                 offset += cut  # the rest is read again as the start of the next piece
@@ -895,10 +921,12 @@ def _read(source: Source, features: list[str], target: str, text: bool, hint: st
                 if arrays is not None:
                     arrays[0].append(chunk.features)
                     arrays[1].append(y)
+                    reader.recycle(chunk)
                     continue
                 held_target.append(y)
                 if spill is not None:
                     spill.append(chunk.features)
+                    reader.recycle(chunk)
                     continue
                 held.append(chunk.features)
                 held_bytes += chunk.rows * (width + 1) * 8
@@ -979,3 +1007,4 @@ def _space_error(source: Source, exc: OSError) -> DataError:
     root = store.cache_root()
     return DataError(f"{source.shown}: cannot write the decoded table to the dataset cache folder {root}: "
                      f"{exc.strerror or exc}; free some space, or set NN_DESIGNER_CACHE to another folder")
+
