@@ -99,7 +99,7 @@ def load_ratios(path: Path, repeats: int) -> None:
         again = _timed(lambda: load_dataset({"kind": "csv", "path": str(path)}))
         entries = len(os.listdir(cache))
     print(f"  (a second load: {again:.2f} s; {entries} cache entries: a table whose dataset fits in memory is "
-          f"read again, as fast as a checked entry)")
+          f"read again)")
 
 
 MEMORY_CHILD = textwrap.dedent("""
