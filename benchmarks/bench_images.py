@@ -187,14 +187,16 @@ def main() -> int:
     folder = ensure_folder(args.images)
     from designer.data import load_dataset
     from designer.data import images
+    from designer.data.cores import usable_cores
 
     files = image_files(folder)
     load_dataset({"kind": "builtin", "name": "xor"})  # torch imported outside the timings
     pillow_loop(files[:200])
-    pooled = images._workers() > 1 and len(files) >= images.PROCESS_MIN_IMAGES
+    cores = usable_cores()
+    pooled = cores > 1 and len(files) >= images.PROCESS_MIN_IMAGES
     print(f"{len(files):,} {SIDE}x{SIDE} PNGs in {folder}; decoded on "
-          + (f"{images._processes(images._workers())} spawned process(es) and this one" if pooled
-             else f"this process ({images._workers()} cores)"))
+          + (f"{images._processes(cores)} spawned process(es) and this one" if pooled
+             else f"this process ({cores} cores)"))
 
     base_times, first_times, ratios = first_loads(files, folder, args.repeats)
     print(f"first load   Pillow loop {statistics.median(base_times):6.2f} s   load_dataset, empty cache "

@@ -30,6 +30,7 @@ from typing import Iterator
 
 import numpy as np
 
+from .cores import usable_cores
 from .dataset import CLASSIFICATION, Dataset, split_indices
 from .errors import SILENT, DataError, Progress
 from .options import is_whole, flag_of, path_of, seed_of, validation_split_of
@@ -229,13 +230,6 @@ def _decode_in_worker(files: list[str], shown: str, grayscale: bool, height: int
     return _pictures(files, shown, grayscale, height, width, SILENT)
 
 
-def _workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
 def _decoded(files: list[str], shown: str, grayscale: bool, height: int, width: int, progress: Progress,
              workers: int, pool: ProcessPoolExecutor | None = None,
              out: np.ndarray | None = None) -> Iterator[np.ndarray]:
@@ -248,20 +242,17 @@ def _decoded(files: list[str], shown: str, grayscale: bool, height: int, width: 
     on this thread and timed, the next ``2 * workers`` chunks on the pool; if the pool was not clearly
     faster per picture, the rest is decoded on this thread. Progress is reported (and a cancel
     noticed) on this thread between chunks; the workers also stop at their next picture once cancelled.
-    ``pool``: the processes of :func:`_process_pool` (``workers - 1``), started already; this shuts it down.
+    ``pool``: the processes of :func:`_process_pool` (``workers - 1``), started already; shut down once the
+    decoding ends (whoever started it shuts it down too, for a load cancelled before decoding began).
     ``out``: an array for all the floats, ``[len(files), channels, height, width]``; the chunks are its rows.
     """
     done = 0
-    try:
-        for chunk in _chunks(files, shown, grayscale, height, width, progress, workers, pool, out):
-            if out is not None and chunk.base is not out:  # decoded on threads: copied into its rows
-                out[done:done + len(chunk)] = chunk
-                chunk = out[done:done + len(chunk)]
-            done += len(chunk)
-            yield chunk
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+    for chunk in _chunks(files, shown, grayscale, height, width, progress, workers, pool, out):
+        if out is not None and chunk.base is not out:  # decoded on threads: copied into its rows
+            out[done:done + len(chunk)] = chunk
+            chunk = out[done:done + len(chunk)]
+        done += len(chunk)
+        yield chunk
 
 
 def _chunks(files: list[str], shown: str, grayscale: bool, height: int, width: int, progress: Progress,
@@ -276,12 +267,9 @@ def _chunks(files: list[str], shown: str, grayscale: bool, height: int, width: i
     progress.update(0, count, DECODING)
     if pool is None and workers > 1 and count >= PROCESS_MIN_IMAGES:
         pool = _process_pool(workers)
-    if pool is not None:
-        try:
-            yield from _decoded_in_processes(pool, _processes(workers), files, shown, grayscale, height, width,
-                                             progress, step, out)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+    if pool is not None:  # shut down by _decoded_in_processes, however it ends
+        yield from _decoded_in_processes(pool, _processes(workers), files, shown, grayscale, height, width,
+                                         progress, step, out)
         return
     clock = time.perf_counter()
     chunk = decode(0)
@@ -510,7 +498,7 @@ def load_images(spec: dict, base_dir: Path | str | None, progress: Progress = SI
     source = f"{folder.resolve()} {height}x{width} {'grey' if grayscale else 'colour'}"
     streamed = count * channels * height * width * 4 > memory_budget()
     cached = _cached_key(source)
-    workers = _workers()
+    workers = usable_cores()
     pool = None
     if cached is None and workers > 1 and count >= PROCESS_MIN_IMAGES:
         pool = _started_pool(workers, (shown, grayscale, height, width))

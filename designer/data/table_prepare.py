@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from . import store
+from .cores import usable_cores
 from .dataset import CLASSIFICATION, Dataset, split_indices
 from .errors import Progress
 from .table_read import Raw, free_unused_memory
@@ -37,6 +38,13 @@ BLOCK_BYTES = 8 << 20  # float64 rows gathered at a time: in the processor's cac
 PASS_BYTES = 1 << 20  # float64 rows of a spilled table read at a time by each thread (fixes the statistics' chunks)
 PASS_CHUNKS = 8  # chunks of rows each task of a pass reads in turn
 STREAM_CHUNK_BYTES = 64 << 20  # float32 rows written at a time into a streamed dataset's file
+
+
+def _standardise(rows: np.ndarray, scale: tuple | None) -> None:
+    """Centre and scale float64 ``rows`` in place by ``scale`` (mean, std); nothing when it is None."""
+    if scale is not None:
+        rows -= scale[0]
+        rows /= scale[1]
 
 
 def _blocks(count: int, width: int, size: int = BLOCK_BYTES):
@@ -93,9 +101,7 @@ def _fill(out: np.ndarray, raw: Raw, rows: np.ndarray, scale: tuple | None, prog
     for start, end in _blocks(len(rows), width):
         block = np.take(raw.x, rows[start:end], axis=0)
         raw.release()
-        if scale is not None:
-            block -= scale[0]
-            block /= scale[1]
+        _standardise(block, scale)
         out[start:end] = block
         if count:
             progress.update(done + end, count, f"Preparing {raw.source.path.name}: {done + end:,} of {count:,} rows")
@@ -111,9 +117,6 @@ def _fill(out: np.ndarray, raw: Raw, rows: np.ndarray, scale: tuple | None, prog
 # at a time. (A table built in memory needs none of this: its rows are scattered into the array.)
 BUCKET_BYTES = 64 << 20  # float64 rows put in split order at a time
 READ_BYTES = 16 << 20  # float64 rows read from the decoded file at a time
-
-
-_pread, _pwrite = store.read_at, store.write_at
 
 
 class _Ordered:
@@ -143,19 +146,13 @@ class _Ordered:
             except OSError:
                 pass
 
-    def buckets(self, end: int | None = None):
-        """(start, rows) of each bucket in split order up to row ``end``, read into one reused buffer."""
-        end = self.count if end is None else end
-        buffer = np.empty((min(self.bucket, max(end, 1)), self.width))
-        for start in range(0, end, self.bucket):
-            rows = buffer[:min(self.bucket, end - start)]
-            _pread(self.fd, rows, start * self.row_bytes)
+    def buckets(self):
+        """(start, rows) of each bucket in split order, read into one reused buffer."""
+        buffer = np.empty((min(self.bucket, max(self.count, 1)), self.width))
+        for start in range(0, self.count, self.bucket):
+            rows = buffer[:min(self.bucket, self.count - start)]
+            store.read_at(self.fd, rows, start * self.row_bytes)
             yield start, rows
-
-    def read(self, start: int, end: int) -> np.ndarray:
-        rows = np.empty((end - start, self.width))
-        _pread(self.fd, rows, start * self.row_bytes)
-        return rows
 
     def _scatter(self, raw: Raw, order: np.ndarray, progress: Progress) -> None:
         """Pass 1: each row of the decoded file, in file order, to its bucket's part of the temporary file."""
@@ -172,7 +169,7 @@ class _Ordered:
             for start in range(0, count, self.read_rows):
                 end = min(count, start + self.read_rows)
                 rows = chunk[:end - start]
-                _pread(source, rows, base + start * self.row_bytes)
+                store.read_at(source, rows, base + start * self.row_bytes)
                 which = bucket_of[start:end]
                 if buckets > 1:
                     sort = np.argsort(which, kind="stable")
@@ -181,11 +178,11 @@ class _Ordered:
                     first = 0
                     for k in np.flatnonzero(counts).tolist():
                         n = int(counts[k])
-                        _pwrite(self.fd, rows[first:first + n], int(filled[k]) * self.row_bytes)
+                        store.write_at(self.fd, rows[first:first + n], int(filled[k]) * self.row_bytes)
                         filled[k] += n
                         first += n
                 else:
-                    _pwrite(self.fd, rows, int(filled[0]) * self.row_bytes)
+                    store.write_at(self.fd, rows, int(filled[0]) * self.row_bytes)
                     filled[0] += len(rows)
                 progress.update(end, 2 * count, f"Preparing {name}: ordering, {end:,} of {2 * count:,} rows")
 
@@ -200,18 +197,14 @@ class _Ordered:
             where = np.argsort(order[start:end], kind="stable")  # rows[i] belongs at where[i]
             out = placed[:len(rows)]
             out[where] = rows
-            _pwrite(self.fd, out, start * self.row_bytes)
+            store.write_at(self.fd, out, start * self.row_bytes)
             progress.update(count + end, 2 * count, f"Preparing {self.name}: ordering, {count + end:,} of "
                                                      f"{2 * count:,} rows")
 
 
 # ------------------------------------------------------------------ passes over spilled rows in file order
 def _threads() -> int:
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(1, min(4, cores))
+    return min(4, usable_cores())
 
 
 class _Space:
@@ -251,7 +244,7 @@ def _file_order_pass(raw: Raw, work, progress: Progress, text: str, scratch: boo
                 if fd is None:
                     np.copyto(rows, raw.x[start:end])
                 else:
-                    _pread(fd, rows, base + start * width * 8)
+                    store.read_at(fd, rows, base + start * width * 8)
                 results[number] = work(start, end, rows, space)
         finally:
             spaces.put(space)
@@ -304,9 +297,7 @@ def _spilled_statistics(raw: Raw, training: np.ndarray, progress: Progress) -> t
 def _scatter(raw: Raw, place: np.ndarray, scale: tuple | None, out: np.ndarray, progress: Progress) -> None:
     """out[place[i]] = row i of the spilled table, standardised and rounded to float32: one pass in file order."""
     def put(start: int, end: int, rows: np.ndarray, space: _Space) -> None:
-        if scale is not None:
-            rows -= scale[0]
-            rows /= scale[1]
+        _standardise(rows, scale)
         single = space.single[:end - start]
         np.copyto(single, rows, casting="same_kind")
         out[place[start:end]] = single
@@ -321,9 +312,7 @@ def _emit(ordered: _Ordered, scale: tuple | None, name: str, progress: Progress,
     for first, rows in ordered.buckets():
         for start, end in _blocks(len(rows), width):
             block = rows[start:end]
-            if scale is not None:
-                block -= scale[0]
-                block /= scale[1]
+            _standardise(block, scale)
             append(block.astype(np.float32))
         done = first + len(rows)
         progress.update(done, count, f"Preparing {name}: {done:,} of {count:,} rows")

@@ -727,21 +727,29 @@ def _into(out: np.ndarray, column) -> None:
         start += n
 
 
+def _glibc():
+    """The C library where it is glibc (whose malloc_trim and mallopt are used here), else None."""
+    import ctypes
+    import platform
+
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        return ctypes.CDLL(None)
+    except OSError:
+        return None
+
+
 def free_unused_memory() -> None:
     """Give the memory freed after reading back to the system: pyarrow's pool and the C library's heap keep it."""
-    import ctypes
-    import sys
-
     try:
         import pyarrow as pa
         pa.default_memory_pool().release_unused()
     except (ImportError, AttributeError):
         pass
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL(None).malloc_trim(0)
-        except (OSError, AttributeError):
-            pass
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 _GLIBC_LOCK = threading.Lock()
@@ -752,18 +760,6 @@ M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 LOAD_THRESHOLDS = {M_MMAP_THRESHOLD: 16 << 20, M_TRIM_THRESHOLD: 128 << 10}
 #: afterwards: where glibc's own rule settles once a big buffer was freed (its 64-bit ceiling, trimming at twice it)
 SETTLED_THRESHOLDS = {M_MMAP_THRESHOLD: 32 << 20, M_TRIM_THRESHOLD: 64 << 20}
-
-
-def _glibc():
-    import ctypes
-    import platform
-
-    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
-        return None
-    try:
-        return ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return None
 
 
 @contextmanager
@@ -779,10 +775,11 @@ def buffers_returned_when_freed():
     speed; held at the load's values it ran three times slower). Elsewhere than glibc: nothing.
     """
     global _loads_running
-    mallopt = _glibc()
-    if mallopt is None:
+    libc = _glibc()
+    if libc is None:
         yield
         return
+    mallopt = libc.mallopt
     with _GLIBC_LOCK:
         _loads_running += 1
         if _loads_running == 1:
@@ -981,17 +978,17 @@ def _read(source: Source, features: list[str], target: str, text: bool, hint: st
     return raw
 
 
-def _expected_rows(source: Source, rows: int, read: int) -> int | None:
-    """How many rows the whole file will have, judging by the part read; None where that cannot be told."""
-    if source.format != "csv" or read <= 0:
+def _expected_rows(source: Source, rows: int, read: int) -> float | None:
+    """How many rows the whole file will have, judging by the ``read`` bytes that held ``rows``; None where
+    that cannot be told (Parquet and Arrow files)."""
+    if source.format != "csv":
         return None
-    return int(rows * max(1, source.size - source.data_offset) / read) + 1
+    return rows * max(1, source.size - source.data_offset) / max(read, 1)
 
 
 def _check_space(source: Source, features: list[str], rows: int, read: int) -> None:
     """Refuse, before writing, a table whose decoded copies would not fit on the cache's disk."""
-    total = max(1, source.size - source.data_offset) if source.format == "csv" else 0
-    expected = rows * total / max(read, 1) if total else rows
+    expected = _expected_rows(source, rows, read) or rows
     width = len(features)
     needed = int(expected * ((width + 1) * 8 + width * 4 + 8))  # raw float64 columns, then the prepared float32
     root = store.cache_root()
@@ -1007,4 +1004,3 @@ def _space_error(source: Source, exc: OSError) -> DataError:
     root = store.cache_root()
     return DataError(f"{source.shown}: cannot write the decoded table to the dataset cache folder {root}: "
                      f"{exc.strerror or exc}; free some space, or set NN_DESIGNER_CACHE to another folder")
-

@@ -126,7 +126,7 @@ def test_the_same_dataset_as_the_loader_before_the_cache_first_from_the_cache_an
 
 
 def test_the_thread_pool_gives_the_same_dataset(many, monkeypatch, decodes):
-    monkeypatch.setattr(images, "_workers", lambda: 2)
+    monkeypatch.setattr(images, "usable_cores", lambda: 2)
     monkeypatch.setattr(images, "POOL_GAIN", 0.0)  # the pool is always kept
     pooled = load_dataset(spec(many, size=[5, 4], seed=2))
     assert decodes[0] == 40
@@ -208,7 +208,7 @@ def test_a_damaged_streaming_entry_is_rebuilt_too(folder, monkeypatch, decodes, 
 def test_a_bad_image_is_named_with_folder_class_and_file(tmp_path, many, monkeypatch, _dataset_cache):
     (many / "a" / "017.png").write_bytes(b"this is not a PNG")
     for workers in (1, 2):
-        monkeypatch.setattr(images, "_workers", lambda: workers)
+        monkeypatch.setattr(images, "usable_cores", lambda: workers)
         monkeypatch.setattr(images, "POOL_GAIN", 0.0)
         with pytest.raises(DataError, match=r"cannot read image 'many/a/017\.png': cannot identify"):
             load_dataset({"kind": "images", "path": "many", "size": [4, 4]}, base_dir=tmp_path)
@@ -257,7 +257,7 @@ def cancel_after(updates):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_cancelling_raises_and_leaves_no_entry(many, monkeypatch, workers, _dataset_cache):
-    monkeypatch.setattr(images, "_workers", lambda: workers)
+    monkeypatch.setattr(images, "usable_cores", lambda: workers)
     monkeypatch.setattr(images, "POOL_GAIN", 0.0)
     progress, heard = cancel_after(3)
     with pytest.raises(LoadCancelled):
@@ -300,7 +300,7 @@ def test_without_a_writable_cache_a_folder_that_fits_in_memory_still_loads(folde
 def processes(monkeypatch):
     """Large-folder decoding forced on: a pool of two spawned processes for any folder."""
     monkeypatch.setattr(images, "PROCESS_MIN_IMAGES", 1)
-    monkeypatch.setattr(images, "_workers", lambda: 2)
+    monkeypatch.setattr(images, "usable_cores", lambda: 2)
     started = []
     original = images._process_pool
 
@@ -344,7 +344,7 @@ def test_cancelling_a_process_pool_load_leaves_no_entry_and_no_process(many, pro
 
 def test_without_processes_the_folder_is_decoded_here(many, monkeypatch):
     monkeypatch.setattr(images, "PROCESS_MIN_IMAGES", 1)
-    monkeypatch.setattr(images, "_workers", lambda: 2)
+    monkeypatch.setattr(images, "usable_cores", lambda: 2)
     monkeypatch.setattr(images.sys, "executable", "")  # nothing to spawn
     assert images._process_pool(2) is None
     assert_same(load_dataset(spec(many, size=[5, 4], seed=2)), legacy(many, size=(5, 4), seed=2))
