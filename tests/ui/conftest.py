@@ -73,7 +73,8 @@ def wait_for_data(qtbot, window, timeout: int = 30_000) -> None:
 
 
 class Recorder:
-    """Stands in for one modal question or message: remembers what it was asked, answers as told."""
+    """Stands in for one modal question or message: remembers what it was asked, answers as told (an answer
+    that is a function is called with the question's arguments)."""
 
     def __init__(self, answer=None):
         self.answer = answer
@@ -81,7 +82,40 @@ class Recorder:
 
     def __call__(self, *args):
         self.calls.append(args[1:])  # without the parent widget
-        return self.answer
+        return self.answer(*args[1:]) if callable(self.answer) else self.answer
+
+
+def make_window(qtbot, project=None, *, training: bool = True):
+    """A real window on ``project`` (without its training panels for ``training=False``), shown at 1100x750;
+    closed after the test without a save question, its training threads joined."""
+    from designer.ui.main_window import MainWindow
+
+    window = MainWindow(project, training=training)
+
+    def before_close(w):
+        w.undo_stack.setClean()
+        w._modified_outside_undo = False
+        if w.training:
+            w.training.shutdown()
+
+    qtbot.addWidget(window, before_close_func=before_close)
+    window.resize(1100, 750)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def assert_collected_on_the_gui_thread(qtbot) -> None:
+    """While a worker thread runs, automatic collection is off, and cyclic garbage is still collected (by
+    the GUI thread's timer)."""
+    import gc
+
+    assert not gc.isenabled()
+    garbage = [[] for _ in range(gc.get_threshold()[0] * 2)]
+    for item in garbage:
+        item.append(item)  # cycles: only a collection frees them
+    del garbage
+    qtbot.waitUntil(lambda: gc.get_count()[0] < gc.get_threshold()[0], timeout=5_000)  # collected by the GUI
 
 
 @pytest.fixture

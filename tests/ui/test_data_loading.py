@@ -22,7 +22,7 @@ from designer.graph import Graph, Layer
 from designer.project import Project, read_project
 from designer.ui.commands import AddLayerCommand
 
-from .conftest import wait_for_data
+from .conftest import assert_collected_on_the_gui_thread, wait_for_data
 from .test_training import answers, press, wait_idle  # noqa: F401 (answers: a fixture)
 
 ROWS = 200
@@ -182,12 +182,7 @@ def test_no_garbage_is_collected_on_the_loading_thread(qtbot, window, slow, tmp_
     assert gc.isenabled()
     w = window(csv_project(tmp_path))
     qtbot.waitUntil(lambda: bool(loading_threads(w)), timeout=10_000)
-    assert not gc.isenabled()
-    garbage = [[] for _ in range(gc.get_threshold()[0] * 2)]
-    for item in garbage:
-        item.append(item)  # cycles: only a collection frees them
-    del garbage
-    qtbot.waitUntil(lambda: gc.get_count()[0] < gc.get_threshold()[0], timeout=5_000)  # collected by the GUI
+    assert_collected_on_the_gui_thread(qtbot)
     slow.release.set()
     wait_for_data(qtbot, w)
     qtbot.waitUntil(lambda: not loading_threads(w), timeout=10_000)

@@ -18,7 +18,7 @@ from designer.ui import dialogs, settings
 from designer.ui.commands import UpdateLayerCommand
 from designer.ui.main_window import MainWindow
 
-from .conftest import Recorder
+from .conftest import Recorder, make_window
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
@@ -50,21 +50,6 @@ def export(model, path) -> None:
                           output_names=["y"])
 
 
-def make_window(qtbot, project: Project | None = None, *, training: bool = False) -> MainWindow:
-    window = MainWindow(project, training=training)
-
-    def before_close(w):
-        w.undo_stack.setClean()
-        if w.training:
-            w.training.shutdown()
-
-    qtbot.addWidget(window, before_close_func=before_close)
-    window.resize(1100, 750)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
-
-
 def edited_design() -> Project:
     g = Graph()
     g.add_layer(Layer("a", "input", (3,), position=(0, 0)))
@@ -79,7 +64,7 @@ def scene_ids(window: MainWindow) -> tuple[set[str], set[str]]:
 
 
 def test_the_file_menu_offers_import_after_open(qtbot):
-    window = make_window(qtbot)
+    window = make_window(qtbot, training=False)
     actions = [a for a in window.menu_file.actions() if not a.isSeparator()]
     names = [a.objectName() for a in actions]
     assert names.index("action_import") == names.index("action_open") + 1
@@ -90,7 +75,7 @@ def test_the_menu_asks_for_an_onnx_file_in_the_last_folder(qtbot, monkeypatch, m
     path, _model = mlp
     asked = []
     monkeypatch.setattr(dialogs, "ask_import_path", lambda parent, folder: asked.append(folder) or str(path))
-    window = make_window(qtbot)
+    window = make_window(qtbot, training=False)
     folder = settings.last_folder()
     window.action_import.trigger()
     assert asked == [folder]
@@ -101,7 +86,7 @@ def test_the_menu_asks_for_an_onnx_file_in_the_last_folder(qtbot, monkeypatch, m
 def test_import_puts_the_design_on_the_canvas_in_one_undo_step_with_its_weights(qtbot, mlp, save_asked,
                                                                                 errors_shown):
     path, model = mlp
-    window = make_window(qtbot, edited_design(), training=True)
+    window = make_window(qtbot, edited_design())
     window.undo_stack.push(UpdateLayerCommand(window.graph, "b", activation="tanh"))
     assert window.is_modified
 
@@ -156,7 +141,7 @@ def test_import_puts_the_design_on_the_canvas_in_one_undo_step_with_its_weights(
 def test_a_file_that_cannot_be_imported_leaves_the_design_as_it_was(qtbot, tmp_path, save_asked, errors_shown):
     bad = tmp_path / "x.onnx"
     bad.write_bytes(b"\x00\x13garbage, not a model\xff" * 10)
-    window = make_window(qtbot, edited_design())
+    window = make_window(qtbot, edited_design(), training=False)
     window.undo_stack.push(UpdateLayerCommand(window.graph, "b", activation="tanh"))
     before, undo_text = window.graph.to_dict(), window.undo_stack.undoText()
     project = window.project
@@ -181,7 +166,7 @@ def test_unsupported_nodes_are_named_one_line_each(qtbot, tmp_path, save_asked, 
 
     path = tmp_path / "odd.onnx"
     export(Odd(), path)
-    window = make_window(qtbot, edited_design())
+    window = make_window(qtbot, edited_design(), training=False)
     assert not window.import_path(path)
     (title, message), = errors_shown.calls
     assert title == "Cannot import model"
@@ -191,7 +176,7 @@ def test_unsupported_nodes_are_named_one_line_each(qtbot, tmp_path, save_asked, 
 
 def test_cancelling_the_save_question_keeps_the_design(qtbot, mlp, monkeypatch, errors_shown):
     monkeypatch.setattr(dialogs, "ask_save_changes", Recorder("cancel"))
-    window = make_window(qtbot, edited_design())
+    window = make_window(qtbot, edited_design(), training=False)
     window.undo_stack.push(UpdateLayerCommand(window.graph, "b", activation="tanh"))
     assert not window.import_path(mlp[0])
     assert set(window.graph.layers) == {"a", "b"} and window.project.name == "Mine"
@@ -199,7 +184,7 @@ def test_cancelling_the_save_question_keeps_the_design(qtbot, mlp, monkeypatch, 
 
 def test_a_model_dropped_on_the_window_is_imported(qtbot, mlp, save_asked, errors_shown):
     path, _model = mlp
-    window = make_window(qtbot)
+    window = make_window(qtbot, training=False)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     viewport = window.canvas.viewport()

@@ -17,9 +17,8 @@ from designer.graph import Layer
 from designer.project import read_project
 from designer.ui import dialogs, resource_path
 from designer.ui.commands import AddLayerCommand, UpdateLayerCommand
-from designer.ui.main_window import MainWindow
 
-from .conftest import Recorder
+from .conftest import Recorder, make_window
 
 torch = pytest.importorskip("torch")
 from safetensors.numpy import load_file  # noqa: E402  (after torch's skip: safetensors comes with it)
@@ -65,22 +64,6 @@ def finished_job(tmp_path_factory):
     write_job(xor(), job)
     run_job(job)
     return job
-
-
-def make_window(qtbot, project) -> MainWindow:
-    window = MainWindow(project)
-
-    def before_close(w):
-        w.undo_stack.setClean()
-        w._modified_outside_undo = False
-        if w.training:
-            w.training.shutdown()
-
-    qtbot.addWidget(window, before_close_func=before_close)
-    window.resize(1100, 750)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
 
 
 def export_through_the_menu(qtbot, window, monkeypatch, folder: Path) -> None:

@@ -18,6 +18,8 @@ from designer.project import Project, read_project
 from designer.ui import dialogs, resource_path
 from designer.ui.main_window import MainWindow
 
+from .conftest import assert_collected_on_the_gui_thread
+
 LONG_RUN = 100_000  # epochs: a run that only ends when stopped
 
 
@@ -471,12 +473,7 @@ def test_no_garbage_is_collected_on_the_worker_while_it_trains(qtbot, open_windo
     assert gc.isenabled()
     press(qtbot, window, controller.action_train)
     qtbot.waitUntil(lambda: len(controller.loss_plot.train.x) >= 1, timeout=30_000)
-    assert not gc.isenabled()
-    garbage = [[] for _ in range(gc.get_threshold()[0] * 2)]
-    for item in garbage:
-        item.append(item)  # cycles: only a collection frees them
-    del garbage
-    qtbot.waitUntil(lambda: gc.get_count()[0] < gc.get_threshold()[0], timeout=5_000)  # collected by the GUI
+    assert_collected_on_the_gui_thread(qtbot)
     press(qtbot, window, controller.action_stop)
     wait_idle(qtbot, window)
     assert gc.isenabled()

@@ -18,24 +18,7 @@ from designer.project import Project, read_project, write_project
 from designer.ui import dialogs, settings
 from designer.ui.main_window import MainWindow, examples
 
-
-class Recorder:
-    """Stands in for one modal question: remembers what it was asked, answers as told."""
-
-    def __init__(self, answer=None):
-        self.answer = answer
-        self.calls: list[tuple] = []
-
-    def __call__(self, *args):
-        self.calls.append(args[1:])  # without the parent widget
-        return self.answer(*args[1:]) if callable(self.answer) else self.answer
-
-
-@pytest.fixture
-def errors_shown(monkeypatch):
-    recorder = Recorder()
-    monkeypatch.setattr(dialogs, "show_error", recorder)
-    return recorder
+from .conftest import Recorder
 
 
 def make_window(qtbot, project: Project | None = None) -> MainWindow:
