@@ -35,7 +35,7 @@ from . import store
 from .errors import DataError, Progress
 from .options import MAX_TABLE_ROWS as MAX_ROWS
 
-CHUNK_BYTES = 8 << 20  # text parsed per pyarrow call: big enough for its threads, small for memory
+CHUNK_BYTES = 4 << 20  # text parsed per pyarrow call: big enough for its threads, small for memory
 SPILL_BYTES = 16 << 20  # float64 values kept in memory while reading; beyond that they go to the cache
 BATCH_ROWS = 1 << 18  # rows per record batch read from Parquet and Arrow files
 TEXT_LIMIT = 100_000  # distinct target texts remembered; past this the column cannot be class labels
@@ -560,7 +560,7 @@ class Reader:
         want = CHUNK_BYTES
         # Pieces are read into three buffers in turn, made once: one being parsed, one waiting for the parser, and
         # one handed on, then read into again. Fresh buffers for each piece would have the C library map and fault
-        # in 8 MB again and again.
+        # in 4 MB again and again.
         buffers: list[bytearray] = [bytearray(0)] * 3
         turn = 0
         with open(source.path, "rb") as handle:
