@@ -77,7 +77,7 @@ def statistics(raw: Raw, train: np.ndarray, progress: Progress) -> tuple[np.ndar
             for start, end in _blocks(count, width):
                 block = np.empty((end - start + 1, width))
                 block[0] = total
-                np.take(raw.x, train[start:end], axis=0, out=block[1:])
+                np.take(raw.x, train[start:end], axis=0, out=block[1:], mode="clip")  # no temporary copy
                 raw.release()
                 if stage:
                     rest = block[1:]
@@ -273,7 +273,10 @@ def _spilled_statistics(raw: Raw, training: np.ndarray, progress: Progress) -> t
         k = int(np.count_nonzero(chosen))
         if not k:
             return 0, None, None
-        chosen = np.compress(chosen, rows, axis=0, out=space.scratch[:k])
+        # np.compress(chosen, rows, out=...) is a take that copies through a temporary array (so that a bad index
+        # leaves ``out`` untouched): a fresh 1 MB that the C library then hands back and maps again, chunk after
+        # chunk (1M rows: 29,000 page faults, half this pass). These indices cannot be bad: "clip" takes directly.
+        chosen = np.take(rows, np.flatnonzero(chosen), axis=0, out=space.scratch[:k], mode="clip")
         mean = np.add.reduce(chosen, axis=0) / k
         chosen -= mean
         chosen *= chosen

@@ -453,6 +453,7 @@ class Reader:
         self.hint = feature_hint
         self.progress = progress
         self._spare: list[np.ndarray] = []
+        self._finite = np.empty(0, dtype=bool)
 
     # -- Python's reading of one CSV piece, exact and slow: only where pyarrow refused it
     def _python_chunk(self, data, line: int, offset: int, row: int, last: bool) -> tuple[_Chunk, bool]:
@@ -537,7 +538,10 @@ class Reader:
         values = self._rows_buffer(rows)
         for k, name in enumerate(self.features):
             _into(values[:, k], table.column(name))
-        if not np.isfinite(values).all():
+        if len(self._finite) < values.size:
+            self._finite = np.empty(values.size + values.size // 8, dtype=bool)
+        finite = self._finite[:values.size].reshape(values.shape)  # made once: see free_unused_memory
+        if not np.isfinite(values, out=finite).all():
             return None
         chunk = _Chunk(values, rows)
         if self.target is not None:
