@@ -529,9 +529,6 @@ class Reader:
     def _arrow_chunk(self, table) -> _Chunk | None:
         """A parsed piece's columns as one [rows, features] array and the target; None where a value is not
         finite (Python reads the piece again, to name it)."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         rows = table.num_rows
         # each column's pieces straight into one [rows, features] array: no concatenated copy of a column in
         # pyarrow's pool and no second copy stacking the columns
@@ -547,6 +544,9 @@ class Reader:
         if self.target is not None:
             column = table.column(self.target)
             if self.text:
+                import pyarrow as pa
+                import pyarrow.compute as pc  # only here: importing it maps some 7 MB of pyarrow's libraries
+
                 encoded = pc.dictionary_encode(column.combine_chunks() if column.num_chunks != 1 else column.chunk(0),
                                                memory_pool=pa.system_memory_pool())
                 chunk.local = encoded.dictionary.to_pylist()
