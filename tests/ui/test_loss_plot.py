@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QTimer
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QColor, QFontMetrics, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QWidget
 
-from designer.ui.training.loss_plot import LossPlot
+from designer.ui.training.loss_plot import TRAIN_COLOUR, VALIDATION_COLOUR, LossPlot
 
 
 @pytest.fixture
@@ -220,6 +220,42 @@ def test_a_stored_run_is_shown_with_its_change_markers(plot):
     labels = [item.label.textItem.toPlainText() for item in plot.loss.items
               if hasattr(item, "label") and getattr(item, "label", None) is not None]
     assert "lr 0.01" in labels
+
+
+def _painted(plot: LossPlot, item: pg.PlotItem, colour) -> int:
+    """How many pixels of ``item``'s plotting area, as the widget draws it now, are near ``colour``."""
+    image = plot.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(image.constBits(), dtype=np.uint8).reshape(image.height(), image.bytesPerLine() // 4, 4)
+    box = _on_widget(plot, item.getViewBox().sceneBoundingRect())
+    area = pixels[box.top():box.bottom(), box.left():box.right(), 2::-1].astype(int)  # BGRA: red, green, blue
+    near = np.abs(area - np.array([colour.red(), colour.green(), colour.blue()])).max(axis=2) < 40
+    return int(near.sum())
+
+
+def test_a_run_of_one_epoch_shows_its_losses_and_accuracy(plot, qtbot):
+    """One epoch is one point per curve, which pyqtgraph draws as nothing: reopening a project trained for
+    one epoch showed an empty loss plot, and a live run showed no validation loss until its second epoch."""
+    plot.show_run({"id": "run-1", "status": "stopped", "epochs": [1], "train_loss": [0.0204],
+                   "val_loss": [0.014], "train_accuracy": [0.99], "val_accuracy": [0.994]})
+    qtbot.wait(20)
+    for area, colour in ((plot.loss, TRAIN_COLOUR), (plot.loss, VALIDATION_COLOUR),
+                         (plot.accuracy, VALIDATION_COLOUR)):
+        assert _painted(plot, area, colour) >= 20, (area, colour.name())
+    plot.begin_run(classification=True)
+    plot.set_history([{"id": "run-0", "status": "stopped", "epochs": [1], "train_loss": [0.5], "val_loss": [0.6],
+                       "train_accuracy": [0.7], "val_accuracy": [0.6]}])  # the one-epoch run, behind a new one
+    alpha = plot.history_items[1].opts["pen"].color().alphaF()
+    faint = QColor(*(round(255 * (1 - alpha) + part * alpha) for part in VALIDATION_COLOUR.getRgb()[:3]))
+    qtbot.wait(20)
+    assert _painted(plot, plot.loss, faint) >= 10  # drawn faintly, over white
+    plot.add_epoch({"epoch": 1, "train_loss": 0.4, "val_loss": 0.45, "train_accuracy": 0.8, "val_accuracy": 0.75})
+    qtbot.waitUntil(lambda: plot.val_curve.xData is not None and len(plot.val_curve.xData) == 1)
+    qtbot.wait(20)
+    assert _painted(plot, plot.loss, VALIDATION_COLOUR) >= 20  # the first epoch's validation loss, live
+    plot.add_epoch({"epoch": 2, "train_loss": 0.3, "val_loss": 0.35, "train_accuracy": 0.85, "val_accuracy": 0.8})
+    qtbot.waitUntil(lambda: len(plot.val_curve.xData) == 2)
+    assert plot.val_curve.opts["symbol"] is None  # two points: the line, no dots on it
+    plot.end_run()
 
 
 def test_the_accuracy_axis_reads_in_three_percentages(qtbot):

@@ -48,6 +48,8 @@ RATE_HEIGHT = 72
 #: a learning rate that changes by less than this fraction over a run is drawn as not changing
 RATE_CHANGE = 1e-6
 #: the colours of runs drawn over the plot (none of them the live curves' blue, orange or green)
+#: pixels across the dot that stands for a curve of one point (see _dot_when_alone)
+LONE_POINT_SIZE = 7
 OVERLAY_COLOURS = (QColor("#7A5AF8"), QColor("#C11574"), QColor("#0E9384"), QColor("#8C564B"),
                    QColor("#667085"), QColor("#B54708"), QColor("#1D2939"), QColor("#DD2590"))
 
@@ -141,6 +143,23 @@ def _curve(plot: pg.PlotItem, colour: QColor, width: float = 2.0, name: str | No
     item.setSkipFiniteCheck(True)
     item.setData(connect="all")
     return item
+
+
+def _dot_when_alone(item: pg.PlotDataItem, points: int) -> None:
+    """Draw ``item``'s point as a dot while the curve has a single one: pyqtgraph draws a line of one point as
+    nothing, so the first epoch's validation loss did not show, nor any curve of a run of one epoch (on
+    reopening its project: an empty plot)."""
+    alone = points == 1
+    if getattr(item, "alone", False) == alone:
+        return
+    item.alone = alone
+    if alone:
+        item.setSymbol("o")
+        item.setSymbolSize(LONE_POINT_SIZE)
+        item.setSymbolBrush(item.opts["pen"].color())
+        item.setSymbolPen(None)
+    else:
+        item.setSymbol(None)
 
 
 class _Swatch(QWidget):
@@ -514,6 +533,7 @@ class LossPlot(QWidget):
                 item = pg.PlotDataItem(epochs[:n], values, pen=pg.mkPen(faint, width=1),
                                        connect="finite")
                 item.setZValue(-10)
+                _dot_when_alone(item, int(np.isfinite(values).sum()))
                 item.setToolTip(f"earlier run {run.get('id', '')} ({run.get('status', '')})")
                 plot.addItem(item)
                 # clipping needs the view box, so only once the item is in the plot
@@ -556,6 +576,7 @@ class LossPlot(QWidget):
                 item = pg.PlotDataItem(epochs[:n], values, pen=pg.mkPen(colour, width=width, style=style),
                                        connect="finite")
                 item.setZValue(-5)  # over the faint runs, under the live curves
+                _dot_when_alone(item, int(np.isfinite(values).sum()))
                 item.setToolTip(f"{run_id}: {key.replace('_', ' ').replace('val', 'validation')}")
                 item.overlay_key = key
                 plot.addItem(item)
@@ -602,6 +623,7 @@ class LossPlot(QWidget):
             if self._drawn.get(id(series)) != series.version:
                 self._drawn[id(series)] = series.version
                 item.setData(series.x, series.y, connect="all")
+                _dot_when_alone(item, series.size)
             if series.size:
                 right = max(right, float(series.x[-1]))
         if self._follow_x and self._live:
