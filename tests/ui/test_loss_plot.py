@@ -240,7 +240,7 @@ def test_a_run_of_one_epoch_shows_its_losses_and_accuracy(plot, qtbot):
     qtbot.wait(20)
     for area, colour in ((plot.loss, TRAIN_COLOUR), (plot.loss, VALIDATION_COLOUR),
                          (plot.accuracy, VALIDATION_COLOUR)):
-        assert _painted(plot, area, colour) >= 20, (area, colour.name())
+        assert _painted(plot, area, colour) >= 28, (area, colour.name())  # a whole dot (7 pixels across), not half
     plot.begin_run(classification=True)
     plot.set_history([{"id": "run-0", "status": "stopped", "epochs": [1], "train_loss": [0.5], "val_loss": [0.6],
                        "train_accuracy": [0.7], "val_accuracy": [0.6]}])  # the one-epoch run, behind a new one

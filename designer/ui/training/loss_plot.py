@@ -200,13 +200,15 @@ class LossPlot(QWidget):
         self.graphics.setBackground("w")
         self.loss = self.graphics.addPlot(row=0, col=0)
         self.loss.setLabel("left", "loss")
+        self.loss.getViewBox().setDefaultPadding(0.06)  # a stored run in view whole: dots at its ends whole too
         self.accuracy = self.graphics.addPlot(row=1, col=0)
         self.accuracy.setLabel("left", "accuracy")
         self.accuracy.setLabel("bottom", "epoch")
         self.accuracy.setXLink(self.loss)
         # the accuracy plot follows the loss plot's x range: if it auto-ranged on its own data,
         # the link would switch the loss plot's auto-range off
-        self.accuracy.setYRange(0.0, 1.0, padding=0.02)
+        # (room above 100% and below 0% for half a dot: see _dot_when_alone)
+        self.accuracy.setYRange(0.0, 1.0, padding=0.08)
         self.accuracy.disableAutoRange()
         # the accuracy plot is a third as tall as the loss plot: six tick labels overlapped there
         self.accuracy.getAxis("left").setTicks([ACCURACY_TICKS, []])
