@@ -537,7 +537,7 @@ class Reader:
             _into(values[:, k], table.column(name))
         if len(self._finite) < values.size:
             self._finite = np.empty(values.size + values.size // 8, dtype=bool)
-        finite = self._finite[:values.size].reshape(values.shape)  # made once: see free_unused_memory
+        finite = self._finite[:values.size].reshape(values.shape)  # made once, not for each piece
         if not np.isfinite(values, out=finite).all():
             return None
         chunk = _Chunk(values, rows)
