@@ -233,7 +233,7 @@ def _file_order_pass(raw: Raw, work, progress: Progress, text: str, scratch: boo
         spaces.put(_Space(min(step, count), width, scratch))
     stop = False
 
-    def task(first: int, fd: int | None, base: int) -> None:
+    def task(first: int, fd: int, base: int) -> None:
         space = spaces.get()
         try:
             for number in range(first, min(first + PASS_CHUNKS, len(starts))):
@@ -242,16 +242,12 @@ def _file_order_pass(raw: Raw, work, progress: Progress, text: str, scratch: boo
                 start = starts[number]
                 end = min(count, start + step)
                 rows = space.rows[:end - start]
-                if fd is None:
-                    np.copyto(rows, raw.x[start:end])
-                else:
-                    store.read_at(fd, rows, base + start * width * 8)
+                store.read_at(fd, rows, base + start * width * 8)
                 results[number] = work(start, end, rows, space)
         finally:
             spaces.put(space)
 
-    with raw.values_file() as where:
-        fd, base = where if where is not None else (None, 0)
+    with raw.values_file() as (fd, base):  # only a table whose values are in a file comes here
         with ThreadPoolExecutor(threads, thread_name_prefix="nn-designer-table") as pool:
             tasks = [pool.submit(task, first, fd, base) for first in range(0, len(starts), PASS_CHUNKS)]
             try:

@@ -456,7 +456,7 @@ class Reader:
         self._finite = np.empty(0, dtype=bool)
 
     # -- Python's reading of one CSV piece, exact and slow: only where pyarrow refused it
-    def _python_chunk(self, data, line: int, offset: int, row: int, last: bool) -> tuple[_Chunk, bool]:
+    def _python_chunk(self, data, line: int, offset: int, row: int, last: bool) -> _Chunk:
         source = self.source
         rows, lines = python_rows(source, data, line, offset)
         if self.target is not None and last and row == 0 and len(rows) < 2:

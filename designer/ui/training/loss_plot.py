@@ -47,9 +47,9 @@ ACCURACY_HEIGHT = 96
 RATE_HEIGHT = 72
 #: a learning rate that changes by less than this fraction over a run is drawn as not changing
 RATE_CHANGE = 1e-6
-#: the colours of runs drawn over the plot (none of them the live curves' blue, orange or green)
 #: pixels across the dot that stands for a curve of one point (see _dot_when_alone)
 LONE_POINT_SIZE = 7
+#: the colours of runs drawn over the plot (none of them the live curves' blue, orange or green)
 OVERLAY_COLOURS = (QColor("#7A5AF8"), QColor("#C11574"), QColor("#0E9384"), QColor("#8C564B"),
                    QColor("#667085"), QColor("#B54708"), QColor("#1D2939"), QColor("#DD2590"))
 
