@@ -288,6 +288,45 @@ def test_a_damaged_checkpoint_is_skipped_for_the_one_before(tmp_path, damage):
     _assert_same_weights(job / "trained.safetensors", whole / "trained.safetensors")
 
 
+class _Trap:
+    """Unpickled, it writes a file: what a pickle planted in a checkpoint could do."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return Path.write_text, (self.path, "ran")
+
+
+def test_a_checkpoint_is_a_safetensors_file_and_a_planted_pickle_runs_nothing(tmp_path):
+    import hashlib
+    import pickle
+
+    from safetensors import safe_open
+
+    project = _xor(epochs=3, batch_size=16)
+    project.training.update(schedule="step", step_size=1, gamma=0.8)
+    job = _job(tmp_path, "job", project)
+    first = _run(sys.executable, "train.py", "--epochs", "2", cwd=job)
+    assert first.returncode == 0, first.stderr
+    newest = job / "checkpoints" / "epoch-000002.ckpt"
+    data = newest.read_bytes()
+    magic = data[:data.index(b"\n") + 1]
+    payload = data[len(magic) + 32:]
+    (tmp_path / "payload.safetensors").write_bytes(payload)
+    with safe_open(str(tmp_path / "payload.safetensors"), "pt") as opened:  # tensors, and the rest as JSON
+        assert json.loads(opened.metadata()["state"]) and opened.keys()
+    # a pickle under the same header and a checksum that matches: refused as unreadable, never unpickled
+    marker = tmp_path / "unpickled"
+    planted = pickle.dumps(_Trap(marker))
+    newest.write_bytes(magic + hashlib.sha256(planted).digest() + planted)
+    second = _run(sys.executable, "train.py", "--epochs", "3", cwd=job)
+    assert second.returncode == 0, second.stderr
+    assert not marker.exists()
+    assert "skipping checkpoint checkpoints/epoch-000002.ckpt" in second.stderr
+    assert "resuming from checkpoints/epoch-000001.ckpt" in second.stderr
+
+
 def test_one_process_repeats_the_engines_losses_and_records_the_run(tmp_path):
     project = read_project(EXAMPLES / "spiral.nnd")
     job = _job(tmp_path, "one", project)

@@ -198,6 +198,7 @@ import zipfile
 from datetime import datetime, timezone
 
 import torch.distributed as dist
+from safetensors.torch import load as tensors_from_bytes
 from safetensors.torch import save as tensors_to_bytes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -223,8 +224,8 @@ def _here(name):
 
 DATA, START, TRAINED, CHECKPOINTS, PROJECT, RESULT = (
     _here(FILES[key]) for key in ("data", "start", "trained", "checkpoints", "project", "result"))
-#: a checkpoint file: these bytes, the SHA-256 of the rest, then torch.save's bytes
-MAGIC = b"NND-CKPT-1\n"
+#: a checkpoint file: these bytes, the SHA-256 of the rest, then a safetensors file of the state (checkpoint_bytes)
+MAGIC = b"NND-CKPT-2\n"
 #: epoch-000002.ckpt: after epoch 2; epoch-000002-batch-000033.ckpt: after epoch 2 and 33 batches of epoch 3
 CHECKPOINT_NAME = re.compile(r"epoch-(\d+)(?:-batch-(\d+))?\.ckpt")
 #: checkpoints kept: the newest, and the one before in case the newest is damaged
@@ -431,9 +432,7 @@ def save_checkpoint(state):
     The write (a temporary file, fsynced, renamed into place) takes milliseconds that training need not wait
     for; the next checkpoint and the end of the run wait for it (:func:`finish_checkpoint`).
     """
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    payload = buffer.getvalue()
+    payload = checkpoint_bytes(state)
     parts = [MAGIC, hashlib.sha256(payload).digest(), payload]
     finish_checkpoint()
     os.makedirs(CHECKPOINTS, exist_ok=True)
@@ -466,7 +465,7 @@ def finish_checkpoint():
 
 
 def read_checkpoint(path):
-    """The checkpoint's payload (torch.save's bytes); ValueError when it is not whole or not this job's."""
+    """The checkpoint's payload (see checkpoint_bytes); ValueError when it is not whole or not this job's."""
     with open(path, "rb") as handle:
         data = handle.read()
     if not data.startswith(MAGIC):
@@ -474,14 +473,60 @@ def read_checkpoint(path):
     digest, payload = data[len(MAGIC):len(MAGIC) + 32], data[len(MAGIC) + 32:]
     if len(digest) < 32 or hashlib.sha256(payload).digest() != digest:
         raise ValueError("damaged or half-written (its checksum does not match)")
-    state = parse_checkpoint(payload)
-    if state.get("job") != JOB["id"]:
+    if checkpoint_metadata(payload).get("job") != JOB["id"]:
         raise ValueError("it belongs to another export of the design")
     return payload
 
 
+def checkpoint_bytes(state):
+    """``state`` (tensors, numbers, text and None in dicts, lists and tuples) as a safetensors file: its tensors,
+    and in its metadata the rest as JSON ("state", each tensor there as {"tensor": its name}) and the job's id.
+
+    Not pickle: reading a checkpoint runs no code, whoever wrote the file. Floats go through JSON exactly (as
+    Python writes them back), dictionary keys keep their kinds (the optimizer's state is keyed by integers),
+    tuples stay tuples, and tensors come back on the CPU.
+    """
+    tensors = {}
+
+    def encoded(value):
+        if isinstance(value, torch.Tensor):
+            name = str(len(tensors))
+            tensors[name] = value.detach().to("cpu", copy=True).contiguous()
+            return {"tensor": name}
+        if isinstance(value, dict):
+            return {"dict": [[encoded(key), encoded(item)] for key, item in value.items()]}
+        if isinstance(value, (list, tuple)):
+            return {"tuple" if isinstance(value, tuple) else "list": [encoded(item) for item in value]}
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        raise TypeError(f"a checkpoint cannot hold a {type(value).__name__}")
+
+    text = json.dumps(encoded(state))
+    return tensors_to_bytes(tensors, metadata={"state": text, "job": str(state["job"])})
+
+
+def checkpoint_metadata(payload):
+    """The metadata of a checkpoint's safetensors file, from its header alone (no tensor is read)."""
+    size = int.from_bytes(payload[:8], "little")
+    return json.loads(payload[8:8 + size]).get("__metadata__") or {}
+
+
 def parse_checkpoint(payload):
-    return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    """The state :func:`checkpoint_bytes` wrote."""
+    tensors = tensors_from_bytes(payload)
+
+    def decoded(value):
+        if not isinstance(value, dict):
+            return value
+        if "tensor" in value:
+            return tensors[value["tensor"]]
+        if "dict" in value:
+            return {decoded(key): decoded(item) for key, item in value["dict"]}
+        if "tuple" in value:
+            return tuple(decoded(item) for item in value["tuple"])
+        return [decoded(item) for item in value["list"]]
+
+    return decoded(json.loads(checkpoint_metadata(payload)["state"]))
 
 
 def newest_checkpoint():
