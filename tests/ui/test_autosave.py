@@ -11,6 +11,7 @@ import os
 import queue
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -102,10 +103,13 @@ class AppProcess:
     """``python -m designer.cli [FILE]`` off-screen, taking edits on stdin and reporting each as a JSON line."""
 
     def __init__(self, cwd: Path, *args: str) -> None:
-        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", NND_TEST_EDITS="stdin")
+        # a crash names where it happened: Python's fault handler writes every thread's stack to stderr, kept
+        # in a file that the messages below quote
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", NND_TEST_EDITS="stdin", PYTHONFAULTHANDLER="1")
         env.pop("NND_STARTUP_PROBE", None)
+        self.stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen([sys.executable, "-m", "designer.cli", *args], cwd=cwd, env=env,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
                                         text=True)
         self.lines: queue.Queue = queue.Queue()
         self.autosaves: queue.Queue = queue.Queue()  # the app's own word that it wrote its recovery file
@@ -123,8 +127,14 @@ class AppProcess:
 
     def next_report(self, timeout: float = 60) -> dict:
         report = self.lines.get(timeout=timeout)
-        assert report is not None, f"the app ended with status {self.process.wait()}"
+        assert report is not None, self.ended()
         return report
+
+    def ended(self) -> str:
+        """How the app ended, and the end of what it wrote to stderr."""
+        status = self.process.wait()
+        self.stderr.seek(0)
+        return f"the app ended with status {status}:\n{self.stderr.read()[-4000:].decode(errors='replace')}"
 
     def edit(self, line: str) -> dict:
         self.process.stdin.write(line + "\n")
@@ -133,7 +143,7 @@ class AppProcess:
 
     def wait_for_autosave(self, timeout: float = 30) -> dict:
         report = self.autosaves.get(timeout=timeout)
-        assert report is not None, f"the app ended with status {self.process.wait()}"
+        assert report is not None, self.ended()
         return report
 
     def kill(self) -> None:
